@@ -1,0 +1,14 @@
+//! sensorium-core: the vocabulary every stage of the data path speaks.
+//!
+//! No threads, no I/O. Types here are plain data: time stamps, decoded sensor
+//! buffers (owned, ready for the pipeline), map text annotations and the
+//! [`Scene`] that the runtime publishes.
+
+pub mod sensor;
+pub mod scene;
+pub mod time;
+
+pub use scene::{QueryScore, Scene, SceneBev, StageTiming};
+pub use sensor::{MapAnnotation, MapText, Modality, ModalityMask, PointsSoA, RgbImage};
+pub use time::Stamp;
+pub mod testdata;

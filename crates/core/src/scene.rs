@@ -1,0 +1,57 @@
+//! The scene representation sensorium publishes.
+
+use crate::sensor::ModalityMask;
+use crate::time::Stamp;
+use serde::{Deserialize, Serialize};
+
+/// A bird's-eye-view grid in the ego frame. Cell (row r, col c) covers
+/// x in [origin_x + r*res, ...) forward and y in [origin_y + c*res, ...) left.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SceneBev {
+    pub resolution: f32,
+    pub width: u32,
+    pub height: u32,
+    pub origin_x: f32,
+    pub origin_y: f32,
+    /// Feature channels, channel-major: `features[c * height * width + r * width + col]`.
+    pub channels: u32,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub features: Vec<f32>,
+    /// Occupancy probability per cell (0..1), row-major.
+    pub occupancy: Vec<f32>,
+    /// Arg-max class per cell (0 = free/background), row-major.
+    pub class: Vec<u8>,
+}
+
+/// Similarity of one configured text query to the scene.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryScore {
+    pub query: String,
+    pub score: f32,
+}
+
+/// Time spent in one stage for one scene.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageTiming {
+    pub stage: String,
+    pub ms: f64,
+}
+
+/// What the runtime publishes for each fused frame set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scene {
+    pub seq: u64,
+    pub stamp: Stamp,
+    pub frame_id: String,
+    pub mask: ModalityMask,
+    pub camera_stamp: Option<Stamp>,
+    pub lidar_stamp: Option<Stamp>,
+    pub map_text_stamp: Option<Stamp>,
+    /// Global scene embedding, L2-normalised, in the text-shared space.
+    pub embedding: Vec<f32>,
+    pub bev: SceneBev,
+    pub queries: Vec<QueryScore>,
+    pub timing: Vec<StageTiming>,
+    /// Age of the oldest fused input when the scene was produced, in ms.
+    pub end_to_end_ms: f64,
+}

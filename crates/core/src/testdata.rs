@@ -1,0 +1,55 @@
+//! Where tests and benches find real data and peer tools.
+//!
+//! Real recordings live outside the repository (`../shared/data` beside the
+//! checkout; never committed). `SENSORIUM_DATA` overrides the location.
+
+use std::path::{Path, PathBuf};
+
+/// Root of the repository (the workspace folder holding `Cargo.lock`).
+pub fn repo_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors()
+        .find(|p| p.join("Cargo.lock").exists() && p.join("crates").is_dir())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| here.join("../.."))
+}
+
+/// The shared real-data folder: `$SENSORIUM_DATA`, else `<repo>/../shared/data`.
+pub fn shared_data_dir() -> PathBuf {
+    if let Ok(p) = std::env::var("SENSORIUM_DATA") {
+        return PathBuf::from(p);
+    }
+    repo_root().join("../shared/data")
+}
+
+/// True when the test suite runs with peers installed (set by `scripts/test.sh`):
+/// a missing peer or data file is then a failure, not a skip.
+pub fn peers_required() -> bool {
+    std::env::var("SENSORIUM_REQUIRE_PEERS").map(|v| v == "1").unwrap_or(false)
+}
+
+/// Python interpreter with Debian's ROS modules and OpenCV (`/usr/bin/python3`),
+/// overridable with `SENSORIUM_PYTHON`.
+pub fn ros_python() -> PathBuf {
+    std::env::var("SENSORIUM_PYTHON").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("/usr/bin/python3"))
+}
+
+/// Python interpreter of the project venv (onnxruntime, onnx): `$SENSORIUM_VENV_PYTHON`
+/// or `<repo>/.venv/bin/python`.
+pub fn venv_python() -> PathBuf {
+    std::env::var("SENSORIUM_VENV_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join(".venv/bin/python"))
+}
+
+/// Skip (return false, with a note on stderr) or panic when a peer/data file is missing.
+pub fn require(what: &str, present: bool) -> bool {
+    if present {
+        return true;
+    }
+    if peers_required() {
+        panic!("required for this test but missing: {what} (scripts/test.sh installs it)");
+    }
+    eprintln!("SKIP: {what} missing; run scripts/test.sh to install peers");
+    false
+}

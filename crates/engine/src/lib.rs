@@ -1,0 +1,1 @@
+//! sensorium-engine: The real-time engine: ring buffers, synchronization policies, stage threads, deadlines, counters.

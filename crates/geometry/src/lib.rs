@@ -1,0 +1,1 @@
+//! sensorium-geometry: Camera models, extrinsics, transform tree, calibration loaders and LiDAR-to-camera projection.

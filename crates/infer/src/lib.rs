@@ -1,0 +1,1 @@
+//! sensorium-infer: Model manifests and inference through tract: loading, preprocessing, parity with goldens.
