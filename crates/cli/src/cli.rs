@@ -1,0 +1,300 @@
+//! Command-line interface: the public contract scripts rely on. Extend, never rename.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sensorium",
+    version,
+    about = "Edge perception runtime: camera + LiDAR + map text → fused scene (ROS1 node and replay tool)",
+    long_about = "sensorium ingests camera frames, LiDAR point clouds and map text from ROS topics or rosbag \
+recordings, runs int8/fp32 ONNX encoders through tract, fuses them into a bird's-eye-view scene with a \
+text-aligned embedding, and publishes it.\n\nStart with:\n  sensorium replay                # the bundled sample with the bundled models\n  sensorium bag info my.bag       # what is in a recording\n  sensorium config show           # the effective configuration and where each value came from",
+    after_help = "Configuration layers: built-in defaults < --config FILE < SENSORIUM__SECTION__KEY env vars < flags.\nLogging: RUST_LOG=debug, --log-format json."
+)]
+pub struct Cli {
+    /// Log format: `human` (default) or `json` (one JSON object per line on stderr).
+    #[arg(long, global = true, value_parser = ["human", "json"])]
+    pub log_format: Option<String>,
+    /// More logging (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Play a rosbag through the whole pipeline and summarise (no ROS master needed).
+    #[command(after_help = "Examples:\n  sensorium replay                                  # bundled sample, bundled models\n  sensorium replay drive.bag --fast --summary-json s.json --out out/\n  sensorium replay drive.bag --rate 0.5 --start 10 --duration 30")]
+    Replay(ReplayArgs),
+    /// Run as a ROS1 node (subscribe to sensors, publish scenes).
+    #[command(after_help = "Example:\n  ROS_MASTER_URI=http://localhost:11311 sensorium node --config vehicle.toml")]
+    Node(NodeArgs),
+    /// Benchmark every stage against its peer (OpenCV, numpy, PCL, onnxruntime, message_filters).
+    #[command(after_help = "Example:\n  sensorium bench --quick --json bench.json")]
+    Bench(BenchArgs),
+    /// Calibration tools: project a cloud into an image, check a recording for bumped sensors.
+    #[command(subcommand)]
+    Calib(CalibCommand),
+    /// Model tools: parity check against goldens, tuning.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Recording tools: info, export.
+    #[command(subcommand)]
+    Bag(BagCommand),
+    /// Generate a deterministic synthetic driving recording with ground truth.
+    #[command(after_help = "Examples:\n  sensorium sim --out sim.bag --frames 100 --seed 7\n  sensorium sim --out sim.bag --frames 50 --seed 1 --export-training data/")]
+    Sim(SimArgs),
+    /// Configuration tools.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Run only the synchronizer over a bag and write the matched sets (for parity checks).
+    #[command(after_help = "Example:\n  sensorium sync run.bag --topics /camera/image_raw,/lidar/points --policy approximate --queue 10 --max-interval 0.05 --jsonl sets.jsonl")]
+    Sync(SyncArgs),
+}
+
+/// Options shared by commands that run the pipeline.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PipelineOpts {
+    /// Configuration file (TOML, YAML or JSON).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Models folder (overrides `models.dir`).
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
+    /// Calibration folder (overrides `calibration.dir`).
+    #[arg(long, value_name = "DIR")]
+    pub calib: Option<PathBuf>,
+    /// Model variant: fp32, int8 or auto (overrides `models.variant`).
+    #[arg(long, value_name = "VARIANT")]
+    pub variant: Option<String>,
+    /// Worker threads (overrides `engine.threads`).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<u32>,
+    /// Frame-set deadline in ms (overrides `engine.deadline_ms`).
+    #[arg(long, value_name = "MS")]
+    pub deadline_ms: Option<f64>,
+    /// Sync policy: approximate, slop, exact, latest (overrides `sync.policy`).
+    #[arg(long, value_name = "POLICY")]
+    pub policy: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// Recording to play; default: the bundled sample (tests/fixtures/sample.bag).
+    pub bag: Option<PathBuf>,
+    /// As fast as the pipeline goes (evaluation), ignoring the bag clock.
+    #[arg(long, conflicts_with = "rate")]
+    pub fast: bool,
+    /// Playback rate on the bag clock (1.0 = real time).
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+    /// Start this many seconds into the bag.
+    #[arg(long, value_name = "SECS")]
+    pub start: Option<f64>,
+    /// Play only this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// Topic remaps FROM:=TO (e.g. /kitti/points:=/lidar/points), comma separated.
+    #[arg(long, value_name = "REMAPS", value_delimiter = ',')]
+    pub topics: Vec<String>,
+    /// Write scenes (scenes.jsonl) and PNG renderings here.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Which scenes to render as PNG into --out: `all`, `none` or a count N (every k-th so N are written).
+    #[arg(long, value_name = "WHICH", default_value = "8")]
+    pub render: String,
+    /// Write the run summary as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+    /// Record what the pipeline publishes into a bag.
+    #[arg(long, value_name = "OUT.bag")]
+    pub record: Option<PathBuf>,
+    /// Stop after this many fused scenes.
+    #[arg(long, value_name = "N")]
+    pub max_frames: Option<u64>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub pipeline: PipelineOpts,
+}
+
+#[derive(Args, Debug)]
+pub struct NodeArgs {
+    /// Node name (private topics are /NAME/...).
+    #[arg(long, default_value = "sensorium")]
+    pub name: String,
+    #[command(flatten)]
+    pub pipeline: PipelineOpts,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Write results as JSON (stable schema: machine + results[]).
+    #[arg(long, value_name = "OUT")]
+    pub json: Option<PathBuf>,
+    /// Short run (CI): fewer iterations, smaller inputs.
+    #[arg(long)]
+    pub quick: bool,
+    #[command(flatten)]
+    pub pipeline: PipelineOpts,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CalibCommand {
+    /// Project a LiDAR cloud into a camera image: overlay PNG, counts, optional per-point (u, v, depth).
+    #[command(after_help = "Examples:\n  sensorium calib project --calib 000000.txt --cloud 000000.bin --image 000000.png --out overlay.png\n  sensorium calib project --calib calibration/ --camera camera_front --cloud scan.pcd --image img.png --uv-out uv.npy --json")]
+    Project(CalibProjectArgs),
+    /// Check every frame of a recording for calibration drift (bumped sensor).
+    #[command(after_help = "Example:\n  sensorium calib check drive.bag --calib calibration/")]
+    Check(CalibCheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CalibProjectArgs {
+    /// Calibration: a KITTI calib .txt or a calibration folder (extrinsics.yaml + camera_info YAMLs).
+    #[arg(long, value_name = "C")]
+    pub calib: PathBuf,
+    /// Cloud: KITTI .bin, .pcd (ascii/binary/binary_compressed) or .npy (N×3/N×4).
+    #[arg(long, value_name = "FILE")]
+    pub cloud: PathBuf,
+    /// Camera image (PNG/JPEG).
+    #[arg(long, value_name = "FILE")]
+    pub image: PathBuf,
+    /// Camera name in a calibration folder (default: the first camera).
+    #[arg(long, value_name = "NAME")]
+    pub camera: Option<String>,
+    /// Overlay PNG with points coloured by depth.
+    #[arg(long, value_name = "PNG")]
+    pub out: Option<PathBuf>,
+    /// N×3 float64 .npy of (u, v, depth) per input point, NaN where behind the camera.
+    #[arg(long, value_name = "NPY")]
+    pub uv_out: Option<PathBuf>,
+    /// Print the counts as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CalibCheckArgs {
+    /// Recording with clouds and images.
+    pub bag: PathBuf,
+    /// Calibration folder or KITTI calib .txt (default: from the bag's /tf_static and camera_info).
+    #[arg(long, value_name = "C")]
+    pub calib: Option<PathBuf>,
+    /// Flag a frame when its in-image fraction moves by more than this (absolute) from the running median.
+    #[arg(long, default_value_t = 0.05)]
+    pub threshold: f64,
+    /// Emit JSON lines instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub pipeline: PipelineOpts,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelsCommand {
+    /// Load every model, run its golden inputs, compare with onnxruntime's outputs.
+    #[command(after_help = "Example:\n  sensorium models check models/ --json")]
+    Check(ModelsCheckArgs),
+    /// Time every variant on this machine and remember the fastest that passes parity.
+    Tune(ModelsCheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ModelsCheckArgs {
+    /// Models folder (one subfolder per model with manifest.toml and model.onnx).
+    #[arg(default_value = "models")]
+    pub dir: PathBuf,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BagCommand {
+    /// Summarise a recording like `rosbag info` (works on bags without an index).
+    #[command(after_help = "Example:\n  sensorium bag info drive.bag")]
+    Info {
+        bag: PathBuf,
+    },
+    /// Export a topic: clouds as .npy (N×4 float32 x,y,z,intensity), images as PNG.
+    #[command(after_help = "Example:\n  sensorium bag export drive.bag --topic /lidar/points --out clouds/")]
+    Export {
+        bag: PathBuf,
+        #[arg(long, value_name = "T")]
+        topic: String,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct SimArgs {
+    /// Output bag.
+    #[arg(long, value_name = "BAG")]
+    pub out: Option<PathBuf>,
+    /// Number of LiDAR sweeps.
+    #[arg(long, default_value_t = 50)]
+    pub frames: u32,
+    /// Seed: same seed, same bytes.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Simulation config (TOML/YAML): sensors, rates, scene density.
+    #[arg(long, value_name = "F")]
+    pub config: Option<PathBuf>,
+    /// Also write the scenes as arrays for the training recipe.
+    #[arg(long, value_name = "DIR")]
+    pub export_training: Option<PathBuf>,
+    /// Write the simulated vehicle's calibration folder here.
+    #[arg(long, value_name = "DIR")]
+    pub calib_out: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Print the effective configuration and where each value came from.
+    #[command(after_help = "Example:\n  SENSORIUM__ENGINE__DEADLINE_MS=80 sensorium config show --config vehicle.toml")]
+    Show {
+        #[arg(long, value_name = "F")]
+        config: Option<PathBuf>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a commented example configuration.
+    Example,
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// Recording to read (messages fed in bag order).
+    pub bag: PathBuf,
+    /// Topics to synchronise, comma separated (2 to 9).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub topics: Vec<String>,
+    /// approximate (message_filters C++), slop (message_filters Python), exact, latest.
+    #[arg(long, default_value = "approximate")]
+    pub policy: String,
+    /// Queue size per topic.
+    #[arg(long, default_value_t = 10)]
+    pub queue: u32,
+    /// ApproximateTime max interval duration in seconds.
+    #[arg(long)]
+    pub max_interval: Option<f64>,
+    /// Python synchronizer slop in seconds.
+    #[arg(long)]
+    pub slop: Option<f64>,
+    /// ApproximateTime age penalty.
+    #[arg(long)]
+    pub age_penalty: Option<f64>,
+    /// `latest` policy: max age of non-trigger streams (s).
+    #[arg(long)]
+    pub max_age: Option<f64>,
+    /// Output: one JSON line per matched set, {"stamps": {"TOPIC": secs, ...}}.
+    #[arg(long, value_name = "OUT")]
+    pub jsonl: PathBuf,
+}

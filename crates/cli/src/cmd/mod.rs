@@ -1,0 +1,14 @@
+//! One module per subcommand; each turns parsed arguments into library calls.
+
+mod config;
+
+use crate::cli::Command;
+use anyhow::{bail, Result};
+
+/// Runs a subcommand; returns the process exit code.
+pub fn dispatch(cmd: Command) -> Result<i32> {
+    match cmd {
+        Command::Config(c) => config::run(c),
+        other => bail!("{other:?}: not available in this build yet"),
+    }
+}
