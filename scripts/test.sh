@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian/Ubuntu machine with only Rust, Python and apt:
+#   bash scripts/test.sh
+# Installs what the tests need when missing (Debian's ROS1 packages, OpenCV, message_filters
+# headers; onnxruntime/onnx from PyPI into .venv), then runs formatting, clippy and every test
+# with peers required (a missing peer is a failure, not a skip).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+export SENSORIUM_REQUIRE_PEERS=1
+export SENSORIUM_DATA="${SENSORIUM_DATA:-$ROOT/../shared/data}"
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n== %s (%s)\n' "$*" "$(date +%T)"; }
+
+step "system packages"
+bash scripts/setup-deps.sh
+
+step "python venv (.venv: onnxruntime, onnx)"
+bash scripts/setup-venv.sh
+
+[ -d "$SENSORIUM_DATA" ] || { echo "shared data not found at $SENSORIUM_DATA (set SENSORIUM_DATA)"; exit 1; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, -D warnings)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test (workspace)"
+cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.txt
