@@ -49,7 +49,7 @@ impl ModalityMask {
 }
 
 /// An 8-bit RGB image, rows packed (stride = 3 * width).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RgbImage {
     pub stamp: Stamp,
     pub frame_id: String,

@@ -1,1 +1,18 @@
-//! sensorium-fusion: LiDAR pillarization, point painting, map-text encoding, fusion and open-vocabulary queries into a Scene.
+//! sensorium-fusion: from synchronized sensor data to a [`sensorium_core::Scene`].
+//!
+//! The geometry-dependent, model-independent half of fusion lives here, exactly as
+//! `docs/MODEL_SPEC.md` specifies it (the Python recipe implements the same spec):
+//! - [`grid`]: the BEV grid (extent, resolution, cell indexing);
+//! - [`paint`]: sampling the image encoder's feature map at projected LiDAR points;
+//! - [`pillars`]: PointPillars-style pillar tensor building and scattering back to BEV;
+//! - [`metrics`]: scoring scenes against simulator ground truth;
+//! - [`render`]: PNG rendering of a scene beside its camera image.
+
+pub mod grid;
+pub mod metrics;
+pub mod paint;
+pub mod pillars;
+pub mod render;
+
+pub use grid::BevGrid;
+pub use pillars::{PillarBuilder, PillarConfig};
