@@ -1,0 +1,145 @@
+//! Which topic plays which role, and decoding of a serialized message by its role.
+//!
+//! The same functions serve replay (bag payloads) and the live node (raw message bodies):
+//! a bug found in replay is a bug found live.
+
+use crate::groundtruth;
+use sensorium_core::{MapText, PointsSoA, RgbImage, Stamp};
+use sensorium_fusion::metrics::GroundTruth;
+use sensorium_msgs::{CameraInfo, CompressedImage, Image, PointCloud2, PointCloud2View, RosMessage, StringMsg, TFMessage};
+
+/// The part a topic plays in the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    CameraRaw,
+    CameraCompressed,
+    CameraInfo,
+    Lidar,
+    MapText,
+    TfStatic,
+    GroundTruth,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::CameraRaw => "camera",
+            Role::CameraCompressed => "camera_compressed",
+            Role::CameraInfo => "camera_info",
+            Role::Lidar => "lidar",
+            Role::MapText => "map_text",
+            Role::TfStatic => "tf_static",
+            Role::GroundTruth => "ground_truth",
+        }
+    }
+}
+
+/// Topic names per role (from the configuration).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicMap {
+    pub camera: String,
+    pub camera_compressed: String,
+    pub prefer_compressed: bool,
+    pub camera_info: String,
+    pub lidar: String,
+    pub map_text: String,
+    pub tf_static: String,
+    pub ground_truth: String,
+}
+
+impl TopicMap {
+    /// The role of `topic`, if it has one.
+    pub fn role_of(&self, topic: &str) -> Option<Role> {
+        [
+            (&self.camera, Role::CameraRaw),
+            (&self.camera_compressed, Role::CameraCompressed),
+            (&self.camera_info, Role::CameraInfo),
+            (&self.lidar, Role::Lidar),
+            (&self.map_text, Role::MapText),
+            (&self.tf_static, Role::TfStatic),
+            (&self.ground_truth, Role::GroundTruth),
+        ]
+        .into_iter()
+        .find(|(t, _)| t.as_str() == topic)
+        .map(|(_, r)| r)
+    }
+
+    pub fn topics(&self) -> Vec<String> {
+        vec![
+            self.camera.clone(),
+            self.camera_compressed.clone(),
+            self.camera_info.clone(),
+            self.lidar.clone(),
+            self.map_text.clone(),
+            self.tf_static.clone(),
+            self.ground_truth.clone(),
+        ]
+    }
+}
+
+/// A decoded input message.
+#[derive(Debug, Clone)]
+pub enum Decoded {
+    Camera(RgbImage),
+    CameraInfo(Box<CameraInfo>),
+    Lidar(PointsSoA),
+    MapText(MapText),
+    TfStatic(TFMessage),
+    GroundTruth(Box<GroundTruth>),
+}
+
+/// A decoding failure, naming the topic, its role and the problem.
+#[derive(Debug, thiserror::Error)]
+#[error("{topic} ({role}): {detail}")]
+pub struct DecodeError {
+    pub topic: String,
+    pub role: &'static str,
+    pub detail: String,
+}
+
+/// Decodes `payload` (no length prefix) of `datatype` arriving on `topic` in `role`.
+pub fn decode(role: Role, topic: &str, datatype: &str, payload: &[u8]) -> Result<Decoded, DecodeError> {
+    let err = |detail: String| DecodeError { topic: topic.to_string(), role: role.name(), detail };
+    let expect = |want: &str| -> Result<(), DecodeError> {
+        if datatype == want || datatype == "*" {
+            Ok(())
+        } else {
+            Err(err(format!("expected type {want}, got {datatype}")))
+        }
+    };
+    match role {
+        Role::CameraRaw => {
+            expect(Image::DATATYPE)?;
+            let m = Image::decode(payload).map_err(|e| err(e.to_string()))?;
+            m.to_rgb().map(Decoded::Camera).map_err(|e| err(e.to_string()))
+        }
+        Role::CameraCompressed => {
+            expect(CompressedImage::DATATYPE)?;
+            let m = CompressedImage::decode(payload).map_err(|e| err(e.to_string()))?;
+            m.to_rgb().map(Decoded::Camera).map_err(|e| err(e.to_string()))
+        }
+        Role::CameraInfo => {
+            expect(CameraInfo::DATATYPE)?;
+            CameraInfo::decode(payload).map(|m| Decoded::CameraInfo(Box::new(m))).map_err(|e| err(e.to_string()))
+        }
+        Role::Lidar => {
+            expect(PointCloud2::DATATYPE)?;
+            let m = PointCloud2::decode(payload).map_err(|e| err(e.to_string()))?;
+            let view = PointCloud2View::new(&m).map_err(|e| err(e.to_string()))?;
+            Ok(Decoded::Lidar(view.to_soa()))
+        }
+        Role::MapText => {
+            expect(StringMsg::DATATYPE)?;
+            let m = StringMsg::decode(payload).map_err(|e| err(e.to_string()))?;
+            Ok(Decoded::MapText(sensorium_msgs::map_text::parse(&m.data, Stamp::ZERO)))
+        }
+        Role::TfStatic => {
+            TFMessage::decode_any(datatype, payload).map(Decoded::TfStatic).map_err(|e| err(e.to_string()))
+        }
+        Role::GroundTruth => {
+            expect(StringMsg::DATATYPE)?;
+            let m = StringMsg::decode(payload).map_err(|e| err(e.to_string()))?;
+            groundtruth::parse(&m.data).map(|g| Decoded::GroundTruth(Box::new(g))).map_err(err)
+        }
+    }
+}
