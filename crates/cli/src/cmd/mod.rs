@@ -1,5 +1,7 @@
 //! One module per subcommand; each turns parsed arguments into library calls.
 
+mod calib;
+mod calib_check;
 mod config;
 
 use crate::cli::Command;
@@ -9,6 +11,7 @@ use anyhow::{bail, Result};
 pub fn dispatch(cmd: Command) -> Result<i32> {
     match cmd {
         Command::Config(c) => config::run(c),
+        Command::Calib(c) => calib::run(c),
         other => bail!("{other:?}: not available in this build yet"),
     }
 }
