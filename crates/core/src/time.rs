@@ -36,7 +36,7 @@ impl Stamp {
 
     /// Builds a stamp from float seconds (negative values clamp to zero).
     pub fn from_secs_f64(s: f64) -> Self {
-        if !(s > 0.0) {
+        if s.is_nan() || s <= 0.0 {
             return Stamp::ZERO;
         }
         Self::from_nanos((s * 1e9).round() as u64)

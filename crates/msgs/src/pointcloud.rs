@@ -1,0 +1,492 @@
+//! `sensor_msgs/PointCloud2`, `sensor_msgs/PointField`, and [`PointCloud2View`], which reads fields by
+//! name, offset and datatype straight out of the message bytes (no layout is assumed).
+
+use crate::defs;
+use crate::std_msgs::Header;
+use crate::wire::{Reader, Writer};
+use crate::{MsgError, RosMessage};
+use sensorium_core::PointsSoA;
+
+const MSG: &str = "sensor_msgs/PointCloud2";
+
+/// `sensor_msgs/PointField` datatypes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    I8 = 1,
+    U8 = 2,
+    I16 = 3,
+    U16 = 4,
+    I32 = 5,
+    U32 = 6,
+    F32 = 7,
+    F64 = 8,
+}
+
+impl FieldType {
+    pub fn from_u8(d: u8) -> Option<FieldType> {
+        Some(match d {
+            1 => FieldType::I8,
+            2 => FieldType::U8,
+            3 => FieldType::I16,
+            4 => FieldType::U16,
+            5 => FieldType::I32,
+            6 => FieldType::U32,
+            7 => FieldType::F32,
+            8 => FieldType::F64,
+            _ => return None,
+        })
+    }
+    /// Size of one element in bytes.
+    pub fn size(self) -> usize {
+        match self {
+            FieldType::I8 | FieldType::U8 => 1,
+            FieldType::I16 | FieldType::U16 => 2,
+            FieldType::I32 | FieldType::U32 | FieldType::F32 => 4,
+            FieldType::F64 => 8,
+        }
+    }
+    pub fn is_float(self) -> bool {
+        matches!(self, FieldType::F32 | FieldType::F64)
+    }
+}
+
+/// `sensor_msgs/PointField`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PointField {
+    pub name: String,
+    pub offset: u32,
+    pub datatype: u8,
+    pub count: u32,
+}
+
+impl PointField {
+    pub fn new(name: &str, offset: u32, datatype: FieldType) -> Self {
+        PointField {
+            name: name.to_string(),
+            offset,
+            datatype: datatype as u8,
+            count: 1,
+        }
+    }
+}
+
+impl RosMessage for PointField {
+    const DATATYPE: &'static str = "sensor_msgs/PointField";
+    const MD5SUM: &'static str = defs::SENSOR_MSGS_POINTFIELD_MD5;
+    const DEFINITION: &'static str = defs::SENSOR_MSGS_POINTFIELD_DEF;
+    fn decode(buf: &[u8]) -> Result<Self, MsgError> {
+        let mut r = Reader::new(buf, Self::DATATYPE);
+        let f = read_field(&mut r)?;
+        r.finish()?;
+        Ok(f)
+    }
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.put_str(&self.name);
+        out.put_u32(self.offset);
+        out.put_u8(self.datatype);
+        out.put_u32(self.count);
+    }
+}
+
+fn read_field(r: &mut Reader<'_>) -> Result<PointField, MsgError> {
+    Ok(PointField {
+        name: r.string("fields.name")?,
+        offset: r.u32("fields.offset")?,
+        datatype: r.u8("fields.datatype")?,
+        count: r.u32("fields.count")?,
+    })
+}
+
+/// `sensor_msgs/PointCloud2`. `data` holds `height` rows of `row_step` bytes; each point is `point_step`
+/// bytes laid out as `fields` say.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PointCloud2 {
+    pub header: Header,
+    pub height: u32,
+    pub width: u32,
+    pub fields: Vec<PointField>,
+    pub is_bigendian: bool,
+    pub point_step: u32,
+    pub row_step: u32,
+    pub data: Vec<u8>,
+    pub is_dense: bool,
+}
+
+impl RosMessage for PointCloud2 {
+    const DATATYPE: &'static str = MSG;
+    const MD5SUM: &'static str = defs::SENSOR_MSGS_POINTCLOUD2_MD5;
+    const DEFINITION: &'static str = defs::SENSOR_MSGS_POINTCLOUD2_DEF;
+    fn decode(buf: &[u8]) -> Result<Self, MsgError> {
+        let mut r = Reader::new(buf, MSG);
+        let header = Header::read(&mut r)?;
+        let height = r.u32("height")?;
+        let width = r.u32("width")?;
+        // A PointField is at least 4 (name) + 4 + 1 + 4 bytes.
+        let n = r.array_len("fields", 13)?;
+        let mut fields = Vec::with_capacity(n);
+        for _ in 0..n {
+            fields.push(read_field(&mut r)?);
+        }
+        let is_bigendian = r.bool("is_bigendian")?;
+        let point_step = r.u32("point_step")?;
+        let row_step = r.u32("row_step")?;
+        let data = r.bytes("data")?.to_vec();
+        let is_dense = r.bool("is_dense")?;
+        r.finish()?;
+        Ok(PointCloud2 {
+            header,
+            height,
+            width,
+            fields,
+            is_bigendian,
+            point_step,
+            row_step,
+            data,
+            is_dense,
+        })
+    }
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.reserve(self.data.len() + 64 + 24 * self.fields.len());
+        self.header.write(out);
+        out.put_u32(self.height);
+        out.put_u32(self.width);
+        out.put_len(self.fields.len());
+        for f in &self.fields {
+            f.encode(out);
+        }
+        out.put_u8(u8::from(self.is_bigendian));
+        out.put_u32(self.point_step);
+        out.put_u32(self.row_step);
+        out.put_bytes(&self.data);
+        out.put_u8(u8::from(self.is_dense));
+    }
+}
+
+impl PointCloud2 {
+    /// An unorganized (height 1) little-endian cloud with float32 x, y, z, intensity at offsets 0, 4, 8, 12,
+    /// then `ring` (uint16) and `time` (float32, seconds relative to the header stamp) when the SoA has them.
+    pub fn from_soa(soa: &PointsSoA, header: Header) -> PointCloud2 {
+        let n = soa.len();
+        let mut fields = vec![
+            PointField::new("x", 0, FieldType::F32),
+            PointField::new("y", 4, FieldType::F32),
+            PointField::new("z", 8, FieldType::F32),
+            PointField::new("intensity", 12, FieldType::F32),
+        ];
+        let mut step = 16u32;
+        let ring = soa.ring.as_ref().filter(|r| r.len() == n);
+        let time = soa.time.as_ref().filter(|t| t.len() == n);
+        if ring.is_some() {
+            fields.push(PointField::new("ring", step, FieldType::U16));
+            step += 2;
+        }
+        if time.is_some() {
+            fields.push(PointField::new("time", step, FieldType::F32));
+            step += 4;
+        }
+        let mut data = Vec::with_capacity(n * step as usize);
+        for i in 0..n {
+            data.extend_from_slice(&soa.x[i].to_le_bytes());
+            data.extend_from_slice(&soa.y.get(i).copied().unwrap_or(f32::NAN).to_le_bytes());
+            data.extend_from_slice(&soa.z.get(i).copied().unwrap_or(f32::NAN).to_le_bytes());
+            data.extend_from_slice(&soa.intensity.get(i).copied().unwrap_or(0.0).to_le_bytes());
+            if let Some(r) = ring {
+                data.extend_from_slice(&r[i].to_le_bytes());
+            }
+            if let Some(t) = time {
+                data.extend_from_slice(&t[i].to_le_bytes());
+            }
+        }
+        PointCloud2 {
+            header,
+            height: 1,
+            width: u32::try_from(n).unwrap_or(u32::MAX),
+            fields,
+            is_bigendian: false,
+            point_step: step,
+            row_step: step.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX)),
+            data,
+            is_dense: soa
+                .x
+                .iter()
+                .zip(&soa.y)
+                .zip(&soa.z)
+                .all(|((x, y), z)| !(x.is_nan() || y.is_nan() || z.is_nan())),
+        }
+    }
+}
+
+/// Where one field lives inside a point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldAccess {
+    pub offset: usize,
+    pub ty: FieldType,
+}
+
+/// A checked view of a [`PointCloud2`]: layout validated once in [`PointCloud2View::new`], then fields
+/// are read by offset and datatype (honouring `is_bigendian`) without copying the cloud.
+#[derive(Debug, Clone)]
+pub struct PointCloud2View<'a> {
+    cloud: &'a PointCloud2,
+    width: usize,
+    height: usize,
+    point_step: usize,
+    row_step: usize,
+    pub x: FieldAccess,
+    pub y: FieldAccess,
+    pub z: FieldAccess,
+    /// `intensity` (or `i`, `reflectivity`); absent → intensity 0 in [`PointCloud2View::to_soa`].
+    pub intensity: Option<FieldAccess>,
+    /// `ring` (any integer type).
+    pub ring: Option<FieldAccess>,
+    /// `time`, `t` or `timestamp` (any type).
+    pub time: Option<FieldAccess>,
+}
+
+/// Values at or above this many seconds in a time field are absolute epoch times, not offsets.
+const ABSOLUTE_TIME_S: f64 = 1.0e6;
+
+impl<'a> PointCloud2View<'a> {
+    /// Validates the layout: `data.len() == row_step * height`, `width * point_step <= row_step`, every
+    /// field inside `point_step`, a known datatype for the fields read, and x, y, z present.
+    pub fn new(cloud: &'a PointCloud2) -> Result<Self, MsgError> {
+        let (w, h) = (cloud.width as u64, cloud.height as u64);
+        let (ps, rs) = (cloud.point_step as u64, cloud.row_step as u64);
+        let len = cloud.data.len() as u64;
+        if rs.checked_mul(h) != Some(len) {
+            return Err(MsgError::invalid(
+                MSG,
+                "data",
+                format!(
+                    "length {len} != row_step {rs} * height {h} (= {})",
+                    rs as u128 * h as u128
+                ),
+            ));
+        }
+        if w * ps > rs {
+            return Err(MsgError::invalid(
+                MSG,
+                "row_step",
+                format!("{rs} < width {w} * point_step {ps} (= {})", w * ps),
+            ));
+        }
+        if w * h > 0 && ps == 0 {
+            return Err(MsgError::invalid(
+                MSG,
+                "point_step",
+                format!("0 with {} points", w * h),
+            ));
+        }
+        for f in &cloud.fields {
+            let size = FieldType::from_u8(f.datatype).map(FieldType::size).unwrap_or(1) as u64;
+            let end = u64::from(f.offset) + size * u64::from(f.count.max(1));
+            if end > ps {
+                return Err(MsgError::invalid(
+                    MSG,
+                    format!("fields[{:?}]", f.name),
+                    format!(
+                        "offset {} + {} x {} bytes = {end} runs past point_step {ps}",
+                        f.offset,
+                        f.count.max(1),
+                        size
+                    ),
+                ));
+            }
+        }
+        let find = |names: &[&str]| -> Result<Option<FieldAccess>, MsgError> {
+            for name in names {
+                if let Some(f) = cloud.fields.iter().find(|f| f.name == *name) {
+                    let ty = FieldType::from_u8(f.datatype).ok_or_else(|| {
+                        MsgError::invalid(
+                            MSG,
+                            format!("fields[{name:?}].datatype"),
+                            format!("unknown datatype {}", f.datatype),
+                        )
+                    })?;
+                    return Ok(Some(FieldAccess {
+                        offset: f.offset as usize,
+                        ty,
+                    }));
+                }
+            }
+            Ok(None)
+        };
+        let need = |name: &str| -> Result<FieldAccess, MsgError> {
+            find(&[name])?.ok_or_else(|| {
+                let have: Vec<&str> = cloud.fields.iter().map(|f| f.name.as_str()).collect();
+                MsgError::invalid(MSG, "fields", format!("no `{name}` field (fields: {have:?})"))
+            })
+        };
+        Ok(PointCloud2View {
+            cloud,
+            width: w as usize,
+            height: h as usize,
+            point_step: ps as usize,
+            row_step: rs as usize,
+            x: need("x")?,
+            y: need("y")?,
+            z: need("z")?,
+            intensity: find(&["intensity", "i", "reflectivity"])?,
+            ring: find(&["ring"])?,
+            time: find(&["time", "t", "timestamp"])?,
+        })
+    }
+
+    pub fn cloud(&self) -> &'a PointCloud2 {
+        self.cloud
+    }
+
+    /// Number of points (`width * height`, NaN points included).
+    pub fn len(&self) -> usize {
+        self.width * self.height
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes of point `i` (row-major over `height` x `width`).
+    pub fn point_bytes(&self, i: usize) -> Option<&'a [u8]> {
+        if i >= self.len() {
+            return None;
+        }
+        let start = (i / self.width) * self.row_step + (i % self.width) * self.point_step;
+        self.cloud.data.get(start..start + self.point_step)
+    }
+
+    /// Field `f` of point `i`, converted exactly to f64 (as `read_points` gives it).
+    pub fn get(&self, f: FieldAccess, i: usize) -> Option<f64> {
+        let p = self.point_bytes(i)?;
+        read_f64(p, f, self.cloud.is_bigendian)
+    }
+
+    /// A field by name, every point (NaN points included), converted exactly to f64.
+    pub fn field_f64(&self, name: &str) -> Result<Vec<f64>, MsgError> {
+        let f = self
+            .cloud
+            .fields
+            .iter()
+            .find(|f| f.name == name)
+            .ok_or_else(|| MsgError::invalid(MSG, "fields", format!("no `{name}` field")))?;
+        let ty = FieldType::from_u8(f.datatype).ok_or_else(|| {
+            MsgError::invalid(
+                MSG,
+                format!("fields[{name:?}].datatype"),
+                format!("unknown datatype {}", f.datatype),
+            )
+        })?;
+        let acc = FieldAccess {
+            offset: f.offset as usize,
+            ty,
+        };
+        (0..self.len())
+            .map(|i| {
+                self.get(acc, i).ok_or_else(|| {
+                    MsgError::invalid(MSG, format!("fields[{name:?}]"), format!("point {i} out of data"))
+                })
+            })
+            .collect()
+    }
+
+    fn is_fast_layout(&self) -> bool {
+        let f32_at = |a: FieldAccess, off: usize| a.ty == FieldType::F32 && a.offset == off;
+        !self.cloud.is_bigendian
+            && f32_at(self.x, 0)
+            && f32_at(self.y, 4)
+            && f32_at(self.z, 8)
+            && self.intensity.is_some_and(|a| f32_at(a, 12))
+            && self.ring.is_none()
+            && self.time.is_none()
+    }
+
+    /// Packed float32 SoA of x, y, z, intensity (+ring, +time when present), dropping points whose x, y or
+    /// z is NaN. Time becomes seconds relative to the header stamp when the field holds absolute epoch
+    /// seconds (values ≥ 1e6), else it is taken as an offset already.
+    pub fn to_soa(&self) -> PointsSoA {
+        let mut soa = PointsSoA::with_capacity(self.len());
+        soa.stamp = self.cloud.header.stamp;
+        soa.frame_id = self.cloud.header.frame_id.clone();
+        let ps = self.point_step;
+        if self.is_fast_layout() {
+            for row in 0..self.height {
+                let start = row * self.row_step;
+                let Some(bytes) = self.cloud.data.get(start..start + self.width * ps) else {
+                    break;
+                };
+                for p in bytes.chunks_exact(ps) {
+                    let x = f32::from_le_bytes([p[0], p[1], p[2], p[3]]);
+                    let y = f32::from_le_bytes([p[4], p[5], p[6], p[7]]);
+                    let z = f32::from_le_bytes([p[8], p[9], p[10], p[11]]);
+                    let i = f32::from_le_bytes([p[12], p[13], p[14], p[15]]);
+                    if !(x.is_nan() || y.is_nan() || z.is_nan()) {
+                        soa.push(x, y, z, i);
+                    }
+                }
+            }
+            return soa;
+        }
+        let be = self.cloud.is_bigendian;
+        let stamp = self.cloud.header.stamp.as_secs_f64();
+        let mut ring = self.ring.map(|_| Vec::with_capacity(self.len()));
+        let mut time = self.time.map(|_| Vec::with_capacity(self.len()));
+        for row in 0..self.height {
+            let start = row * self.row_step;
+            let Some(bytes) = self.cloud.data.get(start..start + self.width * ps) else {
+                break;
+            };
+            for p in bytes.chunks_exact(ps) {
+                let rd = |a: FieldAccess| read_f64(p, a, be).unwrap_or(f64::NAN);
+                let (x, y, z) = (rd(self.x), rd(self.y), rd(self.z));
+                if x.is_nan() || y.is_nan() || z.is_nan() {
+                    continue;
+                }
+                let i = self.intensity.map(rd).unwrap_or(0.0);
+                soa.push(x as f32, y as f32, z as f32, i as f32);
+                if let (Some(v), Some(a)) = (ring.as_mut(), self.ring) {
+                    let r = rd(a);
+                    v.push(if r.is_nan() {
+                        0
+                    } else {
+                        r.clamp(0.0, f64::from(u16::MAX)) as u16
+                    });
+                }
+                if let (Some(v), Some(a)) = (time.as_mut(), self.time) {
+                    let t = rd(a);
+                    v.push(if t.abs() >= ABSOLUTE_TIME_S {
+                        (t - stamp) as f32
+                    } else {
+                        t as f32
+                    });
+                }
+            }
+        }
+        soa.ring = ring;
+        soa.time = time;
+        soa
+    }
+}
+
+/// Reads one field (first element) of a point as f64; `None` when it lies outside `p`.
+#[inline]
+fn read_f64(p: &[u8], a: FieldAccess, be: bool) -> Option<f64> {
+    macro_rules! rd {
+        ($t:ty, $n:expr) => {{
+            let b: [u8; $n] = p.get(a.offset..a.offset + $n)?.try_into().ok()?;
+            if be {
+                <$t>::from_be_bytes(b)
+            } else {
+                <$t>::from_le_bytes(b)
+            }
+        }};
+    }
+    Some(match a.ty {
+        FieldType::I8 => f64::from(rd!(i8, 1)),
+        FieldType::U8 => f64::from(rd!(u8, 1)),
+        FieldType::I16 => f64::from(rd!(i16, 2)),
+        FieldType::U16 => f64::from(rd!(u16, 2)),
+        FieldType::I32 => f64::from(rd!(i32, 4)),
+        FieldType::U32 => f64::from(rd!(u32, 4)),
+        FieldType::F32 => f64::from(rd!(f32, 4)),
+        FieldType::F64 => rd!(f64, 8),
+    })
+}
