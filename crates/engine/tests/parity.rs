@@ -1,0 +1,301 @@
+//! Parity of the synchronization policies with ROS's own implementations, fed the same
+//! random arrival sequences in the same order:
+//! - `approximate` and `exact` against message_filters' C++ policies (tests/cpp/approx_ref.cpp,
+//!   compiled here against libmessage-filters-dev),
+//! - `slop` against python3-message-filters' ApproximateTimeSynchronizer
+//!   (tests/python/slop_ref.py run by /usr/bin/python3).
+//!
+//! The full sequence of matched sets (the message ids of every set, in emission order)
+//! must be equal.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use common::arrivals::{generate, to_text, ArrivalSpec};
+use sensorium_core::testdata::{require, ros_python};
+use sensorium_core::Stamp;
+use sensorium_engine::sync::{run_sync, PolicyConfig, PolicyKind};
+
+fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Builds tests/cpp/approx_ref.cpp once per test binary; `None` when the toolchain or
+/// the ROS headers are missing (skipped unless SENSORIUM_REQUIRE_PEERS=1).
+fn cpp_reference() -> Option<&'static Path> {
+    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let header = Path::new("/usr/include/message_filters/sync_policies/approximate_time.h");
+        if !require("libmessage-filters-dev (approximate_time.h)", header.exists()) {
+            return None;
+        }
+        let flags = Command::new("pkg-config")
+            .args(["--cflags", "--libs", "message_filters", "roscpp", "rostime"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .split_whitespace()
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            });
+        let flags = flags.unwrap_or_else(|| {
+            vec![
+                "-lmessage_filters".into(),
+                "-lroscpp".into(),
+                "-lrostime".into(),
+                "-lrosconsole".into(),
+            ]
+        });
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("approx_ref");
+        let status = Command::new("g++")
+            .args(["-std=c++17", "-O1", "-o"])
+            .arg(&out)
+            .arg(crate_dir().join("tests/cpp/approx_ref.cpp"))
+            .args(&flags)
+            .status();
+        let built = matches!(status, Ok(s) if s.success());
+        if !require(
+            "g++ building tests/cpp/approx_ref.cpp against message_filters",
+            built,
+        ) {
+            return None;
+        }
+        Some(out)
+    })
+    .as_deref()
+}
+
+fn python_reference() -> Option<(PathBuf, PathBuf)> {
+    let python = ros_python();
+    let ok = Command::new(&python)
+        .args(["-c", "import message_filters, rospy"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !require("python3-message-filters (import message_filters, rospy)", ok) {
+        return None;
+    }
+    Some((python, crate_dir().join("tests/python/slop_ref.py")))
+}
+
+/// Runs a reference program on the sequence; its stdout is one line of ids per set.
+fn run_reference(program: &Path, args: &[String], seq: &[(usize, Stamp)]) -> Vec<Vec<u64>> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", program.display()));
+    let input = to_text(seq);
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output().expect("reference output");
+    writer
+        .join()
+        .expect("writer thread")
+        .expect("writing the sequence");
+    assert!(
+        output.status.success(),
+        "{} {:?} failed: {}",
+        program.display(),
+        args,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().map(|x| x.parse().expect("id")).collect())
+        .collect()
+}
+
+fn ours(seq: &[(usize, Stamp)], cfg: &PolicyConfig) -> Vec<Vec<u64>> {
+    run_sync(seq.iter().copied(), cfg)
+        .expect("policy runs")
+        .iter()
+        .map(|s| {
+            assert!(s.missing.is_empty());
+            s.items.iter().map(|i| i.2).collect()
+        })
+        .collect()
+}
+
+fn assert_same(what: &str, seq: &[(usize, Stamp)], ours: &[Vec<u64>], theirs: &[Vec<u64>]) {
+    if ours == theirs {
+        return;
+    }
+    let k = ours
+        .iter()
+        .zip(theirs)
+        .position(|(a, b)| a != b)
+        .unwrap_or(ours.len().min(theirs.len()));
+    let show = |sets: &[Vec<u64>]| -> String {
+        sets.iter()
+            .skip(k.saturating_sub(2))
+            .take(5)
+            .map(|s| {
+                let stamps: Vec<String> = s
+                    .iter()
+                    .map(|&id| format!("{}:{}", id, seq[id as usize].1))
+                    .collect();
+                format!("[{}]", stamps.join(" "))
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    panic!(
+        "{what}: {} sets (ours) vs {} (reference); first difference at set {k}\n ours: {}\n ref:  {}",
+        ours.len(),
+        theirs.len(),
+        show(ours),
+        show(theirs)
+    );
+}
+
+#[test]
+fn approximate_matches_message_filters_cpp() {
+    let Some(reference) = cpp_reference() else { return };
+    // (max interval s, age penalty, lower bound s per stream)
+    let variants: [(Option<f64>, f64, f64); 5] = [
+        (None, 0.1, 0.0),
+        (Some(0.02), 0.1, 0.0),
+        (Some(0.05), 0.0, 0.0),
+        (Some(0.1), 0.5, 0.0),
+        (None, 0.1, 0.02),
+    ];
+    let mut sets_compared = 0usize;
+    for streams in [2usize, 3, 4] {
+        for queue in [1usize, 5, 30] {
+            for (v, &(max_interval, age_penalty, lb)) in variants.iter().enumerate() {
+                for seed in 0..4u64 {
+                    let seed = seed * 1000 + v as u64 * 10 + queue as u64 * 100 + streams as u64;
+                    let seq = generate(ArrivalSpec {
+                        streams,
+                        duration_s: 20.0,
+                        seed,
+                        shared_clock: false,
+                    });
+                    let cfg = PolicyConfig {
+                        policy: PolicyKind::Approximate,
+                        streams,
+                        queue,
+                        max_interval,
+                        age_penalty,
+                        lower_bounds: vec![lb],
+                        ..Default::default()
+                    };
+                    let max_ns = max_interval.map_or(-1, |s| (s * 1e9).round() as i64);
+                    let lb_ns = (lb * 1e9).round() as i64;
+                    let mut args = vec![
+                        "approx".to_string(),
+                        streams.to_string(),
+                        queue.to_string(),
+                        max_ns.to_string(),
+                        format!("{age_penalty:?}"),
+                    ];
+                    args.extend((0..streams).map(|_| lb_ns.to_string()));
+                    let theirs = run_reference(reference, &args, &seq);
+                    let mine = ours(&seq, &cfg);
+                    assert_same(
+                        &format!("approximate streams={streams} queue={queue} max_interval={max_interval:?} age_penalty={age_penalty} lb={lb} seed={seed}"),
+                        &seq,
+                        &mine,
+                        &theirs,
+                    );
+                    sets_compared += theirs.len();
+                }
+            }
+        }
+    }
+    eprintln!("approximate: {sets_compared} matched sets equal to message_filters C++");
+    assert!(
+        sets_compared > 1000,
+        "the sequences should produce many sets: {sets_compared}"
+    );
+}
+
+#[test]
+fn exact_matches_message_filters_cpp() {
+    let Some(reference) = cpp_reference() else { return };
+    let mut sets_compared = 0usize;
+    for streams in [2usize, 3] {
+        for queue in [1usize, 5, 30] {
+            for seed in 0..4u64 {
+                let seq = generate(ArrivalSpec {
+                    streams,
+                    duration_s: 20.0,
+                    seed: 50 + seed,
+                    shared_clock: true,
+                });
+                let cfg = PolicyConfig {
+                    policy: PolicyKind::Exact,
+                    streams,
+                    queue,
+                    ..Default::default()
+                };
+                let args = vec!["exact".to_string(), streams.to_string(), queue.to_string()];
+                let theirs = run_reference(reference, &args, &seq);
+                let mine = ours(&seq, &cfg);
+                assert_same(
+                    &format!("exact streams={streams} queue={queue} seed={seed}"),
+                    &seq,
+                    &mine,
+                    &theirs,
+                );
+                sets_compared += theirs.len();
+            }
+        }
+    }
+    eprintln!("exact: {sets_compared} matched sets equal to message_filters C++");
+    assert!(sets_compared > 500, "{sets_compared}");
+}
+
+#[test]
+fn slop_matches_python_message_filters() {
+    let Some((python, script)) = python_reference() else {
+        return;
+    };
+    let mut sets_compared = 0usize;
+    for streams in [2usize, 3] {
+        for queue in [1usize, 5, 30] {
+            for slop in [0.01f64, 0.03, 0.1] {
+                for seed in 0..2u64 {
+                    let seed = 7000 + seed * 31 + queue as u64 + (slop * 1000.0) as u64 * 3 + streams as u64;
+                    let seq = generate(ArrivalSpec {
+                        streams,
+                        duration_s: 20.0,
+                        seed,
+                        shared_clock: false,
+                    });
+                    let cfg = PolicyConfig {
+                        policy: PolicyKind::Slop,
+                        streams,
+                        queue,
+                        slop,
+                        ..Default::default()
+                    };
+                    let mut args = vec![script.display().to_string()];
+                    args.extend([streams.to_string(), queue.to_string(), format!("{slop:?}")]);
+                    let theirs = run_reference(&python, &args, &seq);
+                    let mine = ours(&seq, &cfg);
+                    assert_same(
+                        &format!("slop streams={streams} queue={queue} slop={slop} seed={seed}"),
+                        &seq,
+                        &mine,
+                        &theirs,
+                    );
+                    sets_compared += theirs.len();
+                }
+            }
+        }
+    }
+    eprintln!("slop: {sets_compared} matched sets equal to python3-message-filters");
+    assert!(sets_compared > 500, "{sets_compared}");
+}
