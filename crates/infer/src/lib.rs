@@ -1,1 +1,29 @@
-//! sensorium-infer: Model manifests and inference through tract: loading, preprocessing, parity with goldens.
+//! sensorium-infer: model manifests and inference through tract: loading, preprocessing,
+//! parity with onnxruntime goldens.
+//!
+//! A model folder holds `manifest.toml` ([`Manifest`]), `model.onnx` and optional variants
+//! (`model.int8.onnx`), plus `golden/` data made by `tests/python/make_goldens.py`.
+//! [`Encoder::load`] validates the manifest against the ONNX graph, loads through tract
+//! (or from an NNEF cache of the decluttered model), optimizes and returns a runnable
+//! encoder; [`check_models`] runs the parity/latency checks behind `sensorium models check`.
+
+pub mod check;
+pub mod encoder;
+pub mod error;
+pub mod graph;
+pub mod image;
+pub mod manifest;
+pub mod tensor;
+pub mod text;
+
+pub use check::{
+    check_model, check_models, check_models_with, CheckOptions, ModelCheckReport, OutputCheck, VariantCheck,
+};
+pub use encoder::{default_cache_dir, CacheUse, Encoder, LoadInfo, LoadOptions};
+pub use error::{InferError, Result};
+pub use manifest::{DType, Dim, ImagePre, Manifest, QuantFormat, Role, TextPre};
+pub use tensor::{Output, Outputs, Tensor, TensorData};
+pub use text::{TextEmbedder, TextTokenizer, Tokens};
+
+#[cfg(feature = "cuda")]
+use tract_cuda as _; // links the CUDA runtime into tract's registry
