@@ -27,10 +27,14 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Play a rosbag through the whole pipeline and summarise (no ROS master needed).
-    #[command(after_help = "Examples:\n  sensorium replay                                  # bundled sample, bundled models\n  sensorium replay drive.bag --fast --summary-json s.json --out out/\n  sensorium replay drive.bag --rate 0.5 --start 10 --duration 30")]
+    #[command(
+        after_help = "Examples:\n  sensorium replay                                  # bundled sample, bundled models\n  sensorium replay drive.bag --fast --summary-json s.json --out out/\n  sensorium replay drive.bag --rate 0.5 --start 10 --duration 30"
+    )]
     Replay(ReplayArgs),
     /// Run as a ROS1 node (subscribe to sensors, publish scenes).
-    #[command(after_help = "Example:\n  ROS_MASTER_URI=http://localhost:11311 sensorium node --config vehicle.toml")]
+    #[command(
+        after_help = "Example:\n  ROS_MASTER_URI=http://localhost:11311 sensorium node --config vehicle.toml"
+    )]
     Node(NodeArgs),
     /// Benchmark every stage against its peer (OpenCV, numpy, PCL, onnxruntime, message_filters).
     #[command(after_help = "Example:\n  sensorium bench --quick --json bench.json")]
@@ -45,13 +49,17 @@ pub enum Command {
     #[command(subcommand)]
     Bag(BagCommand),
     /// Generate a deterministic synthetic driving recording with ground truth.
-    #[command(after_help = "Examples:\n  sensorium sim --out sim.bag --frames 100 --seed 7\n  sensorium sim --out sim.bag --frames 50 --seed 1 --export-training data/")]
+    #[command(
+        after_help = "Examples:\n  sensorium sim --out sim.bag --frames 100 --seed 7\n  sensorium sim --out sim.bag --frames 50 --seed 1 --export-training data/"
+    )]
     Sim(SimArgs),
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCommand),
     /// Run only the synchronizer over a bag and write the matched sets (for parity checks).
-    #[command(after_help = "Example:\n  sensorium sync run.bag --topics /camera/image_raw,/lidar/points --policy approximate --queue 10 --max-interval 0.05 --jsonl sets.jsonl")]
+    #[command(
+        after_help = "Example:\n  sensorium sync run.bag --topics /camera/image_raw,/lidar/points --policy approximate --queue 10 --max-interval 0.05 --jsonl sets.jsonl"
+    )]
     Sync(SyncArgs),
 }
 
@@ -146,7 +154,9 @@ pub struct BenchArgs {
 #[derive(Subcommand, Debug)]
 pub enum CalibCommand {
     /// Project a LiDAR cloud into a camera image: overlay PNG, counts, optional per-point (u, v, depth).
-    #[command(after_help = "Examples:\n  sensorium calib project --calib 000000.txt --cloud 000000.bin --image 000000.png --out overlay.png\n  sensorium calib project --calib calibration/ --camera camera_front --cloud scan.pcd --image img.png --uv-out uv.npy --json")]
+    #[command(
+        after_help = "Examples:\n  sensorium calib project --calib 000000.txt --cloud 000000.bin --image 000000.png --out overlay.png\n  sensorium calib project --calib calibration/ --camera camera_front --cloud scan.pcd --image img.png --uv-out uv.npy --json"
+    )]
     Project(CalibProjectArgs),
     /// Check every frame of a recording for calibration drift (bumped sensor).
     #[command(after_help = "Example:\n  sensorium calib check drive.bag --calib calibration/")]
@@ -218,9 +228,7 @@ pub struct ModelsCheckArgs {
 pub enum BagCommand {
     /// Summarise a recording like `rosbag info` (works on bags without an index).
     #[command(after_help = "Example:\n  sensorium bag info drive.bag")]
-    Info {
-        bag: PathBuf,
-    },
+    Info { bag: PathBuf },
     /// Export a topic: clouds as .npy (N×4 float32 x,y,z,intensity), images as PNG.
     #[command(after_help = "Example:\n  sensorium bag export drive.bag --topic /lidar/points --out clouds/")]
     Export {
@@ -257,7 +265,9 @@ pub struct SimArgs {
 #[derive(Subcommand, Debug)]
 pub enum ConfigCommand {
     /// Print the effective configuration and where each value came from.
-    #[command(after_help = "Example:\n  SENSORIUM__ENGINE__DEADLINE_MS=80 sensorium config show --config vehicle.toml")]
+    #[command(
+        after_help = "Example:\n  SENSORIUM__ENGINE__DEADLINE_MS=80 sensorium config show --config vehicle.toml"
+    )]
     Show {
         #[arg(long, value_name = "F")]
         config: Option<PathBuf>,

@@ -128,7 +128,12 @@ impl Default for Settings {
                 reference: "lidar".into(),
                 map_text_ttl: 30.0,
             },
-            engine: EngineSettings { threads: 0, deadline_ms: 100.0, ring_capacity: 8, stale_factor: 3.0 },
+            engine: EngineSettings {
+                threads: 0,
+                deadline_ms: 100.0,
+                ring_capacity: 8,
+                stale_factor: 3.0,
+            },
             models: ModelSettings {
                 dir: PathBuf::from("models"),
                 variant: "int8".into(),
@@ -146,7 +151,10 @@ impl Default for Settings {
                     "construction zone".into(),
                 ],
             },
-            log: LogSettings { format: "human".into(), level: "info".into() },
+            log: LogSettings {
+                format: "human".into(),
+                level: "info".into(),
+            },
         }
     }
 }
@@ -209,10 +217,14 @@ fn toml_to_kind(v: toml::Value) -> ValueKind {
         toml::Value::Float(f) => ValueKind::Float(f),
         toml::Value::Boolean(b) => ValueKind::Boolean(b),
         toml::Value::Datetime(d) => ValueKind::String(d.to_string()),
-        toml::Value::Array(a) => ValueKind::Array(a.into_iter().map(|x| Value::new(None, toml_to_kind(x))).collect()),
-        toml::Value::Table(t) => {
-            ValueKind::Table(t.into_iter().map(|(k, x)| (k, Value::new(None, toml_to_kind(x)))).collect())
+        toml::Value::Array(a) => {
+            ValueKind::Array(a.into_iter().map(|x| Value::new(None, toml_to_kind(x))).collect())
         }
+        toml::Value::Table(t) => ValueKind::Table(
+            t.into_iter()
+                .map(|(k, x)| (k, Value::new(None, toml_to_kind(x))))
+                .collect(),
+        ),
     }
 }
 
@@ -230,18 +242,29 @@ pub fn load(file: Option<&Path>, overrides: &[Override]) -> Result<Loaded> {
     let defaults = Config::try_from(&Settings::default()).context("built-in defaults")?;
     let mut builder = Config::builder().add_source(defaults);
     if let Some(f) = file {
-        builder = builder.add_source(Tagged { entries: read_file(f)? });
+        builder = builder.add_source(Tagged {
+            entries: read_file(f)?,
+        });
     }
     let env_entries: Vec<(String, ValueKind, String)> = std::env::vars()
         .filter_map(|(k, v)| {
             let rest = k.strip_prefix("SENSORIUM__")?;
-            let key = rest.split("__").map(|s| s.to_ascii_lowercase()).collect::<Vec<_>>().join(".");
+            let key = rest
+                .split("__")
+                .map(|s| s.to_ascii_lowercase())
+                .collect::<Vec<_>>()
+                .join(".");
             Some((key, parse_scalar(&v), format!("environment variable {k}")))
         })
         .collect();
     builder = builder.add_source(Tagged { entries: env_entries });
-    let flag_entries = overrides.iter().map(|(k, v, o)| (k.clone(), parse_scalar(v), o.clone())).collect();
-    builder = builder.add_source(Tagged { entries: flag_entries });
+    let flag_entries = overrides
+        .iter()
+        .map(|(k, v, o)| (k.clone(), parse_scalar(v), o.clone()))
+        .collect();
+    builder = builder.add_source(Tagged {
+        entries: flag_entries,
+    });
     let cfg = builder.build().map_err(|e| anyhow!("configuration: {e}"))?;
     let merged: Value = cfg.cache.clone();
     check_unknown_keys(&merged)?;
@@ -254,15 +277,27 @@ pub fn load(file: Option<&Path>, overrides: &[Override]) -> Result<Loaded> {
 /// Reads a TOML/YAML/JSON file into (dotted key, value, "file PATH") entries.
 fn read_file(path: &Path) -> Result<Vec<(String, ValueKind, String)>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("config file {}", path.display()))?;
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let tree: serde_json::Value = match ext.as_str() {
         "toml" => toml::from_str(&text).map_err(|e| anyhow!("config file {}: {e}", path.display()))?,
-        "yaml" | "yml" => serde_yaml::from_str(&text).map_err(|e| anyhow!("config file {}: {e}", path.display()))?,
+        "yaml" | "yml" => {
+            serde_yaml::from_str(&text).map_err(|e| anyhow!("config file {}: {e}", path.display()))?
+        }
         "json" => serde_json::from_str(&text).map_err(|e| anyhow!("config file {}: {e}", path.display()))?,
-        other => bail!("config file {}: unknown extension {other:?} (use .toml, .yaml or .json)", path.display()),
+        other => bail!(
+            "config file {}: unknown extension {other:?} (use .toml, .yaml or .json)",
+            path.display()
+        ),
     };
     if !tree.is_object() && !tree.is_null() {
-        bail!("config file {}: top level must be a table of sections", path.display());
+        bail!(
+            "config file {}: top level must be a table of sections",
+            path.display()
+        );
     }
     let origin = format!("file {}", path.display());
     let mut out = Vec::new();
@@ -270,11 +305,20 @@ fn read_file(path: &Path) -> Result<Vec<(String, ValueKind, String)>> {
     Ok(out)
 }
 
-fn flatten_tree(prefix: &str, v: &serde_json::Value, origin: &str, out: &mut Vec<(String, ValueKind, String)>) {
+fn flatten_tree(
+    prefix: &str,
+    v: &serde_json::Value,
+    origin: &str,
+    out: &mut Vec<(String, ValueKind, String)>,
+) {
     match v {
         serde_json::Value::Object(m) => {
             for (k, x) in m {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten_tree(&key, x, origin, out);
             }
         }
@@ -291,10 +335,14 @@ fn json_to_kind(v: &serde_json::Value) -> ValueKind {
             None => ValueKind::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
         serde_json::Value::String(s) => ValueKind::String(s.clone()),
-        serde_json::Value::Array(a) => ValueKind::Array(a.iter().map(|x| Value::new(None, json_to_kind(x))).collect()),
-        serde_json::Value::Object(m) => {
-            ValueKind::Table(m.iter().map(|(k, x)| (k.clone(), Value::new(None, json_to_kind(x)))).collect())
+        serde_json::Value::Array(a) => {
+            ValueKind::Array(a.iter().map(|x| Value::new(None, json_to_kind(x))).collect())
         }
+        serde_json::Value::Object(m) => ValueKind::Table(
+            m.iter()
+                .map(|(k, x)| (k.clone(), Value::new(None, json_to_kind(x))))
+                .collect(),
+        ),
     }
 }
 
@@ -323,7 +371,11 @@ fn known_keys() -> Vec<String> {
 fn flatten_json(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
     if let serde_json::Value::Object(m) = v {
         for (k, x) in m {
-            let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
             if x.is_object() {
                 flatten_json(&key, x, out);
             } else {
@@ -337,7 +389,11 @@ fn flatten_value(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
     match &v.kind {
         ValueKind::Table(t) => {
             for (k, x) in t {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten_value(&key, x, out);
             }
         }
@@ -346,7 +402,9 @@ fn flatten_value(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
 }
 
 fn origin_of(v: &Value) -> String {
-    v.origin().map(str::to_string).unwrap_or_else(|| "built-in default".to_string())
+    v.origin()
+        .map(str::to_string)
+        .unwrap_or_else(|| "built-in default".to_string())
 }
 
 fn check_unknown_keys(merged: &Value) -> Result<()> {
@@ -361,8 +419,14 @@ fn check_unknown_keys(merged: &Value) -> Result<()> {
                 (ks == section || kl == leaf)
                     && (kl.contains(leaf) || leaf.contains(kl) || edit_distance(kl, leaf) <= 2)
             });
-            let hint = close.map(|k| format!(" (did you mean `{k}`?)")).unwrap_or_default();
-            bail!("unknown configuration key `{key}` = {} from {}{hint}", show_value(&v), origin_of(&v));
+            let hint = close
+                .map(|k| format!(" (did you mean `{k}`?)"))
+                .unwrap_or_default();
+            bail!(
+                "unknown configuration key `{key}` = {} from {}{hint}",
+                show_value(&v),
+                origin_of(&v)
+            );
         }
     }
     Ok(())
@@ -393,7 +457,10 @@ impl Loaded {
     }
 
     fn range_error(&self, key: &str, value: impl std::fmt::Display, why: &str) -> anyhow::Error {
-        anyhow!("configuration key `{key}` = {value} from {}: {why}", self.origin(key))
+        anyhow!(
+            "configuration key `{key}` = {value} from {}: {why}",
+            self.origin(key)
+        )
     }
 
     fn validate(&self) -> Result<()> {
@@ -402,12 +469,24 @@ impl Loaded {
             if allowed.contains(&v) {
                 Ok(())
             } else {
-                Err(self.range_error(key, format!("{v:?}"), &format!("must be one of {}", allowed.join(", "))))
+                Err(self.range_error(
+                    key,
+                    format!("{v:?}"),
+                    &format!("must be one of {}", allowed.join(", ")),
+                ))
             }
         };
-        one_of("sync.policy", &s.sync.policy, &["approximate", "slop", "exact", "latest"])?;
+        one_of(
+            "sync.policy",
+            &s.sync.policy,
+            &["approximate", "slop", "exact", "latest"],
+        )?;
         one_of("sync.reference", &s.sync.reference, &["lidar", "camera"])?;
-        one_of("input.image_preference", &s.input.image_preference, &["raw", "compressed"])?;
+        one_of(
+            "input.image_preference",
+            &s.input.image_preference,
+            &["raw", "compressed"],
+        )?;
         one_of("models.variant", &s.models.variant, &["fp32", "int8", "auto"])?;
         one_of("log.format", &s.log.format, &["human", "json"])?;
         if s.sync.queue_size == 0 || s.sync.queue_size > 1000 {
@@ -423,14 +502,29 @@ impl Loaded {
                 return Err(self.range_error(key, v, "must be a finite number of seconds ≥ 0"));
             }
         }
-        if !(s.engine.deadline_ms.is_finite() && s.engine.deadline_ms > 0.0 && s.engine.deadline_ms <= 60_000.0) {
-            return Err(self.range_error("engine.deadline_ms", s.engine.deadline_ms, "must be in (0, 60000] ms"));
+        if !(s.engine.deadline_ms.is_finite()
+            && s.engine.deadline_ms > 0.0
+            && s.engine.deadline_ms <= 60_000.0)
+        {
+            return Err(self.range_error(
+                "engine.deadline_ms",
+                s.engine.deadline_ms,
+                "must be in (0, 60000] ms",
+            ));
         }
         if s.engine.ring_capacity == 0 || s.engine.ring_capacity > 4096 {
-            return Err(self.range_error("engine.ring_capacity", s.engine.ring_capacity, "must be in 1..=4096"));
+            return Err(self.range_error(
+                "engine.ring_capacity",
+                s.engine.ring_capacity,
+                "must be in 1..=4096",
+            ));
         }
         if s.engine.threads > 256 {
-            return Err(self.range_error("engine.threads", s.engine.threads, "must be ≤ 256 (0 = all cores)"));
+            return Err(self.range_error(
+                "engine.threads",
+                s.engine.threads,
+                "must be ≤ 256 (0 = all cores)",
+            ));
         }
         if !(s.engine.stale_factor.is_finite() && s.engine.stale_factor >= 1.0) {
             return Err(self.range_error("engine.stale_factor", s.engine.stale_factor, "must be ≥ 1"));
@@ -444,7 +538,9 @@ impl Loaded {
     /// Every effective value with its origin, in key order.
     pub fn describe(&self) -> BTreeMap<String, (String, String)> {
         let mut out = BTreeMap::new();
-        let Ok(v) = serde_json::to_value(&self.settings) else { return out };
+        let Ok(v) = serde_json::to_value(&self.settings) else {
+            return out;
+        };
         let mut keys = Vec::new();
         flatten_json("", &v, &mut keys);
         for key in keys {
@@ -478,12 +574,21 @@ mod tests {
 
     #[test]
     fn file_then_flag_layers_with_origins() {
-        let f = write_tmp(".toml", "[engine]\ndeadline_ms = 80.0\n[sync]\npolicy = \"slop\"\n");
-        let l = load(Some(f.path()), &[("sync.queue_size".into(), "5".into(), "flag --queue".into())]).expect("load");
+        let f = write_tmp(
+            ".toml",
+            "[engine]\ndeadline_ms = 80.0\n[sync]\npolicy = \"slop\"\n",
+        );
+        let l = load(
+            Some(f.path()),
+            &[("sync.queue_size".into(), "5".into(), "flag --queue".into())],
+        )
+        .expect("load");
         assert_eq!(l.settings.engine.deadline_ms, 80.0);
         assert_eq!(l.settings.sync.policy, "slop");
         assert_eq!(l.settings.sync.queue_size, 5);
-        assert!(l.origin("engine.deadline_ms").contains(&f.path().display().to_string()));
+        assert!(l
+            .origin("engine.deadline_ms")
+            .contains(&f.path().display().to_string()));
         assert_eq!(l.origin("sync.queue_size"), "flag --queue");
         let shown = l.describe();
         assert_eq!(shown["sync.queue_size"].0, "5");
@@ -520,16 +625,28 @@ mod tests {
         let err = load(Some(f.path()), &[]).err().expect("must fail").to_string();
         assert!(err.contains("sync.policy") && err.contains("fastest"), "{err}");
         assert!(err.contains(&f.path().display().to_string()), "{err}");
-        let err = load(None, &[("engine.deadline_ms".into(), "-3".into(), "flag --deadline-ms".into())])
-            .err()
-            .expect("must fail")
-            .to_string();
-        assert!(err.contains("engine.deadline_ms") && err.contains("-3") && err.contains("--deadline-ms"), "{err}");
+        let err = load(
+            None,
+            &[(
+                "engine.deadline_ms".into(),
+                "-3".into(),
+                "flag --deadline-ms".into(),
+            )],
+        )
+        .err()
+        .expect("must fail")
+        .to_string();
+        assert!(
+            err.contains("engine.deadline_ms") && err.contains("-3") && err.contains("--deadline-ms"),
+            "{err}"
+        );
     }
 
     #[test]
     fn missing_file_is_an_error() {
-        let err = load(Some(Path::new("/nonexistent/sensorium.toml")), &[]).err().expect("must fail");
+        let err = load(Some(Path::new("/nonexistent/sensorium.toml")), &[])
+            .err()
+            .expect("must fail");
         assert!(err.to_string().contains("/nonexistent/sensorium.toml"));
     }
 }

@@ -22,6 +22,11 @@ impl Header {
         }
     }
 
+    /// The header at the start of a stamped message's body (the rest of the body is ignored).
+    pub fn decode_prefix(buf: &[u8]) -> Result<Self, MsgError> {
+        Header::read(&mut Reader::new(buf, "std_msgs/Header"))
+    }
+
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, MsgError> {
         Ok(Header {
             seq: r.u32("header.seq")?,

@@ -55,7 +55,11 @@ impl CalibCollector {
         let model = CameraModel::from_ros_camera_info(
             info.width,
             info.height,
-            if info.distortion_model.is_empty() { "plumb_bob" } else { &info.distortion_model },
+            if info.distortion_model.is_empty() {
+                "plumb_bob"
+            } else {
+                &info.distortion_model
+            },
             &info.d,
             &info.k,
             &info.r,
@@ -65,10 +69,17 @@ impl CalibCollector {
         let cam_frame = info.header.frame_id.trim_start_matches('/').to_string();
         let lidar = lidar_frame.trim_start_matches('/');
         for f in [cam_frame.as_str(), lidar] {
-            self.tree.lookup(ego_frame, f).map_err(|e| format!("/tf_static: {e}"))?;
+            self.tree
+                .lookup(ego_frame, f)
+                .map_err(|e| format!("/tf_static: {e}"))?;
         }
         Ok(VehicleCalib {
-            cameras: vec![CameraCalib { name: cam_frame.clone(), frame_id: cam_frame, model, image: ImageKind::Raw }],
+            cameras: vec![CameraCalib {
+                name: cam_frame.clone(),
+                frame_id: cam_frame,
+                model,
+                image: ImageKind::Raw,
+            }],
             tree: self.tree.clone(),
             lidar_frame: lidar.to_string(),
             ego_frame: ego_frame.to_string(),
@@ -78,7 +89,10 @@ impl CalibCollector {
 
 /// Row-major 3×4 rigid transform from `source` to `target` frame.
 pub fn transform_3x4(calib: &VehicleCalib, target: &str, source: &str) -> Result<[f64; 12], String> {
-    let m = calib.tree.lookup_matrix(target, source).map_err(|e| e.to_string())?;
+    let m = calib
+        .tree
+        .lookup_matrix(target, source)
+        .map_err(|e| e.to_string())?;
     let mut out = [0.0; 12];
     for r in 0..3 {
         for c in 0..4 {
@@ -95,9 +109,15 @@ mod tests {
 
     fn tf(parent: &str, child: &str, t: [f64; 3], q: [f64; 4]) -> TransformStamped {
         TransformStamped {
-            header: Header { frame_id: parent.into(), ..Default::default() },
+            header: Header {
+                frame_id: parent.into(),
+                ..Default::default()
+            },
             child_frame_id: child.into(),
-            transform: Transform { translation: t, rotation: q },
+            transform: Transform {
+                translation: t,
+                rotation: q,
+            },
         }
     }
 
@@ -109,14 +129,22 @@ mod tests {
                 tf("base_link", "lidar_top", [0.0, 0.0, 1.8], [0.0, 0.0, 0.0, 1.0]),
                 tf("base_link", "camera_front", [1.5, 0.0, 1.6], [0.0, 0.0, 0.0, 1.0]),
                 // body → optical: x right = -y body, y down = -z body, z forward = x body
-                tf("camera_front", "camera_front_optical", [0.0; 3], [-0.5, 0.5, -0.5, 0.5]),
+                tf(
+                    "camera_front",
+                    "camera_front_optical",
+                    [0.0; 3],
+                    [-0.5, 0.5, -0.5, 0.5],
+                ),
                 tf("base_link", "bad", [f64::NAN, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]),
             ],
         });
         assert_eq!(c.problems.len(), 1);
         assert!(c.build("lidar_top", "base_link").is_err(), "no camera_info yet");
         let info = CameraInfo {
-            header: Header { frame_id: "camera_front_optical".into(), ..Default::default() },
+            header: Header {
+                frame_id: "camera_front_optical".into(),
+                ..Default::default()
+            },
             width: 1280,
             height: 720,
             distortion_model: "plumb_bob".into(),
@@ -131,8 +159,67 @@ mod tests {
         // a LiDAR point 10 m ahead at lidar height lands at the image centre column, above the centre row
         let m = transform_3x4(&v, "camera_front_optical", "lidar_top").expect("tf");
         let p = [10.0, 0.0, 0.0];
-        let cam: Vec<f64> = (0..3).map(|r| m[r * 4] * p[0] + m[r * 4 + 1] * p[1] + m[r * 4 + 2] * p[2] + m[r * 4 + 3]).collect();
+        let cam: Vec<f64> = (0..3)
+            .map(|r| m[r * 4] * p[0] + m[r * 4 + 1] * p[1] + m[r * 4 + 2] * p[2] + m[r * 4 + 3])
+            .collect();
         assert!((cam[2] - 8.5).abs() < 1e-9, "depth {cam:?}");
         assert!(cam[0].abs() < 1e-9 && (cam[1] + 0.2).abs() < 1e-9, "{cam:?}");
     }
+}
+
+/// Reads the start of a recording until `/tf_static`, `camera_info` and one LiDAR header are seen,
+/// and builds the calibration from them.
+pub fn from_bag(
+    bag: &std::path::Path,
+    topics: &crate::streams::TopicMap,
+    ego_frame: &str,
+) -> anyhow::Result<VehicleCalib> {
+    use crate::streams::{decode, Decoded, Role};
+    let reader =
+        sensorium_bag::BagReader::open(bag).map_err(|e| anyhow::anyhow!("{}: {e}", bag.display()))?;
+    let wanted = vec![
+        topics.tf_static.clone(),
+        topics.camera_info.clone(),
+        topics.lidar.clone(),
+    ];
+    let ro = sensorium_bag::ReadOptions {
+        topics: Some(wanted),
+        start: None,
+        end: None,
+    };
+    let mut c = CalibCollector::default();
+    let mut lidar_frame: Option<String> = None;
+    let mut last_err = String::from("no /tf_static, camera_info or LiDAR message in the recording");
+    for m in reader.messages(&ro) {
+        let Ok(m) = m else { continue };
+        let Some(role) = topics.role_of(&m.conn.topic) else {
+            continue;
+        };
+        match role {
+            Role::Lidar if lidar_frame.is_none() => {
+                // only the header is needed: the frame id follows seq + stamp
+                if let Ok(h) = sensorium_msgs::Header::decode_prefix(&m.data) {
+                    lidar_frame = Some(h.frame_id);
+                }
+            }
+            Role::TfStatic | Role::CameraInfo => match decode(role, &m.conn.topic, &m.conn.datatype, &m.data)
+            {
+                Ok(Decoded::TfStatic(tf)) => c.add_tf(&tf),
+                Ok(Decoded::CameraInfo(ci)) => c.add_camera_info(&ci),
+                Ok(_) => {}
+                Err(e) => last_err = e.to_string(),
+            },
+            _ => {}
+        }
+        if let Some(lf) = &lidar_frame {
+            match c.build(lf, ego_frame) {
+                Ok(v) => return Ok(v),
+                Err(e) => last_err = e,
+            }
+        }
+    }
+    anyhow::bail!(
+        "{}: cannot build the calibration from the recording: {last_err}",
+        bag.display()
+    )
 }

@@ -25,7 +25,10 @@ fn grid_bytes(v: &Value) -> Result<Vec<u8>, String> {
             }
             Ok(out)
         }
-        Value::Object(m) => m.get("data").ok_or_else(|| "occupancy: object without `data`".to_string()).and_then(grid_bytes),
+        Value::Object(m) => m
+            .get("data")
+            .ok_or_else(|| "occupancy: object without `data`".to_string())
+            .and_then(grid_bytes),
         other => Err(format!("occupancy: unexpected {other}")),
     }
 }
@@ -45,7 +48,11 @@ pub fn parse(text: &str) -> Result<GroundTruth, String> {
         stamp: v.get("stamp").and_then(Value::as_f64).unwrap_or(0.0),
         boxes,
         occupancy,
-        caption: v.get("caption").and_then(Value::as_str).unwrap_or_default().to_string(),
+        caption: v
+            .get("caption")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
     })
 }
 
@@ -72,5 +79,34 @@ mod tests {
         assert!(parse("not json").is_err());
         assert!(parse(r#"{"occupancy": "!!"}"#).is_err());
         assert!(parse(r#"{"boxes": [{"class": 3}]}"#).is_err());
+    }
+}
+
+/// Ground truth waiting for its scene, keyed by stamp (the sim stamps it like the LiDAR sweep).
+/// Bounded: the oldest entries go first.
+#[derive(Debug)]
+pub struct GroundTruthIndex {
+    items: std::collections::VecDeque<GroundTruth>,
+    cap: usize,
+}
+
+impl GroundTruthIndex {
+    pub fn new(cap: usize) -> Self {
+        GroundTruthIndex {
+            items: std::collections::VecDeque::new(),
+            cap: cap.max(1),
+        }
+    }
+    pub fn insert(&mut self, g: GroundTruth) {
+        if self.items.len() >= self.cap {
+            self.items.pop_front();
+        }
+        self.items.push_back(g);
+    }
+    /// The ground truth stamped within 1 ms of `stamp`, removed from the index.
+    pub fn take(&mut self, stamp: sensorium_core::Stamp) -> Option<GroundTruth> {
+        let t = stamp.as_secs_f64();
+        let i = self.items.iter().position(|g| (g.stamp - t).abs() < 1e-3)?;
+        self.items.remove(i)
     }
 }

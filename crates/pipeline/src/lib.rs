@@ -1,6 +1,11 @@
 //! sensorium-pipeline: the perception pipeline assembled — stream decoding, synchronization,
 //! encoders, fusion → [`sensorium_core::Scene`]. Shared by `sensorium replay` and the ROS node.
 
+pub mod calib_check;
 pub mod calibration;
 pub mod groundtruth;
+pub mod models;
+pub mod perception;
+pub mod replay;
 pub mod streams;
+pub mod summary;

@@ -6,7 +6,9 @@
 use crate::groundtruth;
 use sensorium_core::{MapText, PointsSoA, RgbImage, Stamp};
 use sensorium_fusion::metrics::GroundTruth;
-use sensorium_msgs::{CameraInfo, CompressedImage, Image, PointCloud2, PointCloud2View, RosMessage, StringMsg, TFMessage};
+use sensorium_msgs::{
+    CameraInfo, CompressedImage, Image, PointCloud2, PointCloud2View, RosMessage, StringMsg, TFMessage,
+};
 
 /// The part a topic plays in the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -99,7 +101,11 @@ pub struct DecodeError {
 
 /// Decodes `payload` (no length prefix) of `datatype` arriving on `topic` in `role`.
 pub fn decode(role: Role, topic: &str, datatype: &str, payload: &[u8]) -> Result<Decoded, DecodeError> {
-    let err = |detail: String| DecodeError { topic: topic.to_string(), role: role.name(), detail };
+    let err = |detail: String| DecodeError {
+        topic: topic.to_string(),
+        role: role.name(),
+        detail,
+    };
     let expect = |want: &str| -> Result<(), DecodeError> {
         if datatype == want || datatype == "*" {
             Ok(())
@@ -120,7 +126,9 @@ pub fn decode(role: Role, topic: &str, datatype: &str, payload: &[u8]) -> Result
         }
         Role::CameraInfo => {
             expect(CameraInfo::DATATYPE)?;
-            CameraInfo::decode(payload).map(|m| Decoded::CameraInfo(Box::new(m))).map_err(|e| err(e.to_string()))
+            CameraInfo::decode(payload)
+                .map(|m| Decoded::CameraInfo(Box::new(m)))
+                .map_err(|e| err(e.to_string()))
         }
         Role::Lidar => {
             expect(PointCloud2::DATATYPE)?;
@@ -131,15 +139,20 @@ pub fn decode(role: Role, topic: &str, datatype: &str, payload: &[u8]) -> Result
         Role::MapText => {
             expect(StringMsg::DATATYPE)?;
             let m = StringMsg::decode(payload).map_err(|e| err(e.to_string()))?;
-            Ok(Decoded::MapText(sensorium_msgs::map_text::parse(&m.data, Stamp::ZERO)))
+            Ok(Decoded::MapText(sensorium_msgs::map_text::parse(
+                &m.data,
+                Stamp::ZERO,
+            )))
         }
-        Role::TfStatic => {
-            TFMessage::decode_any(datatype, payload).map(Decoded::TfStatic).map_err(|e| err(e.to_string()))
-        }
+        Role::TfStatic => TFMessage::decode_any(datatype, payload)
+            .map(Decoded::TfStatic)
+            .map_err(|e| err(e.to_string())),
         Role::GroundTruth => {
             expect(StringMsg::DATATYPE)?;
             let m = StringMsg::decode(payload).map_err(|e| err(e.to_string()))?;
-            groundtruth::parse(&m.data).map(|g| Decoded::GroundTruth(Box::new(g))).map_err(err)
+            groundtruth::parse(&m.data)
+                .map(|g| Decoded::GroundTruth(Box::new(g)))
+                .map_err(err)
         }
     }
 }

@@ -1,8 +1,37 @@
 //! `sensorium calib check`.
 
 use crate::cli::CalibCheckArgs;
-use anyhow::{bail, Result};
+use crate::cmd::replay::{overrides, resolve, topic_map};
+use crate::settings;
+use anyhow::{Context, Result};
+use sensorium_geometry::VehicleCalib;
 
 pub fn run(a: CalibCheckArgs) -> Result<i32> {
-    bail!("calib check {}: not available in this build yet", a.bag.display())
+    let loaded = settings::load(a.pipeline.config.as_deref(), &overrides(&a.pipeline))?;
+    let topics = topic_map(&loaded);
+    let calib = match &a.calib {
+        Some(c) => VehicleCalib::load(&resolve(c)).with_context(|| c.display().to_string())?,
+        None => sensorium_pipeline::calibration::from_bag(&a.bag, &topics, &loaded.settings.scene.frame_id)?,
+    };
+    let json = a.json;
+    let frames = sensorium_pipeline::calib_check::check_bag(&a.bag, &topics, &calib, a.threshold, |f| {
+        if json {
+            println!("{}", serde_json::to_string(f).unwrap_or_default());
+        } else {
+            println!(
+                "{:.3}  points {:>7}  in image {:>6.2}%  edge score {:>5.2}  {}",
+                f.stamp,
+                f.points,
+                f.fraction_in_image * 100.0,
+                f.edge_score,
+                f.reason
+                    .as_deref()
+                    .map(|r| format!("FLAGGED: {r}"))
+                    .unwrap_or_default()
+            );
+        }
+    })?;
+    let flagged = frames.iter().filter(|f| f.flagged).count();
+    eprintln!("{} frames checked, {flagged} flagged", frames.len());
+    Ok(0)
 }

@@ -48,7 +48,10 @@ mod tests {
         assert_eq!(loaded.settings, settings::Settings::default());
         // every key is set by the file, so every origin names it
         for (key, (_, origin)) in loaded.describe() {
-            assert!(origin.contains(&f.path().display().to_string()), "{key} not in example: {origin}");
+            assert!(
+                origin.contains(&f.path().display().to_string()),
+                "{key} not in example: {origin}"
+            );
         }
     }
 }

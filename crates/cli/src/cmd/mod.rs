@@ -1,8 +1,13 @@
 //! One module per subcommand; each turns parsed arguments into library calls.
 
+mod bag;
 mod calib;
 mod calib_check;
 mod config;
+mod models;
+pub mod replay;
+mod sim;
+mod sync;
 
 use crate::cli::Command;
 use anyhow::{bail, Result};
@@ -12,6 +17,11 @@ pub fn dispatch(cmd: Command) -> Result<i32> {
     match cmd {
         Command::Config(c) => config::run(c),
         Command::Calib(c) => calib::run(c),
+        Command::Replay(a) => replay::run(a),
+        Command::Bag(c) => bag::run(c),
+        Command::Sim(a) => sim::run(a),
+        Command::Sync(a) => sync::run(a),
+        Command::Models(c) => models::run(c),
         other => bail!("{other:?}: not available in this build yet"),
     }
 }

@@ -1,0 +1,106 @@
+//! `sensorium bag info|export`.
+
+use crate::cli::BagCommand;
+use anyhow::{bail, Context, Result};
+use sensorium_bag::{BagReader, ReadOptions};
+use sensorium_msgs::{CompressedImage, Image, PointCloud2, PointCloud2View, RosMessage};
+use std::io::Write;
+use std::path::Path;
+
+pub fn run(cmd: BagCommand) -> Result<i32> {
+    match cmd {
+        BagCommand::Info { bag } => {
+            let reader = BagReader::open(&bag).with_context(|| format!("{}", bag.display()))?;
+            print!("{}", sensorium_bag::info::BagInfo::from_reader(&reader));
+            let warnings = reader.warnings();
+            for w in &warnings {
+                eprintln!("warning: {w}");
+            }
+            Ok(0)
+        }
+        BagCommand::Export { bag, topic, out } => export(&bag, &topic, &out),
+    }
+}
+
+/// Writes an N×4 float32 `.npy` (x, y, z, intensity; NaN points dropped).
+fn write_cloud_npy(path: &Path, cloud: &sensorium_core::PointsSoA) -> Result<()> {
+    let n = cloud.len();
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({n}, 4), }}");
+    let total = 10 + header.len() + 1;
+    header.push_str(&" ".repeat((64 - total % 64) % 64));
+    header.push('\n');
+    let mut buf = Vec::with_capacity(10 + header.len() + n * 16);
+    buf.extend_from_slice(b"\x93NUMPY\x01\x00");
+    buf.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    buf.extend_from_slice(header.as_bytes());
+    for i in 0..n {
+        for v in [cloud.x[i], cloud.y[i], cloud.z[i], cloud.intensity[i]] {
+            buf.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    std::fs::File::create(path)
+        .and_then(|mut f| f.write_all(&buf))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn export(bag: &Path, topic: &str, out: &Path) -> Result<i32> {
+    let reader = BagReader::open(bag).with_context(|| format!("{}", bag.display()))?;
+    let Some(conn) = reader.connections().iter().find(|c| c.topic == topic) else {
+        let topics: Vec<&str> = reader.connections().iter().map(|c| c.topic.as_str()).collect();
+        bail!(
+            "{}: no topic {topic} (topics: {})",
+            bag.display(),
+            topics.join(", ")
+        );
+    };
+    let datatype = conn.datatype.clone();
+    if ![PointCloud2::DATATYPE, Image::DATATYPE, CompressedImage::DATATYPE].contains(&datatype.as_str()) {
+        bail!("{topic} is {datatype}: export handles sensor_msgs/PointCloud2, Image and CompressedImage");
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let (mut written, mut failed) = (0u64, 0u64);
+    for (i, m) in reader.messages(&ReadOptions::topics([topic])).enumerate() {
+        let m = match m {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("warning: {e}");
+                failed += 1;
+                continue;
+            }
+        };
+        let res: Result<()> = (|| {
+            let stamp = sensorium_msgs::header_stamp(&m.data).unwrap_or(m.time);
+            let base = out.join(format!("{i:06}_{}_{:09}", stamp.sec, stamp.nsec));
+            match m.conn.datatype.as_str() {
+                "sensor_msgs/PointCloud2" => {
+                    let pc = PointCloud2::decode(&m.data)?;
+                    let soa = PointCloud2View::new(&pc)?.to_soa();
+                    write_cloud_npy(&base.with_extension("npy"), &soa)
+                }
+                dt => {
+                    let rgb = if dt == Image::DATATYPE {
+                        Image::decode(&m.data)?.to_rgb()?
+                    } else {
+                        CompressedImage::decode(&m.data)?.to_rgb()?
+                    };
+                    let img = image::RgbImage::from_raw(rgb.width, rgb.height, rgb.data)
+                        .context("image buffer does not match its size")?;
+                    img.save(base.with_extension("png"))
+                        .with_context(|| format!("writing {}", base.display()))
+                }
+            }
+        })();
+        match res {
+            Ok(()) => written += 1,
+            Err(e) => {
+                eprintln!("warning: message {i} at {}: {e:#}", m.time);
+                failed += 1;
+            }
+        }
+    }
+    println!(
+        "exported {written} messages of {topic} to {} ({failed} failed)",
+        out.display()
+    );
+    Ok(if failed > 0 && written == 0 { 1 } else { 0 })
+}

@@ -1,0 +1,154 @@
+//! The `sensorium` binary as users and scripts see it: help, configuration errors, bag tools.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sensorium"))
+}
+
+fn repo() -> PathBuf {
+    sensorium_core::testdata::repo_root()
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = bin().args(args).output().expect("run sensorium");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_subcommand_has_help_with_an_example() {
+    let (code, top, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    for sub in [
+        "replay", "node", "bench", "calib", "models", "bag", "sim", "config", "sync",
+    ] {
+        assert!(top.contains(sub), "top-level help lacks {sub}");
+    }
+    for sub in [
+        vec!["replay"],
+        vec!["node"],
+        vec!["bench"],
+        vec!["calib", "project"],
+        vec!["calib", "check"],
+        vec!["models", "check"],
+        vec!["bag", "info"],
+        vec!["bag", "export"],
+        vec!["sim"],
+        vec!["config", "show"],
+        vec!["sync"],
+    ] {
+        let mut args = sub.clone();
+        args.push("--help");
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{sub:?} --help failed: {err}");
+        assert!(out.contains("Example"), "{sub:?} --help has no example:\n{out}");
+    }
+}
+
+#[test]
+fn config_errors_name_key_value_and_source() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let f = dir.path().join("bad.yaml");
+    std::fs::write(&f, "engine:\n  deadline_ms: 100.0\n  ring_capacity: 0\n").expect("write");
+    let (code, _, err) = run(&["config", "show", "--config", f.to_str().unwrap_or_default()]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("engine.ring_capacity") && err.contains('0') && err.contains("bad.yaml"),
+        "{err}"
+    );
+
+    let out = bin()
+        .args(["config", "show", "--json"])
+        .env("SENSORIUM__SYNC__POLICY", "slop")
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["sync.policy"]["value"], "slop");
+    assert_eq!(
+        v["sync.policy"]["source"],
+        "environment variable SENSORIUM__SYNC__POLICY"
+    );
+    assert_eq!(v["engine.deadline_ms"]["source"], "built-in default");
+
+    let out = bin()
+        .args(["config", "show"])
+        .env("SENSORIUM__ENGINE__THREADS", "lots")
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("engine.threads") && err.contains("lots"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bag_info_reads_the_bundled_sample() {
+    let sample = repo().join("tests/fixtures/sample.bag");
+    let (code, out, err) = run(&["bag", "info", sample.to_str().unwrap_or_default()]);
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        "version:     2.0",
+        "sensor_msgs/PointCloud2",
+        "/lidar/points",
+        "/tf_static",
+        "compression: bz2",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn bag_export_writes_npy_clouds_and_png_images() {
+    let sample = repo().join("tests/fixtures/sample.bag");
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = sample.to_str().unwrap_or_default();
+    let (code, _, err) = run(&[
+        "bag",
+        "export",
+        s,
+        "--topic",
+        "/lidar/points",
+        "--out",
+        dir.path().to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let npys: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("ls")
+        .filter_map(|e| e.ok())
+        .collect();
+    assert!(npys.len() >= 40, "{} clouds", npys.len());
+    let first = std::fs::read(npys[0].path()).expect("read");
+    assert_eq!(&first[..6], b"\x93NUMPY");
+    let header = String::from_utf8_lossy(&first[10..80]).to_string();
+    assert!(header.contains("'<f4'") && header.contains(", 4)"), "{header}");
+
+    let imgs = tempfile::tempdir().expect("tmp");
+    let (code, out, err) = run(&[
+        "bag",
+        "export",
+        s,
+        "--topic",
+        "/camera/image_raw/compressed",
+        "--out",
+        imgs.path().to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let png = std::fs::read_dir(imgs.path())
+        .expect("ls")
+        .filter_map(|e| e.ok())
+        .next()
+        .expect("one image");
+    let img = image::open(png.path()).expect("png");
+    assert_eq!((img.width(), img.height()), (640, 360));
+
+    let (code, _, err) = run(&["bag", "export", s, "--topic", "/nope", "--out", "/tmp/x"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("/nope") && err.contains("/lidar/points"), "{err}");
+}

@@ -1,0 +1,290 @@
+//! The four encoders the pipeline runs, loaded from a models folder by role.
+//!
+//! This is the only module that speaks to `sensorium-infer`: the rest of the pipeline sees
+//! plain slices in and out.
+
+use anyhow::{anyhow, bail, Context, Result};
+use sensorium_fusion::{BevGrid, PillarConfig};
+use sensorium_infer::manifest::{ImagePre, Role};
+use sensorium_infer::{Encoder, LoadOptions, Outputs, Tensor, TextEmbedder};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One loaded encoder per role.
+pub struct Models {
+    pub image: Encoder,
+    pub point: Encoder,
+    /// Text encoder + tokenizer + LRU cache of embeddings per string.
+    pub text: TextEmbedder,
+    pub fusion: Encoder,
+    pub dir: PathBuf,
+}
+
+impl std::fmt::Debug for Models {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Models")
+            .field("dir", &self.dir)
+            .field("image", &self.image)
+            .field("point", &self.point)
+            .field("fusion", &self.fusion)
+            .finish()
+    }
+}
+
+/// Output of the image encoder.
+#[derive(Debug, Clone, Default)]
+pub struct ImageOut {
+    /// `[C, H, W]` feature map.
+    pub features: Vec<f32>,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    pub embedding: Vec<f32>,
+}
+
+/// Output of the fusion model.
+#[derive(Debug, Clone, Default)]
+pub struct FusionOut {
+    pub scene_embedding: Vec<f32>,
+    pub bev_features: Vec<f32>,
+    pub bev_channels: usize,
+    pub occupancy_logits: Vec<f32>,
+    pub class_logits: Vec<f32>,
+    pub classes: usize,
+}
+
+fn take(outs: &mut Outputs, name: &str, model: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
+    let i = outs
+        .0
+        .iter()
+        .position(|o| o.name == name)
+        .ok_or_else(|| anyhow!("{}: no output `{name}`", model.display()))?;
+    let o = outs.0.swap_remove(i);
+    Ok((o.shape, o.data))
+}
+
+/// Orders named inputs as the manifest lists them.
+fn run_named(enc: &Encoder, mut named: Vec<(&str, Tensor)>) -> Result<Outputs> {
+    let mut ordered = Vec::with_capacity(named.len());
+    for spec in &enc.manifest().inputs {
+        let i = named.iter().position(|(n, _)| *n == spec.name).ok_or_else(|| {
+            anyhow!(
+                "{}: the pipeline does not provide input `{}`",
+                enc.model_path().display(),
+                spec.name
+            )
+        })?;
+        ordered.push(named.swap_remove(i).1);
+    }
+    enc.run(ordered)
+        .with_context(|| format!("running {}", enc.model_path().display()))
+}
+
+impl Models {
+    /// Loads every model under `dir` and assigns them by manifest role (exactly one per role).
+    pub fn load(
+        dir: &Path,
+        variant: Option<&str>,
+        threads: usize,
+        cache_dir: Option<PathBuf>,
+    ) -> Result<Models> {
+        let mut found: Vec<(Role, Encoder)> = Vec::new();
+        let rd = std::fs::read_dir(dir).with_context(|| format!("models folder {}", dir.display()))?;
+        let mut subdirs: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("manifest.toml").is_file())
+            .collect();
+        subdirs.sort();
+        for sub in subdirs {
+            let mut opts = LoadOptions {
+                threads,
+                cache_dir: cache_dir.clone(),
+                ..Default::default()
+            };
+            opts.variant = variant.map(str::to_string);
+            let enc = match Encoder::load(&sub, &opts) {
+                Ok(e) => e,
+                // a model without this variant falls back to its main (fp32) file
+                Err(e) if variant.is_some() && e.to_string().contains("variant") => {
+                    opts.variant = None;
+                    Encoder::load(&sub, &opts).with_context(|| format!("loading {}", sub.display()))?
+                }
+                Err(e) => return Err(anyhow!(e)).with_context(|| format!("loading {}", sub.display())),
+            };
+            found.push((enc.manifest().role, enc));
+        }
+        let mut pick = |role: Role| -> Result<Encoder> {
+            let n = found.iter().filter(|(r, _)| *r == role).count();
+            if n != 1 {
+                bail!(
+                    "{}: expected exactly one model with role {role:?}, found {n}",
+                    dir.display()
+                );
+            }
+            let i = found.iter().position(|(r, _)| *r == role).unwrap_or(0);
+            Ok(found.swap_remove(i).1)
+        };
+        Ok(Models {
+            image: pick(Role::Image)?,
+            point: pick(Role::Point)?,
+            text: TextEmbedder::new(pick(Role::Text)?, 4096)?,
+            fusion: pick(Role::Fusion)?,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn image_pre(&self) -> Result<&ImagePre> {
+        self.image
+            .manifest()
+            .preprocess
+            .image
+            .as_ref()
+            .ok_or_else(|| anyhow!("{}: no [preprocess.image]", self.image.manifest_path().display()))
+    }
+
+    /// Pillar configuration from the point encoder's manifest.
+    pub fn pillar_config(&self, painted: usize) -> Result<PillarConfig> {
+        let p = self
+            .point
+            .manifest()
+            .preprocess
+            .point
+            .as_ref()
+            .ok_or_else(|| anyhow!("{}: no [preprocess.point]", self.point.manifest_path().display()))?;
+        let cfg = PillarConfig {
+            grid: BevGrid {
+                x_min: p.x_range[0],
+                x_max: p.x_range[1],
+                y_min: p.y_range[0],
+                y_max: p.y_range[1],
+                z_min: p.z_range[0],
+                z_max: p.z_range[1],
+                res: p.resolution,
+            },
+            max_pillars: p.max_pillars,
+            max_points: p.max_points_per_pillar,
+            painted,
+        };
+        if cfg.features() != p.features {
+            bail!(
+                "{}: features = {} but {} geometric + {} painted = {}",
+                self.point.manifest_path().display(),
+                p.features,
+                sensorium_fusion::pillars::GEOMETRIC_FEATURES,
+                painted,
+                cfg.features()
+            );
+        }
+        Ok(cfg)
+    }
+
+    /// Runs the image encoder on a preprocessed `[3, H, W]` tensor.
+    pub fn run_image(&self, chw: Vec<f32>, h: usize, w: usize) -> Result<ImageOut> {
+        let mut outs = run_named(&self.image, vec![("image", Tensor::f32(vec![1, 3, h, w], chw))])?;
+        let p = self.image.model_path();
+        let (shape, features) = take(&mut outs, "features", p)?;
+        let (_, embedding) = take(&mut outs, "embedding", p)?;
+        let [_, c, fh, fw] = shape[..] else {
+            bail!("{}: features shape {shape:?} is not [1, C, H, W]", p.display())
+        };
+        Ok(ImageOut {
+            features,
+            channels: c,
+            height: fh,
+            width: fw,
+            embedding,
+        })
+    }
+
+    /// Runs the point encoder: `[1, F, P, N]` pillars and `[1, 1, P, N]` mask → `[C, P]` features.
+    pub fn run_point(&self, cfg: &PillarConfig, pillars: &[f32], mask: &[f32]) -> Result<(usize, Vec<f32>)> {
+        let (f, p, n) = (cfg.features(), cfg.max_pillars, cfg.max_points);
+        let mut outs = run_named(
+            &self.point,
+            vec![
+                ("pillars", Tensor::f32(vec![1, f, p, n], pillars.to_vec())),
+                ("mask", Tensor::f32(vec![1, 1, p, n], mask.to_vec())),
+            ],
+        )?;
+        let (shape, data) = take(&mut outs, "pillar_features", self.point.model_path())?;
+        let c = shape.get(1).copied().unwrap_or(0);
+        Ok((c, data))
+    }
+
+    /// Text embedding of `text` (cached per string).
+    pub fn embed_text(&self, text: &str) -> Result<Arc<Vec<f32>>> {
+        Ok(self.text.embed(text)?)
+    }
+
+    /// Shape of the fusion model's `text` input: (slots, dim).
+    pub fn text_slots(&self) -> Result<(usize, usize)> {
+        let spec = self
+            .fusion
+            .manifest()
+            .inputs
+            .iter()
+            .find(|i| i.name == "text")
+            .ok_or_else(|| {
+                anyhow!(
+                    "{}: fusion model has no `text` input",
+                    self.fusion.manifest_path().display()
+                )
+            })?;
+        let dims: Vec<usize> = spec
+            .shape
+            .iter()
+            .map(|d| match d {
+                sensorium_infer::manifest::Dim::Fixed(n) => *n as usize,
+                sensorium_infer::manifest::Dim::Symbol(_) => 0,
+            })
+            .collect();
+        match dims[..] {
+            [_, s, d] if s > 0 && d > 0 => Ok((s, d)),
+            _ => bail!(
+                "{}: fusion `text` input must be [1, S, D] with fixed S and D",
+                self.fusion.manifest_path().display()
+            ),
+        }
+    }
+
+    /// Runs the fusion model.
+    pub fn run_fusion(
+        &self,
+        bev: Vec<f32>,
+        bev_shape: [usize; 3],
+        image: &ImageOut,
+        text: Vec<f32>,
+        text_mask: Vec<f32>,
+    ) -> Result<FusionOut> {
+        let (slots, dim) = self.text_slots()?;
+        let [c, h, w] = bev_shape;
+        let mut outs = run_named(
+            &self.fusion,
+            vec![
+                ("bev", Tensor::f32(vec![1, c, h, w], bev)),
+                (
+                    "image_features",
+                    Tensor::f32(
+                        vec![1, image.channels, image.height, image.width],
+                        image.features.clone(),
+                    ),
+                ),
+                ("text", Tensor::f32(vec![1, slots, dim], text)),
+                ("text_mask", Tensor::f32(vec![1, slots], text_mask)),
+            ],
+        )?;
+        let p = self.fusion.model_path();
+        let (_, scene_embedding) = take(&mut outs, "scene_embedding", p)?;
+        let (bshape, bev_features) = take(&mut outs, "bev_features", p)?;
+        let (_, occupancy_logits) = take(&mut outs, "occupancy", p)?;
+        let (cshape, class_logits) = take(&mut outs, "class_logits", p)?;
+        Ok(FusionOut {
+            scene_embedding,
+            bev_features,
+            bev_channels: bshape.get(1).copied().unwrap_or(0),
+            occupancy_logits,
+            class_logits,
+            classes: cshape.get(1).copied().unwrap_or(0),
+        })
+    }
+}

@@ -1,0 +1,379 @@
+//! One frame set in, one [`Scene`] out: the model-running half of the pipeline.
+//!
+//! Stages (each timed into `Scene::timing`): camera preprocessing + image encoder; LiDAR ego
+//! transform + crop + projection + painting + pillars + point encoder + scatter; map-text
+//! encoding (cached per string); fusion; heads and queries.
+
+use crate::models::{ImageOut, Models};
+use anyhow::{anyhow, Result};
+use sensorium_core::{
+    MapText, Modality, ModalityMask, PointsSoA, QueryScore, RgbImage, Scene, SceneBev, StageTiming, Stamp,
+};
+use sensorium_fusion::paint::{paint, painted_width, FeatureMap};
+use sensorium_fusion::pillars::EgoPoints;
+use sensorium_fusion::{BevGrid, PillarBuilder};
+use sensorium_geometry::{CameraCalib, Projector, VehicleCalib};
+use std::time::Instant;
+
+/// The inputs of one fusion step; any modality may be missing (degraded mode).
+#[derive(Debug, Clone, Default)]
+pub struct FrameSet {
+    pub seq: u64,
+    pub camera: Option<RgbImage>,
+    pub lidar: Option<PointsSoA>,
+    pub map_text: Option<MapText>,
+}
+
+impl FrameSet {
+    pub fn mask(&self) -> ModalityMask {
+        let mut m = ModalityMask::default();
+        if self.camera.is_some() {
+            m = m.with(Modality::Camera);
+        }
+        if self.lidar.is_some() {
+            m = m.with(Modality::Lidar);
+        }
+        if self.map_text.as_ref().is_some_and(|t| !t.annotations.is_empty()) {
+            m = m.with(Modality::MapText);
+        }
+        m
+    }
+}
+
+/// Extra per-frame data kept for rendering and diagnostics.
+#[derive(Debug, Clone, Default)]
+pub struct FrameDebug {
+    pub ego_points: EgoPoints,
+    pub painted_fraction: f64,
+    pub pillars: usize,
+}
+
+/// Everything needed to turn frame sets into scenes.
+pub struct Perception {
+    pub models: Models,
+    calib: VehicleCalib,
+    camera: Option<CameraCalib>,
+    /// ego → camera projector (points are projected after the ego transform and crop).
+    projector: Option<Projector>,
+    t_ego_lidar: [f64; 12],
+    grid: BevGrid,
+    pillars: PillarBuilder,
+    image_channels: usize,
+    ego: EgoPoints,
+    scratch: PointsSoA,
+    uvd: Vec<(f64, f64, f64)>,
+    painted: Vec<f32>,
+    bev: Vec<f32>,
+    queries: Vec<(String, Vec<f32>)>,
+    frame_id: String,
+}
+
+fn l2_normalise(v: &mut [f32]) {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if n > 1e-12 {
+        v.iter_mut().for_each(|x| *x /= n);
+    }
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (na * nb).max(1e-12)
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+impl Perception {
+    /// `image_channels`: channels of the image encoder's feature map (painted = channels + flag).
+    pub fn new(
+        models: Models,
+        calib: VehicleCalib,
+        queries: &[String],
+        frame_id: &str,
+    ) -> Result<Perception> {
+        let image_channels = models
+            .image
+            .manifest()
+            .outputs
+            .iter()
+            .find(|o| o.name == "features")
+            .and_then(|o| o.shape.as_ref())
+            .and_then(|s| s.get(1).cloned())
+            .and_then(|d| match d {
+                sensorium_infer::manifest::Dim::Fixed(n) => Some(n as usize),
+                sensorium_infer::manifest::Dim::Symbol(_) => None,
+            })
+            .ok_or_else(|| {
+                anyhow!(
+                    "{}: output `features` needs a fixed shape [1, C, H, W]",
+                    models.image.manifest_path().display()
+                )
+            })?;
+        let cfg = models.pillar_config(painted_width(image_channels))?;
+        let grid = cfg.grid;
+        let ego_frame = calib.ego_frame.clone();
+        let t_ego_lidar = crate::calibration::transform_3x4(&calib, &ego_frame, &calib.lidar_frame)
+            .map_err(|e| anyhow!(e))?;
+        let camera = calib.camera(None).ok().cloned();
+        let projector = match &camera {
+            Some(cam) => Some(Projector::new(
+                &calib.tree.lookup_matrix(&cam.frame_id, &ego_frame)?,
+                &cam.model,
+                cam.image,
+            )),
+            None => None,
+        };
+        let mut p = Perception {
+            models,
+            calib,
+            camera,
+            projector,
+            t_ego_lidar,
+            grid,
+            pillars: PillarBuilder::new(cfg),
+            image_channels,
+            ego: EgoPoints::default(),
+            scratch: PointsSoA::default(),
+            uvd: Vec::new(),
+            painted: Vec::new(),
+            bev: Vec::new(),
+            queries: Vec::new(),
+            frame_id: frame_id.to_string(),
+        };
+        for q in queries {
+            let e = p.embed_text(q)?;
+            p.queries.push((q.clone(), e));
+        }
+        Ok(p)
+    }
+
+    pub fn grid(&self) -> &BevGrid {
+        &self.grid
+    }
+
+    pub fn calibration(&self) -> &VehicleCalib {
+        &self.calib
+    }
+
+    /// Text embedding (L2-normalised), cached per string.
+    pub fn embed_text(&mut self, text: &str) -> Result<Vec<f32>> {
+        let mut e = self.models.embed_text(text)?.to_vec();
+        l2_normalise(&mut e);
+        Ok(e)
+    }
+
+    fn encode_camera(&self, img: &RgbImage) -> Result<ImageOut> {
+        let pre = self.models.image_pre()?;
+        let chw = sensorium_infer::image::preprocess(img, pre)?;
+        self.models
+            .run_image(chw, pre.height as usize, pre.width as usize)
+    }
+
+    /// Runs the whole frame set.
+    pub fn process(&mut self, set: &FrameSet, stamp: Stamp) -> Result<(Scene, FrameDebug)> {
+        let mut timing = Vec::new();
+        let mut t = Instant::now();
+        let lap = |name: &str, t: &mut Instant, timing: &mut Vec<StageTiming>| {
+            timing.push(StageTiming {
+                stage: name.to_string(),
+                ms: t.elapsed().as_secs_f64() * 1e3,
+            });
+            *t = Instant::now();
+        };
+
+        // camera
+        let image = match &set.camera {
+            Some(img) => Some(self.encode_camera(img)?),
+            None => None,
+        };
+        lap("image_encoder", &mut t, &mut timing);
+        let (c_img, fh, fw) = match &image {
+            Some(i) => (i.channels, i.height, i.width),
+            None => {
+                let pre = self.models.image_pre()?;
+                (
+                    self.image_channels,
+                    (pre.height / 8) as usize,
+                    (pre.width / 8) as usize,
+                )
+            }
+        };
+
+        // LiDAR: ego transform + crop, projection, painting, pillars
+        let mut debug = FrameDebug::default();
+        let cfg = *self.pillars.config();
+        if let Some(cloud) = &set.lidar {
+            self.ego.crop_from(
+                &self.grid,
+                &cloud.x,
+                &cloud.y,
+                &cloud.z,
+                &cloud.intensity,
+                &self.t_ego_lidar,
+            );
+            match (&image, &self.projector, &self.camera, &set.camera) {
+                (Some(img_out), Some(proj), Some(cam), Some(img)) => {
+                    std::mem::swap(&mut self.scratch.x, &mut self.ego.x);
+                    std::mem::swap(&mut self.scratch.y, &mut self.ego.y);
+                    std::mem::swap(&mut self.scratch.z, &mut self.ego.z);
+                    proj.project_into(&self.scratch, &mut self.uvd);
+                    std::mem::swap(&mut self.scratch.x, &mut self.ego.x);
+                    std::mem::swap(&mut self.scratch.y, &mut self.ego.y);
+                    std::mem::swap(&mut self.scratch.z, &mut self.ego.z);
+                    let _ = cam;
+                    let fm = FeatureMap {
+                        data: &img_out.features,
+                        channels: img_out.channels,
+                        height: img_out.height,
+                        width: img_out.width,
+                    };
+                    paint(&self.uvd, img.width, img.height, &fm, &mut self.painted);
+                }
+                _ => {
+                    self.painted.clear();
+                    self.painted.resize(self.ego.len() * cfg.painted, 0.0);
+                }
+            }
+            lap("project_paint", &mut t, &mut timing);
+            self.pillars.build(&self.ego, &self.painted);
+            lap("pillarize", &mut t, &mut timing);
+            let (c, feats) = self
+                .models
+                .run_point(&cfg, &self.pillars.tensor, &self.pillars.mask)?;
+            self.pillars.scatter(&feats, c, &mut self.bev);
+            lap("point_encoder", &mut t, &mut timing);
+            let pw = cfg.painted;
+            let painted_pts = (0..self.ego.len())
+                .filter(|i| self.painted.get(i * pw + pw - 1).is_some_and(|f| *f > 0.0))
+                .count();
+            debug.painted_fraction = painted_pts as f64 / self.ego.len().max(1) as f64;
+            debug.pillars = self.pillars.used();
+            debug.ego_points = self.ego.clone();
+        } else {
+            // the point encoder's output width, from its manifest
+            let c = self
+                .models
+                .point
+                .manifest()
+                .outputs
+                .iter()
+                .find(|o| o.name == "pillar_features")
+                .and_then(|o| o.shape.as_ref())
+                .and_then(|s| s.get(1).cloned())
+                .and_then(|d| match d {
+                    sensorium_infer::manifest::Dim::Fixed(n) => Some(n as usize),
+                    sensorium_infer::manifest::Dim::Symbol(_) => None,
+                })
+                .unwrap_or(64);
+            self.bev.clear();
+            self.bev.resize(c * self.grid.cells(), 0.0);
+        }
+        let bev_c = self.bev.len() / self.grid.cells().max(1);
+
+        // map text
+        let (slots, dim) = self.models.text_slots()?;
+        let mut text = vec![0.0f32; slots * dim];
+        let mut text_mask = vec![0.0f32; slots];
+        if let Some(mt) = &set.map_text {
+            for (k, a) in mt.annotations.iter().take(slots).enumerate() {
+                let e = self.embed_text(&a.text)?;
+                for (d, v) in e.iter().take(dim).enumerate() {
+                    text[k * dim + d] = *v;
+                }
+                text_mask[k] = 1.0;
+            }
+        }
+        lap("text_encoder", &mut t, &mut timing);
+
+        // fusion
+        let zero_image;
+        let img_ref = match &image {
+            Some(i) => i,
+            None => {
+                zero_image = ImageOut {
+                    features: vec![0.0; c_img * fh * fw],
+                    channels: c_img,
+                    height: fh,
+                    width: fw,
+                    embedding: Vec::new(),
+                };
+                &zero_image
+            }
+        };
+        let bev = std::mem::take(&mut self.bev);
+        let out = self.models.run_fusion(
+            bev,
+            [bev_c, self.grid.rows(), self.grid.cols()],
+            img_ref,
+            text,
+            text_mask,
+        )?;
+        lap("fusion", &mut t, &mut timing);
+
+        let cells = self.grid.cells();
+        let occupancy: Vec<f32> = out
+            .occupancy_logits
+            .iter()
+            .take(cells)
+            .map(|l| sigmoid(*l))
+            .collect();
+        let class: Vec<u8> = (0..cells)
+            .map(|i| {
+                (0..out.classes)
+                    .max_by(|&a, &b| {
+                        let (va, vb) = (out.class_logits[a * cells + i], out.class_logits[b * cells + i]);
+                        va.partial_cmp(&vb).unwrap_or(std::cmp::Ordering::Equal)
+                    })
+                    .unwrap_or(0) as u8
+            })
+            .collect();
+        let mut embedding = out.scene_embedding;
+        l2_normalise(&mut embedding);
+        let queries = self
+            .queries
+            .iter()
+            .map(|(q, e)| QueryScore {
+                query: q.clone(),
+                score: cosine(&embedding, e),
+            })
+            .collect();
+        lap("heads", &mut t, &mut timing);
+
+        let scene = Scene {
+            seq: set.seq,
+            stamp,
+            frame_id: self.frame_id.clone(),
+            mask: set.mask(),
+            camera_stamp: set.camera.as_ref().map(|c| c.stamp),
+            lidar_stamp: set.lidar.as_ref().map(|l| l.stamp),
+            map_text_stamp: set.map_text.as_ref().map(|m| m.stamp),
+            embedding,
+            bev: SceneBev {
+                resolution: self.grid.res,
+                width: self.grid.cols() as u32,
+                height: self.grid.rows() as u32,
+                origin_x: self.grid.x_min,
+                origin_y: self.grid.y_min,
+                channels: out.bev_channels as u32,
+                features: out.bev_features,
+                occupancy,
+                class,
+            },
+            queries,
+            timing,
+            end_to_end_ms: 0.0,
+        };
+        Ok((scene, debug))
+    }
+
+    /// Cosine similarity of a scene embedding to each text (embedded through the cache).
+    pub fn score_texts(&mut self, embedding: &[f32], texts: &[String]) -> Result<Vec<f32>> {
+        texts
+            .iter()
+            .map(|t| Ok(cosine(embedding, &self.embed_text(t)?)))
+            .collect()
+    }
+}

@@ -1,0 +1,498 @@
+//! `sensorium replay`: a recording played through the whole pipeline.
+//!
+//! Two threads: the reader reads the bag in time order, paces it on the bag clock (or not at all
+//! with `fast`) and decodes every message into its role; the main thread synchronizes, runs the
+//! perception and writes the outputs. Ingest never blocks on a slow pipeline in real-time mode:
+//! a full ingest queue drops the message and counts it; frame sets older than the deadline are
+//! dropped and counted as `late`. With `fast`, nothing is dropped (evaluation is deterministic).
+
+use crate::groundtruth::GroundTruthIndex;
+use crate::perception::{FrameSet, Perception};
+use crate::streams::{decode, Decoded, Role, TopicMap};
+use crate::summary::Summary;
+use anyhow::{anyhow, Context, Result};
+use crossbeam_channel::{bounded, Receiver, TrySendError};
+use sensorium_bag::{BagReader, ReadOptions};
+use sensorium_core::{MapText, PointsSoA, RgbImage, Stamp};
+use sensorium_engine::sync::{MatchedSet, PolicyConfig, Synchronizer};
+use sensorium_fusion::metrics::{best_match, MetricsAccumulator};
+use std::collections::{BTreeMap, VecDeque};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tracing::{debug, info, info_span, warn};
+
+/// How a replay runs.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    pub bag: PathBuf,
+    /// As fast as possible (no pacing, no drops).
+    pub fast: bool,
+    pub rate: f64,
+    pub start: Option<f64>,
+    pub duration: Option<f64>,
+    pub topics: TopicMap,
+    pub sync: PolicyConfig,
+    pub deadline_ms: f64,
+    pub stale_factor: f64,
+    pub map_text_ttl: f64,
+    pub out_dir: Option<PathBuf>,
+    /// Render every k-th scene as PNG (0 = none).
+    pub render_every: u64,
+    pub max_frames: Option<u64>,
+    pub ingest_capacity: usize,
+}
+
+/// What the reader thread hands the main thread.
+enum Ingest {
+    Msg {
+        role: Role,
+        time: Stamp,
+        decoded: Decoded,
+    },
+    DecodeError {
+        topic: String,
+        detail: String,
+    },
+    BagWarning(String),
+    Done,
+}
+
+/// Expected period of a stream, learned from its stamps (EWMA of positive intervals).
+#[derive(Debug, Default, Clone, Copy)]
+struct Rate {
+    last: Option<Stamp>,
+    period: Option<f64>,
+}
+
+impl Rate {
+    fn observe(&mut self, s: Stamp) {
+        if let Some(l) = self.last {
+            let dt = s.diff_nanos(l) as f64 * 1e-9;
+            if dt > 0.0 && dt < 10.0 {
+                self.period = Some(self.period.map_or(dt, |p| 0.9 * p + 0.1 * dt));
+            }
+        }
+        self.last = Some(s);
+    }
+    /// Is the stream stale at `now` (no message for period × factor)?
+    fn stale_at(&self, now: Stamp, factor: f64) -> bool {
+        match (self.last, self.period) {
+            (Some(l), Some(p)) => now.diff_nanos(l) as f64 * 1e-9 > p * factor,
+            (None, _) => true,
+            _ => false,
+        }
+    }
+}
+
+const CAMERA: usize = 0;
+const LIDAR: usize = 1;
+
+fn spawn_reader(
+    opts: &ReplayOptions,
+    reader: BagReader,
+) -> (Receiver<Ingest>, std::thread::JoinHandle<BTreeMap<String, u64>>) {
+    let (tx, rx) = bounded(opts.ingest_capacity.max(1));
+    let topics = opts.topics.clone();
+    let (fast, rate) = (opts.fast, opts.rate.max(1e-3));
+    let (start, duration) = (opts.start, opts.duration);
+    let handle = std::thread::Builder::new()
+        .name("sensorium-reader".into())
+        .spawn(move || {
+            let mut dropped: BTreeMap<String, u64> = BTreeMap::new();
+            let bag_start = reader.start_time().unwrap_or(Stamp::ZERO);
+            let from = start.map(|s| Stamp::from_nanos(bag_start.as_nanos() + (s * 1e9) as u64));
+            let to =
+                duration.map(|d| Stamp::from_nanos(from.unwrap_or(bag_start).as_nanos() + (d * 1e9) as u64));
+            let ro = ReadOptions {
+                topics: Some(topics.topics()),
+                start: from,
+                end: to,
+            };
+            let wall0 = Instant::now();
+            let mut t0: Option<Stamp> = None;
+            for item in reader.messages(&ro) {
+                let msg = match item {
+                    Ok(m) => m,
+                    Err(e) => {
+                        let _ = tx.send(Ingest::BagWarning(e.to_string()));
+                        continue;
+                    }
+                };
+                let Some(role) = topics.role_of(&msg.conn.topic) else {
+                    continue;
+                };
+                if !fast {
+                    let t0 = *t0.get_or_insert(msg.time);
+                    let due = Duration::from_secs_f64((msg.time.diff_nanos(t0).max(0) as f64 * 1e-9) / rate);
+                    if let Some(wait) = due.checked_sub(wall0.elapsed()) {
+                        std::thread::sleep(wait);
+                    }
+                }
+                let item = match decode(role, &msg.conn.topic, &msg.conn.datatype, &msg.data) {
+                    Ok(decoded) => Ingest::Msg {
+                        role,
+                        time: msg.time,
+                        decoded,
+                    },
+                    Err(e) => Ingest::DecodeError {
+                        topic: msg.conn.topic.clone(),
+                        detail: e.to_string(),
+                    },
+                };
+                if fast {
+                    if tx.send(item).is_err() {
+                        break;
+                    }
+                } else {
+                    match tx.try_send(item) {
+                        Ok(()) => {}
+                        Err(TrySendError::Full(_)) => {
+                            *dropped
+                                .entry(format!("ingest_overflow_{}", role.name()))
+                                .or_default() += 1
+                        }
+                        Err(TrySendError::Disconnected(_)) => break,
+                    }
+                }
+            }
+            for w in reader.warnings() {
+                let _ = tx.send(Ingest::BagWarning(w.to_string()));
+            }
+            let _ = tx.send(Ingest::Done);
+            dropped
+        })
+        .expect("spawning the reader thread");
+    (rx, handle)
+}
+
+/// Small bounded store of decoded messages waiting for the synchronizer, keyed by id.
+struct Pending<T> {
+    items: VecDeque<(u64, T)>,
+    cap: usize,
+}
+
+impl<T> Pending<T> {
+    fn new(cap: usize) -> Self {
+        Pending {
+            items: VecDeque::new(),
+            cap: cap.max(2),
+        }
+    }
+    fn push(&mut self, id: u64, v: T) -> bool {
+        let overflow = self.items.len() >= self.cap;
+        if overflow {
+            self.items.pop_front();
+        }
+        self.items.push_back((id, v));
+        overflow
+    }
+    fn take(&mut self, id: u64) -> Option<T> {
+        let i = self.items.iter().position(|(k, _)| *k == id)?;
+        let v = self.items.remove(i).map(|(_, v)| v);
+        // everything older than a matched message can never be matched again
+        self.items.retain(|(k, _)| *k > id);
+        v
+    }
+}
+
+/// Plays a bag through `perception`; returns the summary (also written as configured).
+pub fn run(opts: &ReplayOptions, perception: &mut Perception) -> Result<Summary> {
+    let reader = BagReader::open(&opts.bag).with_context(|| format!("opening {}", opts.bag.display()))?;
+    let mut summary = Summary::new(&opts.bag);
+    let (rx, reader_handle) = spawn_reader(opts, reader);
+    if let Some(dir) = &opts.out_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut jsonl = match &opts.out_dir {
+        Some(dir) => Some(std::io::BufWriter::new(
+            std::fs::File::create(dir.join("scenes.jsonl"))
+                .with_context(|| format!("{}/scenes.jsonl", dir.display()))?,
+        )),
+        None => None,
+    };
+
+    let mut sync: Box<dyn Synchronizer> = opts.sync.build().map_err(|e| anyhow!(e))?;
+    let queue = opts.sync.queue.max(1);
+    let mut cams: Pending<RgbImage> = Pending::new(queue + 2);
+    let mut clouds: Pending<PointsSoA> = Pending::new(queue + 2);
+    let mut rates = [Rate::default(); 2];
+    let mut map_text: Option<MapText> = None;
+    let mut next_id = 0u64;
+    let mut seq = 0u64;
+    let mut gt = GroundTruthIndex::new(256);
+    let mut metrics = MetricsAccumulator::new(*perception.grid(), 40.0);
+    let mut retrieval: Vec<(Vec<f32>, String)> = Vec::new();
+    let mut last_stamp: Option<Stamp> = None;
+    let wall0 = Instant::now();
+    let bag_t0: std::cell::Cell<Option<Stamp>> = std::cell::Cell::new(None);
+
+    let mut process =
+        |set: FrameSet, stamp: Stamp, summary: &mut Summary, gt: &mut GroundTruthIndex| -> Result<()> {
+            let span = info_span!("frameset", seq = set.seq, stamp = %stamp);
+            let _g = span.enter();
+            // deadline: in real-time mode, a set whose newest input is older than the deadline is late
+            if !opts.fast {
+                if let Some(t0) = bag_t0.get() {
+                    let now_bag = t0.as_nanos() as f64 * 1e-9 + wall0.elapsed().as_secs_f64() * opts.rate;
+                    let age_ms = (now_bag - stamp.as_secs_f64()) * 1e3;
+                    if age_ms > opts.deadline_ms {
+                        summary.drop_reason("late");
+                        debug!(age_ms, "frame set dropped: past its deadline");
+                        return Ok(());
+                    }
+                }
+            }
+            let started = Instant::now();
+            let (mut scene, dbg) = match perception.process(&set, stamp) {
+                Ok(x) => x,
+                Err(e) => {
+                    summary.drop_reason("pipeline_error");
+                    summary.error(format!("frame set {}: {e:#}", set.seq));
+                    return Ok(());
+                }
+            };
+            let proc_ms = started.elapsed().as_secs_f64() * 1e3;
+            scene.end_to_end_ms = if opts.fast {
+                proc_ms
+            } else {
+                let oldest = [scene.camera_stamp, scene.lidar_stamp]
+                    .into_iter()
+                    .flatten()
+                    .min()
+                    .unwrap_or(stamp);
+                let now_bag = bag_t0.get().map_or(0.0, |t0| {
+                    t0.as_secs_f64() + wall0.elapsed().as_secs_f64() * opts.rate
+                });
+                (now_bag - oldest.as_secs_f64()) * 1e3
+            };
+            for t in &scene.timing {
+                summary.latency(&t.stage, t.ms);
+            }
+            summary.latency("total", proc_ms);
+            summary.end_to_end(scene.end_to_end_ms);
+            summary.fused(scene.mask);
+            if let (Some(lidar_stamp), Some(truth)) =
+                (scene.lidar_stamp, scene.lidar_stamp.and_then(|s| gt.take(s)))
+            {
+                metrics.add_frame(&truth, &scene.bev.occupancy, &scene.bev.class);
+                retrieval.push((scene.embedding.clone(), truth.caption.clone()));
+                let _ = lidar_stamp;
+            }
+            if let Some(dir) = &opts.out_dir {
+                if opts.render_every > 0 && scene.seq % opts.render_every == 0 {
+                    let bev = sensorium_fusion::render::render_bev(
+                        &scene,
+                        perception.grid(),
+                        Some(&dbg.ego_points),
+                        None,
+                    );
+                    let img = sensorium_fusion::render::side_by_side(set.camera.as_ref(), &bev);
+                    let path = dir.join(format!("scene_{:06}.png", scene.seq));
+                    img.save(&path)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                }
+            }
+            if let Some(w) = jsonl.as_mut() {
+                let mut s = scene.clone();
+                s.bev.features.clear();
+                serde_json::to_writer(&mut *w, &s)?;
+                w.write_all(b"\n")?;
+            }
+            Ok(())
+        };
+
+    loop {
+        let item = rx
+            .recv()
+            .map_err(|_| anyhow!("reader thread ended unexpectedly"))?;
+        let (role, time, decoded) = match item {
+            Ingest::Done => break,
+            Ingest::BagWarning(w) => {
+                warn!("{}: {w}", opts.bag.display());
+                summary.bag_warning(w);
+                continue;
+            }
+            Ingest::DecodeError { topic, detail } => {
+                warn!("decode error: {detail}");
+                summary.decode_error(&topic, detail);
+                continue;
+            }
+            Ingest::Msg { role, time, decoded } => (role, time, decoded),
+        };
+        if bag_t0.get().is_none() {
+            bag_t0.set(Some(time));
+        }
+        summary.received(role.name());
+        match decoded {
+            Decoded::TfStatic(_) | Decoded::CameraInfo(_) => {} // calibration is fixed before the replay starts
+            Decoded::GroundTruth(g) => gt.insert(*g),
+            Decoded::MapText(mut m) => {
+                m.stamp = time;
+                map_text = Some(m);
+            }
+            Decoded::Camera(img) => {
+                if role == Role::CameraRaw && opts.topics.prefer_compressed
+                    || role == Role::CameraCompressed && !opts.topics.prefer_compressed
+                {
+                    // both camera topics present: keep the preferred one only
+                    if summary.has_received(if role == Role::CameraRaw {
+                        "camera_compressed"
+                    } else {
+                        "camera"
+                    }) {
+                        continue;
+                    }
+                }
+                let stamp = img.stamp;
+                if let Some(l) = last_stamp {
+                    if stamp.diff_nanos(l) < -5_000_000_000 {
+                        warn!(from = %l, to = %stamp, "time went backwards: resetting the synchronizer");
+                        sync.reset();
+                        summary.drop_reason("clock_jump_reset");
+                    }
+                }
+                last_stamp = Some(stamp);
+                rates[CAMERA].observe(stamp);
+                let id = next_id;
+                next_id += 1;
+                if cams.push(id, img) {
+                    summary.drop_reason("sync_queue_camera");
+                }
+                for set in sync.add(CAMERA, stamp, id) {
+                    seq += 1;
+                    let fs = assemble(&set, &mut cams, &mut clouds, &map_text, opts.map_text_ttl, seq);
+                    let st = fs.1;
+                    process(fs.0, st, &mut summary, &mut gt)?;
+                }
+                // LiDAR stale: fuse the camera alone
+                if rates[LIDAR].stale_at(stamp, opts.stale_factor) && rates[LIDAR].last.is_some() {
+                    if let Some(img) = cams.take(id) {
+                        seq += 1;
+                        let set = FrameSet {
+                            seq,
+                            camera: Some(img),
+                            lidar: None,
+                            map_text: live_text(&map_text, stamp, opts.map_text_ttl),
+                        };
+                        process(set, stamp, &mut summary, &mut gt)?;
+                    }
+                }
+            }
+            Decoded::Lidar(cloud) => {
+                let stamp = cloud.stamp;
+                rates[LIDAR].observe(stamp);
+                let id = next_id;
+                next_id += 1;
+                if clouds.push(id, cloud) {
+                    summary.drop_reason("sync_queue_lidar");
+                }
+                for set in sync.add(LIDAR, stamp, id) {
+                    seq += 1;
+                    let fs = assemble(&set, &mut cams, &mut clouds, &map_text, opts.map_text_ttl, seq);
+                    let st = fs.1;
+                    process(fs.0, st, &mut summary, &mut gt)?;
+                }
+                // camera stale (or never seen): fuse LiDAR (+ map text) alone
+                if rates[CAMERA].stale_at(stamp, opts.stale_factor) {
+                    if let Some(cloud) = clouds.take(id) {
+                        seq += 1;
+                        let set = FrameSet {
+                            seq,
+                            camera: None,
+                            lidar: Some(cloud),
+                            map_text: live_text(&map_text, stamp, opts.map_text_ttl),
+                        };
+                        process(set, stamp, &mut summary, &mut gt)?;
+                    }
+                }
+            }
+        }
+        if opts.max_frames.is_some_and(|m| summary.framesets_fused >= m) {
+            info!(
+                "stopping after {} frame sets (--max-frames)",
+                summary.framesets_fused
+            );
+            break;
+        }
+    }
+    drop(rx);
+    let reader_drops = reader_handle
+        .join()
+        .map_err(|_| anyhow!("reader thread panicked"))?;
+    for (k, v) in reader_drops {
+        summary.drop_n(&k, v);
+    }
+
+    // text-to-scene retrieval: each scene against its own caption and the next 9 distinct ones
+    let captions: Vec<String> = {
+        let mut seen = Vec::<String>::new();
+        for (_, c) in &retrieval {
+            if !c.is_empty() && !seen.contains(c) {
+                seen.push(c.clone());
+            }
+        }
+        seen
+    };
+    if captions.len() >= 10 {
+        for (emb, cap) in &retrieval {
+            let Some(pos) = captions.iter().position(|c| c == cap) else {
+                continue;
+            };
+            let cands: Vec<String> = (0..10)
+                .map(|k| captions[(pos + k) % captions.len()].clone())
+                .collect();
+            let embs: Result<Vec<Vec<f32>>> = cands.iter().map(|c| perception.embed_text(c)).collect();
+            let embs = embs?;
+            metrics.add_query_trial(best_match(emb, &embs) == Some(0));
+        }
+    } else if !retrieval.is_empty() {
+        summary.note(format!(
+            "query_top1 not scored: {} distinct captions (< 10)",
+            captions.len()
+        ));
+    }
+    if metrics.finish().frames > 0 {
+        summary.metrics = Some(metrics.finish());
+    }
+    summary.wall_s = wall0.elapsed().as_secs_f64();
+    if let Some(w) = jsonl.as_mut() {
+        w.flush()?;
+    }
+    Ok(summary)
+}
+
+fn live_text(m: &Option<MapText>, now: Stamp, ttl: f64) -> Option<MapText> {
+    m.as_ref()
+        .filter(|t| ttl <= 0.0 || (now.diff_nanos(t.stamp) as f64) * 1e-9 <= ttl)
+        .cloned()
+}
+
+fn assemble(
+    set: &MatchedSet,
+    cams: &mut Pending<RgbImage>,
+    clouds: &mut Pending<PointsSoA>,
+    map_text: &Option<MapText>,
+    ttl: f64,
+    seq: u64,
+) -> (FrameSet, Stamp) {
+    let mut fs = FrameSet {
+        seq,
+        ..Default::default()
+    };
+    let mut stamp = Stamp::ZERO;
+    for &(stream, s, id) in &set.items {
+        match stream {
+            CAMERA => fs.camera = cams.take(id),
+            _ => {
+                fs.lidar = clouds.take(id);
+                stamp = s;
+            }
+        }
+        if stamp == Stamp::ZERO {
+            stamp = s;
+        }
+    }
+    fs.map_text = live_text(map_text, stamp, ttl);
+    (fs, stamp)
+}
