@@ -4,8 +4,8 @@
 //! buffers (owned, ready for the pipeline), map text annotations and the
 //! [`Scene`] that the runtime publishes.
 
-pub mod sensor;
 pub mod scene;
+pub mod sensor;
 pub mod time;
 
 pub use scene::{QueryScore, Scene, SceneBev, StageTiming};

@@ -44,7 +44,11 @@ impl ModalityMask {
         self.0 & m.bit() != 0
     }
     pub fn names(self) -> Vec<&'static str> {
-        Modality::ALL.iter().filter(|m| self.contains(**m)).map(|m| m.name()).collect()
+        Modality::ALL
+            .iter()
+            .filter(|m| self.contains(**m))
+            .map(|m| m.name())
+            .collect()
     }
 }
 

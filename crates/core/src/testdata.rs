@@ -25,13 +25,17 @@ pub fn shared_data_dir() -> PathBuf {
 /// True when the test suite runs with peers installed (set by `scripts/test.sh`):
 /// a missing peer or data file is then a failure, not a skip.
 pub fn peers_required() -> bool {
-    std::env::var("SENSORIUM_REQUIRE_PEERS").map(|v| v == "1").unwrap_or(false)
+    std::env::var("SENSORIUM_REQUIRE_PEERS")
+        .map(|v| v == "1")
+        .unwrap_or(false)
 }
 
 /// Python interpreter with Debian's ROS modules and OpenCV (`/usr/bin/python3`),
 /// overridable with `SENSORIUM_PYTHON`.
 pub fn ros_python() -> PathBuf {
-    std::env::var("SENSORIUM_PYTHON").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("/usr/bin/python3"))
+    std::env::var("SENSORIUM_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("/usr/bin/python3"))
 }
 
 /// Python interpreter of the project venv (onnxruntime, onnx): `$SENSORIUM_VENV_PYTHON`

@@ -25,9 +25,15 @@ impl Stamp {
     pub fn from_nanos(ns: u64) -> Self {
         let sec = ns / 1_000_000_000;
         if sec > u64::from(u32::MAX) {
-            return Stamp { sec: u32::MAX, nsec: 999_999_999 };
+            return Stamp {
+                sec: u32::MAX,
+                nsec: 999_999_999,
+            };
         }
-        Stamp { sec: sec as u32, nsec: (ns % 1_000_000_000) as u32 }
+        Stamp {
+            sec: sec as u32,
+            nsec: (ns % 1_000_000_000) as u32,
+        }
     }
 
     pub fn as_secs_f64(self) -> f64 {

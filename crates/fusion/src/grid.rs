@@ -16,7 +16,15 @@ pub struct BevGrid {
 
 impl Default for BevGrid {
     fn default() -> Self {
-        BevGrid { x_min: 0.0, x_max: 48.0, y_min: -24.0, y_max: 24.0, z_min: -3.0, z_max: 4.0, res: 0.5 }
+        BevGrid {
+            x_min: 0.0,
+            x_max: 48.0,
+            y_min: -24.0,
+            y_max: 24.0,
+            z_min: -3.0,
+            z_max: 4.0,
+            res: 0.5,
+        }
     }
 }
 
@@ -34,7 +42,12 @@ impl BevGrid {
     /// Row-major cell index of an ego point, or `None` outside the grid (incl. z range).
     #[inline]
     pub fn cell_of(&self, x: f32, y: f32, z: f32) -> Option<usize> {
-        if !(x >= self.x_min && x < self.x_max && y >= self.y_min && y < self.y_max && z >= self.z_min && z < self.z_max)
+        if !(x >= self.x_min
+            && x < self.x_max
+            && y >= self.y_min
+            && y < self.y_max
+            && z >= self.z_min
+            && z < self.z_max)
         {
             return None;
         }
@@ -52,7 +65,10 @@ impl BevGrid {
     pub fn centre(&self, cell: usize) -> (f32, f32) {
         let cols = self.cols();
         let (r, c) = (cell / cols, cell % cols);
-        (self.x_min + (r as f32 + 0.5) * self.res, self.y_min + (c as f32 + 0.5) * self.res)
+        (
+            self.x_min + (r as f32 + 0.5) * self.res,
+            self.y_min + (c as f32 + 0.5) * self.res,
+        )
     }
 
     /// Cells whose centre lies within `radius` metres of the ego origin.

@@ -32,7 +32,10 @@ pub struct GroundTruth {
 impl GtBox {
     /// Class index, or `None` for an unknown class name.
     pub fn class_index(&self) -> Option<u8> {
-        CLASSES.iter().position(|c| c.eq_ignore_ascii_case(&self.class)).map(|i| i as u8)
+        CLASSES
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(&self.class))
+            .map(|i| i as u8)
     }
 
     /// Row-major cells whose centre lies inside the box footprint; the centre's cell at least.
@@ -113,13 +116,20 @@ impl MetricsAccumulator {
         for b in &gt.boxes {
             let Some(ci) = b.class_index() else { continue };
             let (x, y) = (b.center[0], b.center[1]);
-            if ci == 0 || (x * x + y * y).sqrt() > self.radius || self.grid.cell_of(x as f32, y as f32, 0.0).is_none() {
+            if ci == 0
+                || (x * x + y * y).sqrt() > self.radius
+                || self.grid.cell_of(x as f32, y as f32, 0.0).is_none()
+            {
                 continue;
             }
-            let hit = b.footprint(&self.grid).iter().any(|&cell| {
-                class.get(cell) == Some(&ci) && occ_prob.get(cell).is_some_and(|p| *p > 0.5)
-            });
-            let e = self.recall.entry(CLASSES[ci as usize].to_string()).or_insert((0, 0));
+            let hit = b
+                .footprint(&self.grid)
+                .iter()
+                .any(|&cell| class.get(cell) == Some(&ci) && occ_prob.get(cell).is_some_and(|p| *p > 0.5));
+            let e = self
+                .recall
+                .entry(CLASSES[ci as usize].to_string())
+                .or_insert((0, 0));
             e.0 += u64::from(hit);
             e.1 += 1;
         }
@@ -134,8 +144,16 @@ impl MetricsAccumulator {
     pub fn finish(&self) -> Metrics {
         Metrics {
             frames: self.frames,
-            occupancy_iou: if self.union == 0 { 0.0 } else { self.intersection as f64 / self.union as f64 },
-            recall: self.recall.iter().map(|(k, (h, t))| (k.clone(), *h as f64 / (*t).max(1) as f64)).collect(),
+            occupancy_iou: if self.union == 0 {
+                0.0
+            } else {
+                self.intersection as f64 / self.union as f64
+            },
+            recall: self
+                .recall
+                .iter()
+                .map(|(k, (h, t))| (k.clone(), *h as f64 / (*t).max(1) as f64))
+                .collect(),
             query_top1: (self.top1_total > 0).then(|| self.top1_hits as f64 / self.top1_total as f64),
             objects: self.recall.iter().map(|(k, (_, t))| (k.clone(), *t)).collect(),
         }
@@ -149,7 +167,12 @@ pub fn best_match(query: &[f32], candidates: &[Vec<f32>]) -> Option<usize> {
     candidates
         .iter()
         .enumerate()
-        .map(|(i, c)| (i, query.iter().zip(c).map(|(a, b)| a * b).sum::<f32>() / (qn * norm(c))))
+        .map(|(i, c)| {
+            (
+                i,
+                query.iter().zip(c).map(|(a, b)| a * b).sum::<f32>() / (qn * norm(c)),
+            )
+        })
         .fold(None, |best: Option<(usize, f32)>, (i, s)| match best {
             Some((_, bs)) if bs >= s => best,
             _ => Some((i, s)),
@@ -162,21 +185,40 @@ mod tests {
     use super::*;
 
     fn car_at(x: f64, y: f64) -> GtBox {
-        GtBox { class: "car".into(), id: 1, center: [x, y, 0.8], size: [4.0, 2.0, 1.6], yaw: 0.3 }
+        GtBox {
+            class: "car".into(),
+            id: 1,
+            center: [x, y, 0.8],
+            size: [4.0, 2.0, 1.6],
+            yaw: 0.3,
+        }
     }
 
     #[test]
     fn iou_and_recall_count_what_they_should() {
         let grid = BevGrid::default();
-        let mut gt = GroundTruth { occupancy: vec![0; grid.cells()], ..Default::default() };
+        let mut gt = GroundTruth {
+            occupancy: vec![0; grid.cells()],
+            ..Default::default()
+        };
         let b = car_at(10.0, 2.0);
         let fp = b.footprint(&grid);
-        assert!(fp.len() >= 24 && fp.len() <= 40, "4×2 m box at 0.5 m cells: {}", fp.len());
+        assert!(
+            fp.len() >= 24 && fp.len() <= 40,
+            "4×2 m box at 0.5 m cells: {}",
+            fp.len()
+        );
         for &c in &fp {
             gt.occupancy[c] = 1;
         }
         gt.boxes.push(b);
-        gt.boxes.push(GtBox { class: "pedestrian".into(), id: 2, center: [45.0, 20.0, 0.9], size: [0.6, 0.6, 1.8], yaw: 0.0 });
+        gt.boxes.push(GtBox {
+            class: "pedestrian".into(),
+            id: 2,
+            center: [45.0, 20.0, 0.9],
+            size: [0.6, 0.6, 1.8],
+            yaw: 0.0,
+        });
 
         let mut acc = MetricsAccumulator::new(grid, 40.0);
         // perfect occupancy, but only half the footprint classed as car

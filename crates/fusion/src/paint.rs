@@ -42,7 +42,12 @@ pub fn paint(uvd: &[(f64, f64, f64)], img_w: u32, img_h: u32, fm: &FeatureMap<'_
         let w01 = wx * (1.0 - wy);
         let w10 = (1.0 - wx) * wy;
         let w11 = wx * wy;
-        let (i00, i01, i10, i11) = (y0 * fm.width + x0, y0 * fm.width + x1, y1 * fm.width + x0, y1 * fm.width + x1);
+        let (i00, i01, i10, i11) = (
+            y0 * fm.width + x0,
+            y0 * fm.width + x1,
+            y1 * fm.width + x0,
+            y1 * fm.width + x1,
+        );
         let row = &mut out[i * pw..(i + 1) * pw];
         for (c, slot) in row.iter_mut().take(fm.channels).enumerate() {
             let p = &fm.data[c * plane..(c + 1) * plane];
@@ -60,9 +65,20 @@ mod tests {
     fn bilinear_sampling_follows_half_pixel_convention() {
         // 1 channel, 2×4 map whose value is 10*row + col.
         let data: Vec<f32> = (0..8).map(|i| (10 * (i / 4) + i % 4) as f32).collect();
-        let fm = FeatureMap { data: &data, channels: 1, height: 2, width: 4 };
+        let fm = FeatureMap {
+            data: &data,
+            channels: 1,
+            height: 2,
+            width: 4,
+        };
         // image 40×20: feature cell centres at u = 5, 15, 25, 35 and v = 5, 15
-        let pts = [(5.0, 5.0, 3.0), (10.0, 10.0, 3.0), (35.0, 15.0, 3.0), (0.0, 0.0, 3.0), (39.9, 19.9, 3.0)];
+        let pts = [
+            (5.0, 5.0, 3.0),
+            (10.0, 10.0, 3.0),
+            (35.0, 15.0, 3.0),
+            (0.0, 0.0, 3.0),
+            (39.9, 19.9, 3.0),
+        ];
         let mut out = Vec::new();
         paint(&pts, 40, 20, &fm, &mut out);
         let got: Vec<(f32, f32)> = out.chunks(2).map(|c| (c[0], c[1])).collect();
@@ -76,8 +92,19 @@ mod tests {
     #[test]
     fn points_behind_or_outside_are_unpainted() {
         let data = vec![1.0f32; 3 * 4];
-        let fm = FeatureMap { data: &data, channels: 3, height: 2, width: 2 };
-        let pts = [(f64::NAN, f64::NAN, f64::NAN), (5.0, 5.0, -1.0), (-1.0, 5.0, 2.0), (5.0, 20.0, 2.0), (1.0, 1.0, 0.05)];
+        let fm = FeatureMap {
+            data: &data,
+            channels: 3,
+            height: 2,
+            width: 2,
+        };
+        let pts = [
+            (f64::NAN, f64::NAN, f64::NAN),
+            (5.0, 5.0, -1.0),
+            (-1.0, 5.0, 2.0),
+            (5.0, 20.0, 2.0),
+            (1.0, 1.0, 0.05),
+        ];
         let mut out = vec![7.0; 3];
         paint(&pts, 10, 10, &fm, &mut out);
         assert_eq!(out.len(), 5 * 4);

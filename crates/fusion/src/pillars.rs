@@ -19,7 +19,12 @@ pub struct PillarConfig {
 
 impl Default for PillarConfig {
     fn default() -> Self {
-        PillarConfig { grid: BevGrid::default(), max_pillars: 6000, max_points: 16, painted: 33 }
+        PillarConfig {
+            grid: BevGrid::default(),
+            max_pillars: 6000,
+            max_points: 16,
+            painted: 33,
+        }
     }
 }
 
@@ -56,7 +61,15 @@ impl EgoPoints {
 
     /// Transforms points by the row-major 3×4 rigid transform `t` (sensor → ego) and keeps those
     /// inside the grid, reusing this buffer.
-    pub fn crop_from(&mut self, grid: &BevGrid, x: &[f32], y: &[f32], z: &[f32], intensity: &[f32], t: &[f64; 12]) {
+    pub fn crop_from(
+        &mut self,
+        grid: &BevGrid,
+        x: &[f32],
+        y: &[f32],
+        z: &[f32],
+        intensity: &[f32],
+        t: &[f64; 12],
+    ) {
         self.x.clear();
         self.y.clear();
         self.z.clear();
@@ -172,7 +185,11 @@ impl PillarBuilder {
         for p in 0..used {
             let k = self.counts[p] as usize;
             let inv = 1.0 / k.max(1) as f32;
-            let (mx, my, mz) = (self.sums[p][0] * inv, self.sums[p][1] * inv, self.sums[p][2] * inv);
+            let (mx, my, mz) = (
+                self.sums[p][0] * inv,
+                self.sums[p][1] * inv,
+                self.sums[p][2] * inv,
+            );
             let (cx, cy) = self.cfg.grid.centre(self.pillar_cells[p] as usize);
             for j in 0..k {
                 let i = self.slots[p * n_max + j] as usize;
@@ -217,7 +234,12 @@ mod tests {
     const IDENTITY: [f64; 12] = [1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0];
 
     fn small() -> PillarConfig {
-        PillarConfig { grid: BevGrid::default(), max_pillars: 3, max_points: 2, painted: 2 }
+        PillarConfig {
+            grid: BevGrid::default(),
+            max_pillars: 3,
+            max_points: 2,
+            painted: 2,
+        }
     }
 
     #[test]
@@ -226,7 +248,14 @@ mod tests {
         let mut e = EgoPoints::default();
         // translate by +1.8 z (lidar 1.8 m up) and +1 x
         let t = [1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.8];
-        e.crop_from(&grid, &[-2.0, 0.0, 10.0, 60.0], &[0.0, 0.0, 30.0, 0.0], &[-1.8, -1.7, 0.0, 0.0], &[1.0; 4], &t);
+        e.crop_from(
+            &grid,
+            &[-2.0, 0.0, 10.0, 60.0],
+            &[0.0, 0.0, 30.0, 0.0],
+            &[-1.8, -1.7, 0.0, 0.0],
+            &[1.0; 4],
+            &t,
+        );
         assert_eq!(e.source, vec![1]);
         assert!((e.x[0] - 1.0).abs() < 1e-6 && (e.z[0] - 0.1).abs() < 1e-6);
     }
@@ -238,7 +267,14 @@ mod tests {
         // points: A A A (cell 1) , B (cell 2), C (cell 3), D (cell 4: dropped, P=3)
         let xs = [0.1, 0.2, 0.3, 5.1, 10.1, 20.1];
         let ys = [0.1, 0.1, 0.1, 0.1, 0.1, 0.1];
-        e.crop_from(&BevGrid::default(), &xs, &ys, &[0.0, 1.0, 2.0, 0.0, 0.0, 0.0], &[0.5; 6], &IDENTITY);
+        e.crop_from(
+            &BevGrid::default(),
+            &xs,
+            &ys,
+            &[0.0, 1.0, 2.0, 0.0, 0.0, 0.0],
+            &[0.5; 6],
+            &IDENTITY,
+        );
         let painted: Vec<f32> = (0..6).flat_map(|i| [i as f32, 1.0]).collect();
         b.build(&e, &painted);
         assert_eq!(b.used(), 3);
@@ -267,7 +303,14 @@ mod tests {
     fn scatter_places_pillar_features_in_their_cells() {
         let mut b = PillarBuilder::new(small());
         let mut e = EgoPoints::default();
-        e.crop_from(&BevGrid::default(), &[0.1, 47.9], &[-23.9, 23.9], &[0.0, 0.0], &[0.0, 0.0], &IDENTITY);
+        e.crop_from(
+            &BevGrid::default(),
+            &[0.1, 47.9],
+            &[-23.9, 23.9],
+            &[0.0, 0.0],
+            &[0.0, 0.0],
+            &IDENTITY,
+        );
         b.build(&e, &[0.0; 4]);
         let feats = [1.0, 2.0, 0.0, 10.0, 20.0, 0.0]; // [C=2, P=3]
         let mut bev = Vec::new();
@@ -287,7 +330,12 @@ mod tests {
         let gen = |rng: &mut rand_chacha::ChaCha8Rng, lo: f32, hi: f32| -> Vec<f32> {
             (0..n).map(|_| rng.gen_range(lo..hi)).collect()
         };
-        let (x, y, z, i) = (gen(&mut rng, -10.0, 60.0), gen(&mut rng, -30.0, 30.0), gen(&mut rng, -4.0, 5.0), gen(&mut rng, 0.0, 1.0));
+        let (x, y, z, i) = (
+            gen(&mut rng, -10.0, 60.0),
+            gen(&mut rng, -30.0, 30.0),
+            gen(&mut rng, -4.0, 5.0),
+            gen(&mut rng, 0.0, 1.0),
+        );
         let mut e = EgoPoints::default();
         e.crop_from(&BevGrid::default(), &x, &y, &z, &i, &IDENTITY);
         let painted = vec![0.25; e.len() * 33];

@@ -6,8 +6,14 @@ use image::{imageops, Rgb, RgbImage as ImgRgb};
 use sensorium_core::{RgbImage, Scene};
 
 /// Class colours (background is dark grey).
-pub const CLASS_COLOURS: [[u8; 3]; 6] =
-    [[40, 40, 40], [30, 120, 255], [255, 140, 0], [255, 40, 40], [40, 220, 80], [255, 230, 0]];
+pub const CLASS_COLOURS: [[u8; 3]; 6] = [
+    [40, 40, 40],
+    [30, 120, 255],
+    [255, 140, 0],
+    [255, 40, 40],
+    [40, 220, 80],
+    [255, 230, 0],
+];
 
 const SCALE: u32 = 4;
 
@@ -22,8 +28,8 @@ pub fn render_bev(scene: &Scene, grid: &BevGrid, points: Option<&EgoPoints>, hea
             for dx in 0..SCALE {
                 let (px, py) = ((cols - 1 - c) * SCALE + dx, (rows - 1 - r) * SCALE + dy);
                 let p = img.get_pixel_mut(px, py);
-                for k in 0..3 {
-                    p.0[k] = (f32::from(p.0[k]) * (1.0 - alpha) + f32::from(col[k]) * alpha) as u8;
+                for (c, k) in p.0.iter_mut().zip(col) {
+                    *c = (f32::from(*c) * (1.0 - alpha) + f32::from(k) * alpha) as u8;
                 }
             }
         }
@@ -47,7 +53,10 @@ pub fn render_bev(scene: &Scene, grid: &BevGrid, points: Option<&EgoPoints>, hea
             // sub-cell position for a sharper scatter
             let fx = ((p.x[i] - grid.x_min) / grid.res * SCALE as f32) as u32;
             let fy = ((p.y[i] - grid.y_min) / grid.res * SCALE as f32) as u32;
-            let (px, py) = ((cols * SCALE).saturating_sub(1 + fy), (rows * SCALE).saturating_sub(1 + fx));
+            let (px, py) = (
+                (cols * SCALE).saturating_sub(1 + fy),
+                (rows * SCALE).saturating_sub(1 + fx),
+            );
             if px < cols * SCALE && py < rows * SCALE && r < rows && c < cols {
                 let q = img.get_pixel_mut(px, py);
                 q.0 = [q.0[0].max(170), q.0[1].max(170), q.0[2].max(170)];
@@ -60,10 +69,12 @@ pub fn render_bev(scene: &Scene, grid: &BevGrid, points: Option<&EgoPoints>, hea
 /// The camera image (scaled to the BEV's height) beside the BEV panel.
 pub fn side_by_side(camera: Option<&RgbImage>, bev: &ImgRgb) -> ImgRgb {
     let h = bev.height();
-    let cam = camera.and_then(|c| ImgRgb::from_raw(c.width, c.height, c.data.clone())).map(|c| {
-        let w = (u64::from(c.width()) * u64::from(h) / u64::from(c.height().max(1))) as u32;
-        imageops::resize(&c, w.max(1), h, imageops::FilterType::Triangle)
-    });
+    let cam = camera
+        .and_then(|c| ImgRgb::from_raw(c.width, c.height, c.data.clone()))
+        .map(|c| {
+            let w = (u64::from(c.width()) * u64::from(h) / u64::from(c.height().max(1))) as u32;
+            imageops::resize(&c, w.max(1), h, imageops::FilterType::Triangle)
+        });
     let cw = cam.as_ref().map_or(0, |c| c.width());
     let mut out = ImgRgb::from_pixel(cw + bev.width() + if cw > 0 { 4 } else { 0 }, h, Rgb([0, 0, 0]));
     if let Some(c) = &cam {
@@ -94,7 +105,12 @@ mod tests {
         assert!(px[0] > 200 && px[1] < 80, "pedestrian red expected, got {px:?}");
         // left of centre (y > 0) and in the lower half (10 m of 48 m ahead)
         assert!((95 - c) * 4 < 192 && (95 - r) * 4 > 192);
-        let cam = RgbImage { width: 64, height: 32, data: vec![200; 64 * 32 * 3], ..Default::default() };
+        let cam = RgbImage {
+            width: 64,
+            height: 32,
+            data: vec![200; 64 * 32 * 3],
+            ..Default::default()
+        };
         let both = side_by_side(Some(&cam), &img);
         assert_eq!(both.height(), 384);
         assert_eq!(both.width(), 768 + 4 + 384);

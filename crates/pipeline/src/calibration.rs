@@ -20,7 +20,7 @@ impl CalibCollector {
             let [x, y, z] = t.transform.translation;
             let [qx, qy, qz, qw] = t.transform.rotation;
             let q = Quaternion::new(qw, qx, qy, qz);
-            if !(q.norm() > 1e-9) || ![x, y, z, qx, qy, qz, qw].iter().all(|v| v.is_finite()) {
+            if ![x, y, z, qx, qy, qz, qw].iter().all(|v| v.is_finite()) || q.norm() <= 1e-9 {
                 self.problems.push(format!(
                     "tf {} -> {}: invalid transform (non-finite or zero quaternion)",
                     t.header.frame_id, t.child_frame_id
@@ -102,6 +102,63 @@ pub fn transform_3x4(calib: &VehicleCalib, target: &str, source: &str) -> Result
     Ok(out)
 }
 
+/// Reads the start of a recording until `/tf_static`, `camera_info` and one LiDAR header are seen,
+/// and builds the calibration from them.
+pub fn from_bag(
+    bag: &std::path::Path,
+    topics: &crate::streams::TopicMap,
+    ego_frame: &str,
+) -> anyhow::Result<VehicleCalib> {
+    use crate::streams::{decode, Decoded, Role};
+    let reader =
+        sensorium_bag::BagReader::open(bag).map_err(|e| anyhow::anyhow!("{}: {e}", bag.display()))?;
+    let wanted = vec![
+        topics.tf_static.clone(),
+        topics.camera_info.clone(),
+        topics.lidar.clone(),
+    ];
+    let ro = sensorium_bag::ReadOptions {
+        topics: Some(wanted),
+        start: None,
+        end: None,
+    };
+    let mut c = CalibCollector::default();
+    let mut lidar_frame: Option<String> = None;
+    let mut last_err = String::from("no /tf_static, camera_info or LiDAR message in the recording");
+    for m in reader.messages(&ro) {
+        let Ok(m) = m else { continue };
+        let Some(role) = topics.role_of(&m.conn.topic) else {
+            continue;
+        };
+        match role {
+            Role::Lidar if lidar_frame.is_none() => {
+                // only the header is needed: the frame id follows seq + stamp
+                if let Ok(h) = sensorium_msgs::Header::decode_prefix(&m.data) {
+                    lidar_frame = Some(h.frame_id);
+                }
+            }
+            Role::TfStatic | Role::CameraInfo => match decode(role, &m.conn.topic, &m.conn.datatype, &m.data)
+            {
+                Ok(Decoded::TfStatic(tf)) => c.add_tf(&tf),
+                Ok(Decoded::CameraInfo(ci)) => c.add_camera_info(&ci),
+                Ok(_) => {}
+                Err(e) => last_err = e.to_string(),
+            },
+            _ => {}
+        }
+        if let Some(lf) = &lidar_frame {
+            match c.build(lf, ego_frame) {
+                Ok(v) => return Ok(v),
+                Err(e) => last_err = e,
+            }
+        }
+    }
+    anyhow::bail!(
+        "{}: cannot build the calibration from the recording: {last_err}",
+        bag.display()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,61 +222,4 @@ mod tests {
         assert!((cam[2] - 8.5).abs() < 1e-9, "depth {cam:?}");
         assert!(cam[0].abs() < 1e-9 && (cam[1] + 0.2).abs() < 1e-9, "{cam:?}");
     }
-}
-
-/// Reads the start of a recording until `/tf_static`, `camera_info` and one LiDAR header are seen,
-/// and builds the calibration from them.
-pub fn from_bag(
-    bag: &std::path::Path,
-    topics: &crate::streams::TopicMap,
-    ego_frame: &str,
-) -> anyhow::Result<VehicleCalib> {
-    use crate::streams::{decode, Decoded, Role};
-    let reader =
-        sensorium_bag::BagReader::open(bag).map_err(|e| anyhow::anyhow!("{}: {e}", bag.display()))?;
-    let wanted = vec![
-        topics.tf_static.clone(),
-        topics.camera_info.clone(),
-        topics.lidar.clone(),
-    ];
-    let ro = sensorium_bag::ReadOptions {
-        topics: Some(wanted),
-        start: None,
-        end: None,
-    };
-    let mut c = CalibCollector::default();
-    let mut lidar_frame: Option<String> = None;
-    let mut last_err = String::from("no /tf_static, camera_info or LiDAR message in the recording");
-    for m in reader.messages(&ro) {
-        let Ok(m) = m else { continue };
-        let Some(role) = topics.role_of(&m.conn.topic) else {
-            continue;
-        };
-        match role {
-            Role::Lidar if lidar_frame.is_none() => {
-                // only the header is needed: the frame id follows seq + stamp
-                if let Ok(h) = sensorium_msgs::Header::decode_prefix(&m.data) {
-                    lidar_frame = Some(h.frame_id);
-                }
-            }
-            Role::TfStatic | Role::CameraInfo => match decode(role, &m.conn.topic, &m.conn.datatype, &m.data)
-            {
-                Ok(Decoded::TfStatic(tf)) => c.add_tf(&tf),
-                Ok(Decoded::CameraInfo(ci)) => c.add_camera_info(&ci),
-                Ok(_) => {}
-                Err(e) => last_err = e.to_string(),
-            },
-            _ => {}
-        }
-        if let Some(lf) = &lidar_frame {
-            match c.build(lf, ego_frame) {
-                Ok(v) => return Ok(v),
-                Err(e) => last_err = e,
-            }
-        }
-    }
-    anyhow::bail!(
-        "{}: cannot build the calibration from the recording: {last_err}",
-        bag.display()
-    )
 }

@@ -196,19 +196,65 @@ impl Models {
         })
     }
 
-    /// Runs the point encoder: `[1, F, P, N]` pillars and `[1, 1, P, N]` mask → `[C, P]` features.
-    pub fn run_point(&self, cfg: &PillarConfig, pillars: &[f32], mask: &[f32]) -> Result<(usize, Vec<f32>)> {
-        let (f, p, n) = (cfg.features(), cfg.max_pillars, cfg.max_points);
+    /// True when the point encoder takes any number of pillars (symbolic P in `pillars`).
+    pub fn point_takes_any_pillars(&self) -> bool {
+        self.point
+            .manifest()
+            .inputs
+            .iter()
+            .find(|i| i.name == "pillars")
+            .and_then(|i| i.shape.get(2))
+            .is_some_and(|d| matches!(d, sensorium_infer::manifest::Dim::Symbol(_)))
+    }
+
+    /// Runs the point encoder on the first `used` pillars of the `[1, F, P, N]` tensor and
+    /// `[1, 1, P, N]` mask; returns `(C, features)` with features laid out `[C, P]` (P = max pillars,
+    /// zeros beyond `used`). With a symbolic P only the used pillars are computed.
+    pub fn run_point(
+        &self,
+        cfg: &PillarConfig,
+        pillars: &[f32],
+        mask: &[f32],
+        used: usize,
+    ) -> Result<(usize, Vec<f32>)> {
+        let (f, p_max, n) = (cfg.features(), cfg.max_pillars, cfg.max_points);
+        let p = if self.point_takes_any_pillars() {
+            used.max(1)
+        } else {
+            p_max
+        };
+        let (pt, mt) = if p == p_max {
+            (pillars.to_vec(), mask.to_vec())
+        } else {
+            let plane = p_max * n;
+            let mut pt = Vec::with_capacity(f * p * n);
+            for ch in 0..f {
+                pt.extend_from_slice(&pillars[ch * plane..ch * plane + p * n]);
+            }
+            (pt, mask[..p * n].to_vec())
+        };
         let mut outs = run_named(
             &self.point,
             vec![
-                ("pillars", Tensor::f32(vec![1, f, p, n], pillars.to_vec())),
-                ("mask", Tensor::f32(vec![1, 1, p, n], mask.to_vec())),
+                ("pillars", Tensor::f32(vec![1, f, p, n], pt)),
+                ("mask", Tensor::f32(vec![1, 1, p, n], mt)),
             ],
         )?;
         let (shape, data) = take(&mut outs, "pillar_features", self.point.model_path())?;
         let c = shape.get(1).copied().unwrap_or(0);
-        Ok((c, data))
+        if p == p_max {
+            return Ok((c, data));
+        }
+        let mut full = vec![0.0f32; c * p_max];
+        for ch in 0..c {
+            if let (Some(dst), Some(src)) = (
+                full.get_mut(ch * p_max..ch * p_max + p),
+                data.get(ch * p..ch * p + p),
+            ) {
+                dst.copy_from_slice(src);
+            }
+        }
+        Ok((c, full))
     }
 
     /// Text embedding of `text` (cached per string).

@@ -240,9 +240,12 @@ impl Perception {
             lap("project_paint", &mut t, &mut timing);
             self.pillars.build(&self.ego, &self.painted);
             lap("pillarize", &mut t, &mut timing);
-            let (c, feats) = self
-                .models
-                .run_point(&cfg, &self.pillars.tensor, &self.pillars.mask)?;
+            let (c, feats) = self.models.run_point(
+                &cfg,
+                &self.pillars.tensor,
+                &self.pillars.mask,
+                self.pillars.used(),
+            )?;
             self.pillars.scatter(&feats, c, &mut self.bev);
             lap("point_encoder", &mut t, &mut timing);
             let pw = cfg.painted;

@@ -178,11 +178,7 @@ pub fn run(a: ReplayArgs) -> Result<i32> {
             let n: u64 = n
                 .parse()
                 .with_context(|| format!("--render {n:?}: expected all, none or a count"))?;
-            if n == 0 {
-                0
-            } else {
-                (lidar_msgs / n).max(1)
-            }
+            lidar_msgs.checked_div(n).map_or(0, |k| k.max(1))
         }
     };
     let opts = ReplayOptions {
