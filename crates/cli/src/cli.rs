@@ -158,7 +158,8 @@ pub enum CalibCommand {
         after_help = "Examples:\n  sensorium calib project --calib 000000.txt --cloud 000000.bin --image 000000.png --out overlay.png\n  sensorium calib project --calib calibration/ --camera camera_front --cloud scan.pcd --image img.png --uv-out uv.npy --json"
     )]
     Project(CalibProjectArgs),
-    /// Check every frame of a recording for calibration drift (bumped sensor).
+    /// Check every frame of a recording for calibration drift (bumped sensor). Calibration: --calib
+    /// (folder or KITTI .txt), else the recording's /tf_static and camera_info.
     #[command(after_help = "Example:\n  sensorium calib check drive.bag --calib calibration/")]
     Check(CalibCheckArgs),
 }
@@ -192,9 +193,6 @@ pub struct CalibProjectArgs {
 pub struct CalibCheckArgs {
     /// Recording with clouds and images.
     pub bag: PathBuf,
-    /// Calibration folder or KITTI calib .txt (default: from the bag's /tf_static and camera_info).
-    #[arg(long, value_name = "C")]
-    pub calib: Option<PathBuf>,
     /// Flag a frame when its in-image fraction moves by more than this (absolute) from the running median.
     #[arg(long, default_value_t = 0.05)]
     pub threshold: f64,

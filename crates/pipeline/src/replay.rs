@@ -170,6 +170,8 @@ fn spawn_reader(
 struct Pending<T> {
     items: VecDeque<(u64, T)>,
     cap: usize,
+    /// Messages discarded because a newer one of the same stream was matched first.
+    unmatched: u64,
 }
 
 impl<T> Pending<T> {
@@ -191,7 +193,9 @@ impl<T> Pending<T> {
         let i = self.items.iter().position(|(k, _)| *k == id)?;
         let v = self.items.remove(i).map(|(_, v)| v);
         // everything older than a matched message can never be matched again
+        let before = self.items.len();
         self.items.retain(|(k, _)| *k > id);
+        self.unmatched += (before - self.items.len()) as u64;
         v
     }
 }
@@ -417,6 +421,12 @@ pub fn run(opts: &ReplayOptions, perception: &mut Perception) -> Result<Summary>
         }
     }
     drop(rx);
+    // account for every message: never matched, or still waiting when the recording ended
+    summary.drop_n("sync_unmatched_camera", cams.unmatched);
+    summary.drop_n("sync_unmatched_lidar", clouds.unmatched);
+    summary.drop_n("sync_pending_at_end_camera", cams.items.len() as u64);
+    summary.drop_n("sync_pending_at_end_lidar", clouds.items.len() as u64);
+    summary.dropped.retain(|_, n| *n > 0);
     let reader_drops = reader_handle
         .join()
         .map_err(|_| anyhow!("reader thread panicked"))?;

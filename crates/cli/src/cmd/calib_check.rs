@@ -9,7 +9,7 @@ use sensorium_geometry::VehicleCalib;
 pub fn run(a: CalibCheckArgs) -> Result<i32> {
     let loaded = settings::load(a.pipeline.config.as_deref(), &overrides(&a.pipeline))?;
     let topics = topic_map(&loaded);
-    let calib = match &a.calib {
+    let calib = match &a.pipeline.calib {
         Some(c) => VehicleCalib::load(&resolve(c)).with_context(|| c.display().to_string())?,
         None => sensorium_pipeline::calibration::from_bag(&a.bag, &topics, &loaded.settings.scene.frame_id)?,
     };
