@@ -179,6 +179,7 @@ impl<T> Pending<T> {
         Pending {
             items: VecDeque::new(),
             cap: cap.max(2),
+            unmatched: 0,
         }
     }
     fn push(&mut self, id: u64, v: T) -> bool {
