@@ -169,9 +169,16 @@ pub struct CalibProjectArgs {
     /// Calibration: a KITTI calib .txt or a calibration folder (extrinsics.yaml + camera_info YAMLs).
     #[arg(long, value_name = "C")]
     pub calib: PathBuf,
-    /// Cloud: KITTI .bin, .pcd (ascii/binary/binary_compressed) or .npy (N×3/N×4).
+    /// Cloud: KITTI .bin, .pcd (ascii/binary/binary_compressed), .npy (N×3/N×4), or a .bag with --topic.
     #[arg(long, value_name = "FILE")]
     pub cloud: PathBuf,
+    /// With a .bag cloud: the PointCloud2 topic.
+    #[arg(long, value_name = "T")]
+    pub topic: Option<String>,
+    /// With a .bag cloud: the header stamp (float seconds) to pick; the closest message is used
+    /// (default: the first).
+    #[arg(long, value_name = "SECS")]
+    pub time: Option<f64>,
     /// Camera image (PNG/JPEG).
     #[arg(long, value_name = "FILE")]
     pub image: PathBuf,

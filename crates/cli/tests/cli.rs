@@ -152,3 +152,72 @@ fn bag_export_writes_npy_clouds_and_png_images() {
     assert_ne!(code, 0);
     assert!(err.contains("/nope") && err.contains("/lidar/points"), "{err}");
 }
+
+#[test]
+fn calib_tools_work_on_the_sample_recording() {
+    let sample = repo().join("tests/fixtures/sample.bag");
+    let s = sample.to_str().unwrap_or_default();
+    // calibration from the recording's /tf_static + camera_info: every sweep paired with its image
+    let (code, out, err) = run(&["calib", "check", s, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let frames: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(frames.len(), 50, "{err}");
+    for f in &frames {
+        let frac = f["fraction_in_image"].as_f64().unwrap_or(0.0);
+        assert!(frac > 0.05 && frac < 0.5, "{f}");
+        assert_eq!(f["flagged"], false, "a steady rig must not be flagged: {f}");
+    }
+
+    // project one sweep picked from the bag by stamp into an image exported from the same bag
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path().to_str().unwrap_or_default();
+    let (code, _, err) = run(&[
+        "bag",
+        "export",
+        s,
+        "--topic",
+        "/camera/image_raw/compressed",
+        "--out",
+        d,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let mut pngs: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("ls")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    pngs.sort();
+    let stamp = frames[10]["stamp"].as_f64().unwrap_or(0.0);
+    let uv = dir.path().join("uv.npy");
+    let calib = repo().join("tests/fixtures/sample_calib");
+    let (code, out, err) = run(&[
+        "calib",
+        "project",
+        "--calib",
+        calib.to_str().unwrap_or_default(),
+        "--cloud",
+        s,
+        "--topic",
+        "/lidar/points",
+        "--time",
+        &stamp.to_string(),
+        "--image",
+        pngs[10].to_str().unwrap_or_default(),
+        "--uv-out",
+        uv.to_str().unwrap_or_default(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).expect("report");
+    let frac = r["fraction_in_image"].as_f64().unwrap_or(0.0);
+    assert!(
+        (frac - frames[10]["fraction_in_image"].as_f64().unwrap_or(0.0)).abs() < 1e-9,
+        "{r} vs {}",
+        frames[10]
+    );
+    let npy = std::fs::read(&uv).expect("uv.npy");
+    assert!(String::from_utf8_lossy(&npy[10..80]).contains("'<f8'"));
+    assert_eq!(r["points_total"], frames[10]["points"]);
+}

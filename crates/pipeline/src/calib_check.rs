@@ -5,7 +5,7 @@
 //! points where LiDAR depth jumps, relative to the image's mean edge strength. A bumped sensor shows
 //! as a sudden change of the fraction or a drop of the edge score against the running median.
 
-use crate::streams::{decode, Decoded, Role, TopicMap};
+use crate::streams::{decode, Decoded, TopicMap};
 use anyhow::{anyhow, Result};
 use sensorium_bag::{BagReader, ReadOptions};
 use sensorium_core::{PointsSoA, RgbImage, Stamp};
@@ -58,13 +58,16 @@ pub fn edge_score(img: &RgbImage, cloud: &PointsSoA, uvd: &[(f64, f64, f64)]) ->
     let range =
         |i: usize| (cloud.x[i] * cloud.x[i] + cloud.y[i] * cloud.y[i] + cloud.z[i] * cloud.z[i]).sqrt();
     let (mut sum, mut n) = (0.0, 0usize);
-    for i in 1..uvd.len().min(cloud.len()) {
-        let (u, v, _) = uvd[i];
+    // previous point of the same laser ring (or simply the previous point without a ring field)
+    let mut last_of_ring: std::collections::HashMap<u16, f32> = std::collections::HashMap::new();
+    for (i, &(u, v, _)) in uvd.iter().enumerate().take(cloud.len()) {
+        let ring = cloud.ring.as_ref().and_then(|r| r.get(i).copied()).unwrap_or(0);
+        let r_i = range(i);
+        let prev = last_of_ring.insert(ring, r_i);
         if !(u >= 0.0 && v >= 0.0 && u < w && v < h) {
             continue;
         }
-        let same_ring = cloud.ring.as_ref().is_none_or(|r| r[i] == r[i - 1]);
-        if same_ring && (range(i) - range(i - 1)).abs() > 0.5 {
+        if prev.is_some_and(|p| (r_i - p).abs() > 0.5) {
             sum += f64::from(e[v as usize * img.width as usize + u as usize]);
             n += 1;
         }
@@ -102,10 +105,58 @@ pub fn check_bag(
         topics.camera_compressed.clone(),
         topics.lidar.clone(),
     ]);
-    let mut last_image: Option<RgbImage> = None;
+    let mut images: VecDeque<RgbImage> = VecDeque::new();
+    let mut pending: VecDeque<PointsSoA> = VecDeque::new();
     let mut out = Vec::new();
     let (mut fractions, mut scores) = (VecDeque::new(), VecDeque::new());
     let mut uvd = Vec::new();
+    let mut check = |cloud: &PointsSoA, img: &RgbImage, out: &mut Vec<FrameCheck>| {
+        projector.project_into(cloud, &mut uvd);
+        let stats = projection_stats(&uvd, img.width, img.height);
+        let score = edge_score(img, cloud, &uvd);
+        let mut reason = None;
+        if let Some(med) = median(&fractions) {
+            if (stats.fraction_in_image - med).abs() > threshold {
+                reason = Some(format!(
+                    "in-image fraction {:.3} vs running median {med:.3}",
+                    stats.fraction_in_image
+                ));
+            }
+        }
+        if let Some(med) = median(&scores) {
+            if med > 0.0 && score < 0.7 * med {
+                reason = Some(format!("edge score {score:.2} vs running median {med:.2}"));
+            }
+        }
+        let fc = FrameCheck {
+            stamp: cloud.stamp.as_secs_f64(),
+            points: stats.points_total,
+            fraction_in_image: stats.fraction_in_image,
+            edge_score: score,
+            flagged: reason.is_some(),
+            reason,
+        };
+        each(&fc);
+        for (q, v) in [
+            (&mut fractions, fc.fraction_in_image),
+            (&mut scores, fc.edge_score),
+        ] {
+            if q.len() >= 10 {
+                q.pop_front();
+            }
+            q.push_back(v);
+        }
+        out.push(fc);
+    };
+    // the image closest in time to a cloud, if within 100 ms
+    let closest = |images: &VecDeque<RgbImage>, s: Stamp| -> Option<usize> {
+        let (i, d) = images
+            .iter()
+            .enumerate()
+            .map(|(i, im)| (i, s.diff_nanos(im.stamp).abs()))
+            .min_by_key(|x| x.1)?;
+        (d < 100_000_000).then_some(i)
+    };
     for m in reader.messages(&ro) {
         let m = m?;
         let Some(role) = topics.role_of(m.topic()) else {
@@ -119,61 +170,34 @@ pub fn check_bag(
             }
         };
         match decoded {
-            Decoded::Camera(img)
-                if role == Role::CameraRaw || last_image.as_ref().is_none_or(|l| l.stamp != img.stamp) =>
-            {
-                last_image = Some(img)
+            Decoded::Camera(img) => {
+                let newest = img.stamp;
+                if images.len() >= 4 {
+                    images.pop_front();
+                }
+                images.push_back(img);
+                // clouds older than this image can no longer get a closer one
+                while pending.front().is_some_and(|c| c.stamp <= newest) {
+                    if let Some(c) = pending.pop_front() {
+                        if let Some(i) = closest(&images, c.stamp) {
+                            check(&c, &images[i], &mut out);
+                        }
+                    }
+                }
             }
             Decoded::Lidar(cloud) => {
-                let Some(img) = last_image
-                    .as_ref()
-                    .filter(|i| cloud.stamp.diff_nanos(i.stamp).abs() < 100_000_000)
-                else {
-                    continue;
-                };
-                projector.project_into(&cloud, &mut uvd);
-                let stats = projection_stats(&uvd, img.width, img.height);
-                let score = edge_score(img, &cloud, &uvd);
-                let mut reason = None;
-                if let Some(med) = median(&fractions) {
-                    if (stats.fraction_in_image - med).abs() > threshold {
-                        reason = Some(format!(
-                            "in-image fraction {:.3} vs running median {med:.3}",
-                            stats.fraction_in_image
-                        ));
-                    }
+                if pending.len() >= 4 {
+                    pending.pop_front();
                 }
-                if let Some(med) = median(&scores) {
-                    if med > 0.0 && score < 0.7 * med {
-                        reason = Some(format!("edge score {score:.2} vs running median {med:.2}"));
-                    }
-                }
-                let fc = FrameCheck {
-                    stamp: stamp_secs(cloud.stamp),
-                    points: stats.points_total,
-                    fraction_in_image: stats.fraction_in_image,
-                    edge_score: score,
-                    flagged: reason.is_some(),
-                    reason,
-                };
-                each(&fc);
-                for (q, v) in [
-                    (&mut fractions, fc.fraction_in_image),
-                    (&mut scores, fc.edge_score),
-                ] {
-                    if q.len() >= 10 {
-                        q.pop_front();
-                    }
-                    q.push_back(v);
-                }
-                out.push(fc);
+                pending.push_back(cloud);
             }
             _ => {}
         }
     }
+    for c in pending {
+        if let Some(i) = closest(&images, c.stamp) {
+            check(&c, &images[i], &mut out);
+        }
+    }
     Ok(out)
-}
-
-fn stamp_secs(s: Stamp) -> f64 {
-    s.as_secs_f64()
 }

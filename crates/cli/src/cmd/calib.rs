@@ -1,8 +1,11 @@
 //! `sensorium calib project|check`.
 
 use crate::cli::{CalibCommand, CalibProjectArgs};
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
+use sensorium_bag::{BagReader, ReadOptions};
 use sensorium_geometry::{calib_project, ProjectOptions};
+use sensorium_msgs::{PointCloud2, PointCloud2View, RosMessage};
+use std::path::Path;
 
 pub fn run(cmd: CalibCommand) -> Result<i32> {
     match cmd {
@@ -11,10 +14,65 @@ pub fn run(cmd: CalibCommand) -> Result<i32> {
     }
 }
 
+/// Picks the PointCloud2 on `topic` whose header stamp is closest to `time` (default: the first) and
+/// writes all its points (NaN ones kept, message order) as an N×4 float32 .npy.
+fn cloud_from_bag(bag: &Path, topic: &str, time: Option<f64>, out: &Path) -> Result<()> {
+    let reader = BagReader::open(bag).with_context(|| bag.display().to_string())?;
+    let mut best: Option<(f64, Vec<u8>)> = None;
+    for m in reader.messages(&ReadOptions::topics([topic])) {
+        let m = m?;
+        let stamp = sensorium_msgs::header_stamp(&m.data)?.as_secs_f64();
+        let dist = time.map_or(0.0, |t| (stamp - t).abs());
+        if best.as_ref().is_none_or(|(d, _)| dist < *d) {
+            best = Some((dist, m.data.to_vec()));
+        }
+        if time.is_none() {
+            break;
+        }
+    }
+    let Some((_, payload)) = best else {
+        bail!("{}: no message on {topic}", bag.display())
+    };
+    let pc = PointCloud2::decode(&payload)?;
+    let view = PointCloud2View::new(&pc)?;
+    let cols: Vec<Vec<f64>> = ["x", "y", "z"]
+        .iter()
+        .map(|f| view.field_f64(f))
+        .collect::<Result<_, _>>()?;
+    let intensity = view
+        .field_f64("intensity")
+        .unwrap_or_else(|_| vec![0.0; view.len()]);
+    let n = view.len();
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({n}, 4), }}");
+    header.push_str(&" ".repeat((64 - (11 + header.len()) % 64) % 64));
+    header.push('\n');
+    let mut buf = b"\x93NUMPY\x01\x00".to_vec();
+    buf.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    buf.extend_from_slice(header.as_bytes());
+    for i in 0..n {
+        for v in [cols[0][i], cols[1][i], cols[2][i], intensity[i]] {
+            buf.extend_from_slice(&(v as f32).to_le_bytes());
+        }
+    }
+    std::fs::write(out, buf).with_context(|| out.display().to_string())
+}
+
 fn project(a: CalibProjectArgs) -> Result<i32> {
+    let is_bag = a.cloud.extension().is_some_and(|e| e.eq_ignore_ascii_case("bag"));
+    let tmp = tempfile::Builder::new().suffix(".npy").tempfile()?;
+    let cloud = if is_bag {
+        let topic = a
+            .topic
+            .as_deref()
+            .context("a .bag cloud needs --topic (a sensor_msgs/PointCloud2 topic)")?;
+        cloud_from_bag(&a.cloud, topic, a.time, tmp.path())?;
+        tmp.path().to_path_buf()
+    } else {
+        a.cloud
+    };
     let report = calib_project(&ProjectOptions {
         calib: a.calib,
-        cloud: a.cloud,
+        cloud,
         image: a.image,
         camera: a.camera,
         out: a.out.clone(),

@@ -1,0 +1,44 @@
+//! A minimal `sensorium node`: `cargo run --example node -- MODELS_DIR [NAME] [ROS remaps...]`.
+//!
+//! Prints the node report (scenes, modalities, drops, latency p50/p99) as `key=value` lines on exit.
+
+use sensorium_ros::{run_node, NodeSettings};
+use std::path::PathBuf;
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    // ROS remapping arguments (`a:=b`, `__name:=x`) are read by rosrust from the command line
+    let plain: Vec<String> = std::env::args().skip(1).filter(|a| !a.contains(":=")).collect();
+    let models = plain
+        .first()
+        .map(PathBuf::from)
+        .ok_or_else(|| anyhow::anyhow!("usage: node MODELS_DIR [NAME]"))?;
+    let name = plain.get(1).map_or("sensorium", String::as_str);
+    let mut settings = NodeSettings::new(models);
+    if let Ok(q) = std::env::var("SENSORIUM_QUERIES") {
+        settings.queries = q.split(';').filter(|s| !s.is_empty()).map(str::to_string).collect();
+    }
+    if let Ok(d) = std::env::var("SENSORIUM_DEADLINE_MS") {
+        settings.deadline_ms = d.parse()?;
+    }
+    let report = run_node(settings, name)?;
+    println!("scenes={}", report.scenes);
+    for (k, v) in &report.modalities {
+        println!("modalities_{k}={v}");
+    }
+    for (k, v) in &report.received {
+        println!("received_{k}={v}");
+    }
+    for (k, v) in &report.dropped {
+        println!("dropped_{k}={v}");
+    }
+    println!("latency_p50_ms={:.2}", report.latency_p50_ms);
+    println!("latency_p99_ms={:.2}", report.latency_p99_ms);
+    Ok(())
+}

@@ -1,0 +1,689 @@
+//! The live node: raw ROS subscriptions → the shared pipeline → `~scene`, `~occupancy`, `/diagnostics`.
+//!
+//! Subscriber callbacks (rosrust's threads) decode each raw body with
+//! [`sensorium_pipeline::streams::decode`] and hand it to one processing thread through a small bounded
+//! queue; a full queue drops the message and counts it (ingest never blocks). The processing thread
+//! collects the calibration from `/tf_static` + `camera_info` ([`CalibCollector`]) unless one is given,
+//! assembles frame sets ([`Assembler`], the replay rules) and runs [`Perception::process`].
+
+use crate::assembler::Assembler;
+use crate::scene_msg;
+use anyhow::{anyhow, Context, Result};
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
+use rosrust::{RawMessage, RawMessageDescription};
+use sensorium_core::{Scene, Stamp};
+use sensorium_engine::sync::PolicyConfig;
+use sensorium_geometry::VehicleCalib;
+use sensorium_msgs::{DiagnosticArray, DiagnosticStatus, Header, KeyValue, OccupancyGrid, RosMessage};
+use sensorium_pipeline::calibration::CalibCollector;
+use sensorium_pipeline::models::Models;
+use sensorium_pipeline::perception::{FrameSet, Perception};
+use sensorium_pipeline::streams::{decode, Decoded, Role, TopicMap};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use tracing::{info, warn};
+
+/// Diagnostic levels (`diagnostic_msgs/DiagnosticStatus`).
+pub const OK: u8 = 0;
+pub const WARN: u8 = 1;
+pub const ERROR: u8 = 2;
+
+/// Everything the node needs; [`NodeSettings::new`] gives the defaults of the layered configuration.
+#[derive(Debug, Clone)]
+pub struct NodeSettings {
+    pub topics: TopicMap,
+    pub sync: PolicyConfig,
+    /// A stream is stale after its period × this factor (WARN), × 2 (ERROR).
+    pub stale_factor: f64,
+    pub map_text_ttl: f64,
+    /// A frame set whose triggering message waited longer than this is dropped as late (ms).
+    pub deadline_ms: f64,
+    /// Capacity of the queue between the subscriber callbacks and the processing thread.
+    pub ingest_capacity: usize,
+    pub models_dir: PathBuf,
+    pub models_variant: Option<String>,
+    pub threads: usize,
+    /// Fixed calibration; `None`: built from `/tf_static` and `camera_info` as they arrive.
+    pub calibration: Option<VehicleCalib>,
+    pub queries: Vec<String>,
+    pub frame_id: String,
+    /// Include the BEV feature tensor in `~scene`.
+    pub publish_features: bool,
+    pub diagnostics_period: Duration,
+}
+
+impl NodeSettings {
+    pub fn new(models_dir: PathBuf) -> NodeSettings {
+        NodeSettings {
+            topics: TopicMap {
+                camera: "/camera/image_raw".into(),
+                camera_compressed: "/camera/image_raw/compressed".into(),
+                prefer_compressed: false,
+                camera_info: "/camera/camera_info".into(),
+                lidar: "/lidar/points".into(),
+                map_text: "/map/text".into(),
+                tf_static: "/tf_static".into(),
+                ground_truth: String::new(),
+            },
+            sync: PolicyConfig {
+                streams: 2,
+                queue: 10,
+                slop: 0.05,
+                trigger: 1,
+                max_age: vec![0.15],
+                ..Default::default()
+            },
+            stale_factor: 3.0,
+            map_text_ttl: 30.0,
+            deadline_ms: 100.0,
+            ingest_capacity: 16,
+            models_dir,
+            models_variant: None,
+            threads: 2,
+            calibration: None,
+            queries: Vec::new(),
+            frame_id: "base_link".into(),
+            publish_features: false,
+            diagnostics_period: Duration::from_secs(1),
+        }
+    }
+
+    /// Merges the node's private parameters (`~stale_factor`, `~deadline_ms`, `~map_text_ttl`,
+    /// `~publish_features`, `~image_preference`, `~models_dir`, `~frame_id`, `~queries`) over `self`.
+    /// Returns the names of the parameters applied.
+    pub fn apply_private_params(&mut self) -> Vec<String> {
+        let mut applied = Vec::new();
+        let get = |name: &str| rosrust::param(&format!("~{name}")).filter(|p| p.exists().unwrap_or(false));
+        let mut f64_param = |name: &str, slot: &mut f64, applied: &mut Vec<String>| {
+            if let Some(v) = get(name).and_then(|p| p.get::<f64>().ok()) {
+                *slot = v;
+                applied.push(name.to_string());
+            }
+        };
+        f64_param("stale_factor", &mut self.stale_factor, &mut applied);
+        f64_param("deadline_ms", &mut self.deadline_ms, &mut applied);
+        f64_param("map_text_ttl", &mut self.map_text_ttl, &mut applied);
+        if let Some(v) = get("publish_features").and_then(|p| p.get::<bool>().ok()) {
+            self.publish_features = v;
+            applied.push("publish_features".into());
+        }
+        if let Some(v) = get("image_preference").and_then(|p| p.get::<String>().ok()) {
+            self.topics.prefer_compressed = v == "compressed";
+            applied.push("image_preference".into());
+        }
+        if let Some(v) = get("models_dir").and_then(|p| p.get::<String>().ok()) {
+            self.models_dir = PathBuf::from(v);
+            applied.push("models_dir".into());
+        }
+        if let Some(v) = get("frame_id").and_then(|p| p.get::<String>().ok()) {
+            self.frame_id = v;
+            applied.push("frame_id".into());
+        }
+        if let Some(v) = get("queries").and_then(|p| p.get::<Vec<String>>().ok()) {
+            self.queries = v;
+            applied.push("queries".into());
+        }
+        applied
+    }
+}
+
+/// What a node run did, returned when it exits.
+#[derive(Debug, Clone, Default)]
+pub struct NodeReport {
+    pub scenes: u64,
+    pub modalities: BTreeMap<String, u64>,
+    pub received: BTreeMap<String, u64>,
+    pub dropped: BTreeMap<String, u64>,
+    /// Message received → scene published (ms), p50 and p99.
+    pub latency_p50_ms: f64,
+    pub latency_p99_ms: f64,
+}
+
+/// Receive statistics of one input stream, on the wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+struct WallRate {
+    count: u64,
+    last: Option<Instant>,
+    period: Option<f64>,
+}
+
+impl WallRate {
+    fn observe(&mut self, now: Instant) {
+        if let Some(l) = self.last {
+            let dt = now.duration_since(l).as_secs_f64();
+            if dt > 1e-4 && dt < 10.0 {
+                self.period = Some(self.period.map_or(dt, |p| 0.9 * p + 0.1 * dt));
+            }
+        }
+        self.count += 1;
+        self.last = Some(now);
+    }
+}
+
+/// Level of a stream at `now`: OK while it arrives within period × factor, WARN beyond, ERROR beyond
+/// twice that (or when it never arrived while its peer did).
+fn stream_level(r: &WallRate, now: Instant, factor: f64) -> (u8, String) {
+    match (r.last, r.period) {
+        (None, _) => (WARN, "no message received".into()),
+        (Some(l), Some(p)) => {
+            let age = now.duration_since(l).as_secs_f64();
+            if age > 2.0 * p * factor {
+                (ERROR, format!("stale: no message for {age:.2} s (period {p:.3} s)"))
+            } else if age > p * factor {
+                (WARN, format!("late: no message for {age:.2} s (period {p:.3} s)"))
+            } else {
+                (OK, format!("{:.1} Hz", 1.0 / p))
+            }
+        }
+        (Some(_), None) => (OK, "one message received".into()),
+    }
+}
+
+struct Ingest {
+    role: Role,
+    received: Instant,
+    decoded: Result<Decoded, String>,
+    topic: String,
+}
+
+#[derive(Default)]
+struct Shared {
+    rates: BTreeMap<&'static str, WallRate>,
+    dropped: BTreeMap<String, u64>,
+}
+
+/// Set by SIGINT/SIGTERM.
+fn stop_flag() -> Result<Arc<AtomicBool>> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    if let Some(f) = FLAG.get() {
+        return Ok(Arc::clone(f));
+    }
+    let flag = Arc::new(AtomicBool::new(false));
+    let f2 = Arc::clone(&flag);
+    ctrlc::set_handler(move || f2.store(true, Ordering::SeqCst)).context("installing the SIGINT/SIGTERM handler")?;
+    Ok(Arc::clone(FLAG.get_or_init(|| flag)))
+}
+
+fn ros_now() -> Stamp {
+    let t = rosrust::now();
+    Stamp::new(t.sec, t.nsec)
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted.get(i).copied().unwrap_or(0.0)
+}
+
+fn raw_description<M: RosMessage>() -> RawMessageDescription {
+    scene_msg::description_for::<M>()
+}
+
+/// Runs the node `name` until SIGINT/SIGTERM or a ROS shutdown. Initialises rosrust without its
+/// signal handler (`try_init_with_options(name, false)`): on a signal the frame set in flight is
+/// finished, queued inputs are dropped (counted as `shutdown_pending`) and the node unregisters.
+pub fn run_node(mut settings: NodeSettings, name: &str) -> Result<NodeReport> {
+    let stop = stop_flag()?;
+    rosrust::try_init_with_options(name, false).map_err(|e| anyhow!("rosrust init as {name}: {e}"))?;
+    let applied = settings.apply_private_params();
+    if !applied.is_empty() {
+        info!(?applied, "private parameters applied");
+    }
+    let result = run_inner(&settings, &stop);
+    rosrust::shutdown();
+    result
+}
+
+fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
+    let node_name = rosrust::name();
+    let mut diag_pub = rosrust::publish_with_description::<RawMessage>(
+        "/diagnostics",
+        10,
+        raw_description::<DiagnosticArray>(),
+    )
+    .map_err(|e| anyhow!("advertising /diagnostics: {e}"))?;
+    let _ = &mut diag_pub;
+    let scene_pub = rosrust::publish_with_description::<RawMessage>("~scene", 4, scene_msg::description())
+        .map_err(|e| anyhow!("advertising ~scene: {e}"))?;
+    let occ_pub = rosrust::publish_with_description::<RawMessage>(
+        "~occupancy",
+        4,
+        raw_description::<OccupancyGrid>(),
+    )
+    .map_err(|e| anyhow!("advertising ~occupancy: {e}"))?;
+
+    let send_diag = |status: Vec<DiagnosticStatus>| {
+        let msg = DiagnosticArray {
+            header: Header::new(ros_now(), ""),
+            status,
+        };
+        if let Err(e) = diag_pub.send(RawMessage(msg.to_bytes())) {
+            warn!("publishing /diagnostics: {e}");
+        }
+    };
+
+    // models first: their load status is the first diagnostic
+    let t_load = Instant::now();
+    let models = Models::load(&s.models_dir, s.models_variant.as_deref(), s.threads.max(1), None);
+    let load_ms = t_load.elapsed().as_secs_f64() * 1e3;
+    let mut models = match models {
+        Ok(m) => Some(m),
+        Err(e) => {
+            let detail = format!("{e:#}");
+            send_diag(vec![DiagnosticStatus {
+                level: ERROR,
+                name: "sensorium: models".into(),
+                message: detail.clone(),
+                hardware_id: node_name.clone(),
+                values: vec![KeyValue {
+                    key: "dir".into(),
+                    value: s.models_dir.display().to_string(),
+                }],
+            }]);
+            return Err(anyhow!("loading models from {}: {detail}", s.models_dir.display()));
+        }
+    };
+    info!(ms = load_ms as u64, "models loaded");
+
+    let (tx, rx) = bounded::<Ingest>(s.ingest_capacity.max(1));
+    let shared = Arc::new(Mutex::new(Shared::default()));
+    let mut subs = Vec::new();
+    let t = &s.topics;
+    for (topic, role) in [
+        (&t.camera, Role::CameraRaw),
+        (&t.camera_compressed, Role::CameraCompressed),
+        (&t.camera_info, Role::CameraInfo),
+        (&t.lidar, Role::Lidar),
+        (&t.map_text, Role::MapText),
+        (&t.tf_static, Role::TfStatic),
+    ] {
+        if topic.is_empty() {
+            continue;
+        }
+        subs.push(subscribe(topic, role, tx.clone(), Arc::clone(&shared))?);
+    }
+    drop(tx);
+    info!(topics = subs.len(), "subscribed");
+
+    let mut state = Processing {
+        s,
+        perception: None,
+        calib: CalibCollector::default(),
+        lidar_frame: None,
+        assembler: Assembler::new(&s.sync, s.stale_factor, s.map_text_ttl).map_err(|e| anyhow!(e))?,
+        report: NodeReport::default(),
+        latencies: Vec::new(),
+        header_seq: 0,
+        calib_error: String::from("waiting for /tf_static and camera_info"),
+    };
+    if let Some(c) = &s.calibration {
+        state.build_perception(&mut models, c.clone())?;
+    }
+    let mut last_diag: Option<Instant> = None;
+    while !stop.load(Ordering::SeqCst) && rosrust::is_ok() {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(item) => {
+                let sets = state.ingest(item, &mut models, &shared)?;
+                for (set, stamp, received) in sets {
+                    if stop.load(Ordering::SeqCst) && state.report.scenes > 0 {
+                        // a signal arrived: finish nothing new
+                        bump(&shared, "shutdown_pending");
+                        continue;
+                    }
+                    if let Some(scene) = state.process(&set, stamp, received, &shared) {
+                        let seq = state.header_seq;
+                        let body = scene_msg::encode(&scene, seq, s.publish_features);
+                        if let Err(e) = scene_pub.send(RawMessage(body)) {
+                            warn!("publishing ~scene: {e}");
+                        }
+                        let grid = scene_msg::occupancy_grid(&scene, seq);
+                        if let Err(e) = occ_pub.send(RawMessage(grid.to_bytes())) {
+                            warn!("publishing ~occupancy: {e}");
+                        }
+                        state.latencies.push(received.elapsed().as_secs_f64() * 1e3);
+                        if state.latencies.len() > 100_000 {
+                            state.latencies.drain(..50_000);
+                        }
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if last_diag.is_none_or(|l| l.elapsed() >= s.diagnostics_period) {
+            last_diag = Some(Instant::now());
+            send_diag(state.diagnostics(&node_name, &shared, load_ms));
+        }
+    }
+    // drain: what is still queued is not processed (the in-flight frame set was finished above)
+    drop(subs);
+    let pending = rx.try_iter().count() as u64;
+    if pending > 0 {
+        let mut sh = shared.lock().map_err(|_| anyhow!("stream statistics lock poisoned"))?;
+        *sh.dropped.entry("shutdown_pending".into()).or_default() += pending;
+    }
+    let mut report = state.report.clone();
+    let mut lat = state.latencies.clone();
+    lat.sort_by(f64::total_cmp);
+    report.latency_p50_ms = percentile(&lat, 0.5);
+    report.latency_p99_ms = percentile(&lat, 0.99);
+    if let Ok(sh) = shared.lock() {
+        report.received = sh.rates.iter().map(|(k, v)| (k.to_string(), v.count)).collect();
+        for (k, v) in &sh.dropped {
+            *report.dropped.entry(k.clone()).or_default() += v;
+        }
+    }
+    for (k, v) in &state.assembler.drops {
+        *report.dropped.entry(k.clone()).or_default() += v;
+    }
+    info!(scenes = report.scenes, p50 = report.latency_p50_ms, p99 = report.latency_p99_ms, "node stopped");
+    Ok(report)
+}
+
+fn bump(shared: &Mutex<Shared>, key: &str) {
+    if let Ok(mut sh) = shared.lock() {
+        *sh.dropped.entry(key.to_string()).or_default() += 1;
+    }
+}
+
+fn subscribe(topic: &str, role: Role, tx: Sender<Ingest>, shared: Arc<Mutex<Shared>>) -> Result<rosrust::Subscriber> {
+    // the publisher's datatype comes with its connection header (RawMessage subscribes with "*")
+    let datatype = Arc::new(Mutex::new(String::from("*")));
+    let dt_connect = Arc::clone(&datatype);
+    let name = topic.to_string();
+    rosrust::subscribe_with_ids_and_headers(
+        topic,
+        4,
+        move |raw: RawMessage, _caller: &str| {
+            let received = Instant::now();
+            let dtype = datatype.lock().map(|d| d.clone()).unwrap_or_else(|_| "*".into());
+            let dtype = if dtype == "*" && role == Role::TfStatic {
+                "tf2_msgs/TFMessage".to_string()
+            } else {
+                dtype
+            };
+            let decoded = decode(role, &name, &dtype, &raw.0).map_err(|e| e.to_string());
+            if let Ok(mut sh) = shared.lock() {
+                sh.rates.entry(role.name()).or_default().observe(received);
+            }
+            let item = Ingest {
+                role,
+                received,
+                decoded,
+                topic: name.clone(),
+            };
+            match tx.try_send(item) {
+                Ok(()) | Err(TrySendError::Disconnected(_)) => {}
+                Err(TrySendError::Full(_)) => bump(&shared, &format!("ingest_overflow_{}", role.name())),
+            }
+        },
+        move |headers: HashMap<String, String>| {
+            if let (Some(t), Ok(mut d)) = (headers.get("type"), dt_connect.lock()) {
+                *d = t.clone();
+            }
+        },
+    )
+    .map_err(|e| anyhow!("subscribing to {topic}: {e}"))
+}
+
+struct Processing<'a> {
+    s: &'a NodeSettings,
+    perception: Option<Perception>,
+    calib: CalibCollector,
+    lidar_frame: Option<String>,
+    assembler: Assembler,
+    report: NodeReport,
+    latencies: Vec<f64>,
+    header_seq: u32,
+    calib_error: String,
+}
+
+impl Processing<'_> {
+    fn build_perception(&mut self, models: &mut Option<Models>, calib: VehicleCalib) -> Result<()> {
+        let m = models.take().ok_or_else(|| anyhow!("models already used"))?;
+        self.perception = Some(Perception::new(m, calib, &self.s.queries, &self.s.frame_id)?);
+        info!("calibration ready: perception running");
+        Ok(())
+    }
+
+    fn try_calibrate(&mut self, models: &mut Option<Models>) -> Result<()> {
+        if self.perception.is_some() {
+            return Ok(());
+        }
+        let Some(lf) = self.lidar_frame.clone() else {
+            self.calib_error = "waiting for a LiDAR message (its frame id)".into();
+            return Ok(());
+        };
+        match self.calib.build(&lf, &self.s.frame_id) {
+            Ok(c) => self.build_perception(models, c),
+            Err(e) => {
+                self.calib_error = e;
+                Ok(())
+            }
+        }
+    }
+
+    /// One input; returns the frame sets it completes with the receive time of the trigger.
+    fn ingest(
+        &mut self,
+        item: Ingest,
+        models: &mut Option<Models>,
+        shared: &Mutex<Shared>,
+    ) -> Result<Vec<(FrameSet, Stamp, Instant)>> {
+        *self.report.received.entry(item.role.name().to_string()).or_default() += 1;
+        let decoded = match item.decoded {
+            Ok(d) => d,
+            Err(e) => {
+                warn!(topic = item.topic, "decode error: {e}");
+                bump(shared, &format!("decode_error_{}", item.role.name()));
+                return Ok(Vec::new());
+            }
+        };
+        let sets = match decoded {
+            Decoded::TfStatic(tf) => {
+                self.calib.add_tf(&tf);
+                self.try_calibrate(models)?;
+                Vec::new()
+            }
+            Decoded::CameraInfo(ci) => {
+                self.calib.add_camera_info(&ci);
+                self.try_calibrate(models)?;
+                Vec::new()
+            }
+            Decoded::MapText(mut m) => {
+                m.stamp = ros_now();
+                self.assembler.set_map_text(m);
+                Vec::new()
+            }
+            Decoded::GroundTruth(_) => Vec::new(),
+            Decoded::Camera(img) => {
+                let preferred = if self.s.topics.prefer_compressed {
+                    Role::CameraCompressed
+                } else {
+                    Role::CameraRaw
+                };
+                let other_seen = self.report.received.contains_key(preferred.name());
+                if item.role != preferred && other_seen {
+                    return Ok(Vec::new()); // both camera topics: keep the preferred one
+                }
+                if self.perception.is_none() {
+                    bump(shared, "waiting_for_calibration_camera");
+                    return Ok(Vec::new());
+                }
+                self.assembler.camera(img)
+            }
+            Decoded::Lidar(cloud) => {
+                if self.lidar_frame.is_none() {
+                    self.lidar_frame = Some(cloud.frame_id.trim_start_matches('/').to_string());
+                    self.try_calibrate(models)?;
+                }
+                if self.perception.is_none() {
+                    bump(shared, "waiting_for_calibration_lidar");
+                    return Ok(Vec::new());
+                }
+                self.assembler.lidar(cloud)
+            }
+        };
+        Ok(sets.into_iter().map(|(f, s)| (f, s, item.received)).collect())
+    }
+
+    fn process(&mut self, set: &FrameSet, stamp: Stamp, received: Instant, shared: &Mutex<Shared>) -> Option<Scene> {
+        let waited_ms = received.elapsed().as_secs_f64() * 1e3;
+        if waited_ms > self.s.deadline_ms {
+            bump(shared, "late");
+            return None;
+        }
+        let p = self.perception.as_mut()?;
+        match p.process(set, stamp) {
+            Ok((mut scene, _)) => {
+                scene.end_to_end_ms = received.elapsed().as_secs_f64() * 1e3;
+                self.header_seq = self.header_seq.wrapping_add(1);
+                self.report.scenes += 1;
+                *self.report.modalities.entry(scene.mask.names().join("+")).or_default() += 1;
+                Some(scene)
+            }
+            Err(e) => {
+                warn!("frame set {}: {e:#}", set.seq);
+                bump(shared, "pipeline_error");
+                None
+            }
+        }
+    }
+
+    fn diagnostics(&self, hw: &str, shared: &Mutex<Shared>, load_ms: f64) -> Vec<DiagnosticStatus> {
+        let now = Instant::now();
+        let kv = |k: &str, v: String| KeyValue { key: k.into(), value: v };
+        let mut out = Vec::new();
+        let (rates, dropped) = match shared.lock() {
+            Ok(sh) => (sh.rates.clone(), sh.dropped.clone()),
+            Err(_) => Default::default(),
+        };
+        let camera_role = if self.s.topics.prefer_compressed {
+            "camera_compressed"
+        } else {
+            "camera"
+        };
+        let camera_any = rates
+            .get(camera_role)
+            .or_else(|| rates.get("camera"))
+            .or_else(|| rates.get("camera_compressed"))
+            .copied()
+            .unwrap_or_default();
+        for (label, r, topic) in [
+            ("camera", camera_any, self.s.topics.camera.as_str()),
+            (
+                "lidar",
+                rates.get("lidar").copied().unwrap_or_default(),
+                self.s.topics.lidar.as_str(),
+            ),
+            (
+                "map_text",
+                rates.get("map_text").copied().unwrap_or_default(),
+                self.s.topics.map_text.as_str(),
+            ),
+        ] {
+            let (mut level, msg) = stream_level(&r, now, self.s.stale_factor);
+            if label == "map_text" && level > OK {
+                level = OK; // map text is latched / occasional: never degrades the node
+            }
+            out.push(DiagnosticStatus {
+                level,
+                name: format!("sensorium: input {label}"),
+                message: msg,
+                hardware_id: hw.into(),
+                values: vec![
+                    kv("topic", topic.into()),
+                    kv("received", r.count.to_string()),
+                    kv("rate_hz", r.period.map_or("0".into(), |p| format!("{:.2}", 1.0 / p))),
+                    kv(
+                        "age_s",
+                        r.last
+                            .map_or("never".into(), |l| format!("{:.3}", now.duration_since(l).as_secs_f64())),
+                    ),
+                ],
+            });
+        }
+        // degraded mode: the fused modalities
+        let cam_level = out.first().map_or(OK, |d| d.level);
+        let lidar_level = out.get(1).map_or(OK, |d| d.level);
+        let (level, message) = if self.perception.is_none() {
+            (WARN, format!("waiting for calibration: {}", self.calib_error))
+        } else if cam_level > OK && lidar_level > OK {
+            (ERROR, "no camera and no LiDAR".to_string())
+        } else if cam_level > OK {
+            (cam_level, "degraded: LiDAR-only scenes (camera missing)".to_string())
+        } else if lidar_level > OK {
+            (lidar_level, "degraded: camera-only scenes (LiDAR missing)".to_string())
+        } else {
+            (OK, "camera + LiDAR fused".to_string())
+        };
+        let mut lat = self.latencies.iter().rev().take(1000).copied().collect::<Vec<_>>();
+        lat.sort_by(f64::total_cmp);
+        let mut values = vec![
+            kv("scenes", self.report.scenes.to_string()),
+            kv("latency_p50_ms", format!("{:.2}", percentile(&lat, 0.5))),
+            kv("latency_p99_ms", format!("{:.2}", percentile(&lat, 0.99))),
+        ];
+        for (k, v) in &self.report.modalities {
+            values.push(kv(&format!("modalities_{k}"), v.to_string()));
+        }
+        let mut all_drops = dropped;
+        for (k, v) in &self.assembler.drops {
+            *all_drops.entry(k.clone()).or_default() += v;
+        }
+        let (uc, ul) = self.assembler.unmatched();
+        *all_drops.entry("sync_unmatched_camera".into()).or_default() += uc;
+        *all_drops.entry("sync_unmatched_lidar".into()).or_default() += ul;
+        for (k, v) in all_drops.iter().filter(|(_, v)| **v > 0) {
+            values.push(kv(&format!("dropped_{k}"), v.to_string()));
+        }
+        out.push(DiagnosticStatus {
+            level,
+            name: "sensorium: pipeline".into(),
+            message,
+            hardware_id: hw.into(),
+            values,
+        });
+        out.push(DiagnosticStatus {
+            level: OK,
+            name: "sensorium: models".into(),
+            message: format!("loaded in {load_ms:.0} ms"),
+            hardware_id: hw.into(),
+            values: vec![kv("dir", self.s.models_dir.display().to_string())],
+        });
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_levels_follow_the_stale_factor() {
+        let t0 = Instant::now();
+        let mut r = WallRate::default();
+        assert_eq!(stream_level(&r, t0, 3.0).0, WARN);
+        for k in 0..5 {
+            r.observe(t0 + Duration::from_millis(100 * k));
+        }
+        let last = t0 + Duration::from_millis(400);
+        assert_eq!(stream_level(&r, last + Duration::from_millis(200), 3.0).0, OK);
+        assert_eq!(stream_level(&r, last + Duration::from_millis(400), 3.0).0, WARN);
+        assert_eq!(stream_level(&r, last + Duration::from_millis(700), 3.0).0, ERROR);
+        assert_eq!(r.count, 5);
+    }
+
+    #[test]
+    fn percentiles() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.5), 51.0);
+        assert_eq!(percentile(&v, 0.99), 99.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+}
