@@ -187,3 +187,57 @@ fn a_bumped_camera_lowers_the_metrics() {
         "a 2° camera error should lower the metrics: {g} vs {b}"
     );
 }
+
+#[test]
+fn record_writes_what_is_published_readable_by_rosbag() {
+    let out = tempfile::tempdir().expect("tmp");
+    let rec = out.path().join("published.bag");
+    replay(
+        &[
+            "--max-frames",
+            "6",
+            "--render",
+            "none",
+            "--record",
+            rec.to_str().unwrap_or_default(),
+        ],
+        out.path(),
+    );
+    let py = sensorium_core::testdata::ros_python();
+    if !sensorium_core::testdata::require("Debian python3-rosbag", py.exists()) {
+        return;
+    }
+    let script = r#"
+import sys, rosbag
+from nav_msgs.msg import OccupancyGrid
+b = rosbag.Bag(sys.argv[1])
+n = 0
+for topic, msg, t in b.read_messages(topics=['/sensorium/occupancy']):
+    assert msg.info.width == 96 and msg.info.height == 96, (msg.info.width, msg.info.height)
+    assert len(msg.data) == 96 * 96 and msg.header.frame_id == 'base_link'
+    assert max(msg.data) > 50, max(msg.data)
+    n += 1
+print(n, b.get_message_count())
+"#;
+    let home = tempfile::tempdir().expect("tmp");
+    let o = Command::new(&py)
+        .arg("-c")
+        .arg(script)
+        .arg(&rec)
+        .env("ROS_HOME", home.path())
+        .output()
+        .expect("python");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "6 12");
+    let info = Command::new("rosbag")
+        .arg("info")
+        .arg(&rec)
+        .env("ROS_HOME", home.path())
+        .output()
+        .expect("rosbag info");
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.status.success() && text.contains("nav_msgs/OccupancyGrid") && text.contains("lz4"),
+        "{text}"
+    );
+}

@@ -6,6 +6,7 @@ pub mod calibration;
 pub mod groundtruth;
 pub mod models;
 pub mod perception;
+pub mod publish;
 pub mod replay;
 pub mod streams;
 pub mod summary;

@@ -41,6 +41,76 @@ pub struct ReplayOptions {
     pub render_every: u64,
     pub max_frames: Option<u64>,
     pub ingest_capacity: usize,
+    /// Record what the pipeline publishes (occupancy grid, scene JSON) into this bag.
+    pub record: Option<PathBuf>,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// `replay --record`: the published topics written to a bag. A write error (disk full) stops the
+/// recording with an error in the summary; the pipeline goes on and the bag written so far stays readable.
+struct Recorder {
+    writer: Option<sensorium_bag::BagWriter>,
+    occupancy: u32,
+    scene_json: u32,
+    seq: u32,
+}
+
+impl Recorder {
+    fn create(path: &std::path::Path) -> Result<Recorder> {
+        use sensorium_msgs::{OccupancyGrid, RosMessage, StringMsg};
+        let mut w = sensorium_bag::BagWriter::create(path, sensorium_bag::Compression::Lz4)
+            .with_context(|| format!("creating {}", path.display()))?;
+        let occupancy = w.add_connection(
+            "/sensorium/occupancy",
+            OccupancyGrid::DATATYPE,
+            OccupancyGrid::MD5SUM,
+            OccupancyGrid::DEFINITION,
+        )?;
+        let scene_json = w.add_connection(
+            "/sensorium/scene_json",
+            StringMsg::DATATYPE,
+            StringMsg::MD5SUM,
+            StringMsg::DEFINITION,
+        )?;
+        Ok(Recorder {
+            writer: Some(w),
+            occupancy,
+            scene_json,
+            seq: 0,
+        })
+    }
+
+    fn write(&mut self, scene: &sensorium_core::Scene, summary: &mut Summary) {
+        use sensorium_msgs::{RosMessage, StringMsg};
+        let Some(w) = self.writer.as_mut() else { return };
+        self.seq += 1;
+        let grid = crate::publish::occupancy_grid(scene, self.seq).to_bytes();
+        let mut light = scene.clone();
+        light.bev.features.clear();
+        let json = StringMsg {
+            data: serde_json::to_string(&light).unwrap_or_default(),
+        }
+        .to_bytes();
+        let res = w
+            .write(self.occupancy, scene.stamp, &grid)
+            .and_then(|()| w.write(self.scene_json, scene.stamp, &json));
+        if let Err(e) = res {
+            summary.error(format!("recording stopped: {e}"));
+            summary.drop_reason("record_error");
+            if let Some(w) = self.writer.take() {
+                let _ = w.finish();
+            }
+        }
+    }
+
+    fn finish(&mut self, summary: &mut Summary) {
+        if let Some(w) = self.writer.take() {
+            if let Err(e) = w.finish() {
+                summary.error(format!("finishing the recording: {e}"));
+            }
+        }
+    }
 }
 
 /// What the reader thread hands the main thread.
@@ -205,6 +275,28 @@ impl<T> Pending<T> {
 pub fn run(opts: &ReplayOptions, perception: &mut Perception) -> Result<Summary> {
     let reader = BagReader::open(&opts.bag).with_context(|| format!("opening {}", opts.bag.display()))?;
     let mut summary = Summary::new(&opts.bag);
+    let total_msgs: u64 = reader
+        .topic_counts()
+        .iter()
+        .filter(|(t, _)| opts.topics.role_of(t).is_some())
+        .map(|(_, n)| *n)
+        .sum();
+    let bar = if opts.progress {
+        let b = indicatif::ProgressBar::new(total_msgs);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {pos}/{len} messages {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut recorder = match &opts.record {
+        Some(p) => Some(Recorder::create(p)?),
+        None => None,
+    };
     let (rx, reader_handle) = spawn_reader(opts, reader);
     if let Some(dir) = &opts.out_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -298,6 +390,9 @@ pub fn run(opts: &ReplayOptions, perception: &mut Perception) -> Result<Summary>
                         .with_context(|| format!("writing {}", path.display()))?;
                 }
             }
+            if let Some(r) = recorder.as_mut() {
+                r.write(&scene, summary);
+            }
             if let Some(w) = jsonl.as_mut() {
                 let mut s = scene.clone();
                 s.bev.features.clear();
@@ -328,6 +423,7 @@ pub fn run(opts: &ReplayOptions, perception: &mut Perception) -> Result<Summary>
         if bag_t0.get().is_none() {
             bag_t0.set(Some(time));
         }
+        bar.inc(1);
         summary.received(role.name());
         match decoded {
             Decoded::TfStatic(_) | Decoded::CameraInfo(_) => {} // calibration is fixed before the replay starts
@@ -422,6 +518,10 @@ pub fn run(opts: &ReplayOptions, perception: &mut Perception) -> Result<Summary>
         }
     }
     drop(rx);
+    bar.finish_and_clear();
+    if let Some(r) = recorder.as_mut() {
+        r.finish(&mut summary);
+    }
     // account for every message: never matched, or still waiting when the recording ended
     summary.drop_n("sync_unmatched_camera", cams.unmatched);
     summary.drop_n("sync_unmatched_lidar", clouds.unmatched);

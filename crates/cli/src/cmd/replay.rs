@@ -206,6 +206,8 @@ pub fn run(a: ReplayArgs) -> Result<i32> {
         render_every,
         max_frames: a.max_frames,
         ingest_capacity: (s.engine.ring_capacity as usize) * 4,
+        record: a.record.clone(),
+        progress: !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let mut summary = replay::run(&opts, &mut perception)?;
     summary.finish();
@@ -217,6 +219,9 @@ pub fn run(a: ReplayArgs) -> Result<i32> {
         std::fs::write(p, &json).with_context(|| format!("writing {}", p.display()))?;
     }
     print_summary(&summary);
+    if let Some(r) = &a.record {
+        println!("  recorded: {}", r.display());
+    }
     Ok(0)
 }
 

@@ -1,0 +1,47 @@
+//! Helpers shared by the sensorium-ros integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The repository root, resolved through symlinks (the crate may be built from another workspace).
+pub fn repo() -> PathBuf {
+    let here = std::fs::canonicalize(env!("CARGO_MANIFEST_DIR")).unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    here.join("../..")
+}
+
+pub fn crate_dir() -> PathBuf {
+    repo().join("crates/ros")
+}
+
+pub fn msg_dir() -> PathBuf {
+    crate_dir().join("sensorium_msgs/msg")
+}
+
+pub fn peer_script() -> PathBuf {
+    crate_dir().join("tests/python/ros_peer.py")
+}
+
+/// Does Debian's ROS python (genmsg, genpy, rospy) work here?
+pub fn ros_python_ok() -> bool {
+    Command::new(sensorium_core::testdata::ros_python())
+        .args(["-c", "import genmsg, genpy, rospy, rosbag"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs the peer script; returns its stdout (panics with stderr on failure).
+pub fn peer(args: &[&str], pythonpath: Option<&std::path::Path>) -> String {
+    let mut c = Command::new(sensorium_core::testdata::ros_python());
+    c.arg(peer_script()).args(args);
+    if let Some(p) = pythonpath {
+        c.env("PYTHONPATH", p);
+    }
+    let out = c.output().expect("running the ROS python peer");
+    assert!(
+        out.status.success(),
+        "ros_peer.py {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -1,0 +1,309 @@
+//! The node against a real ROS master: Debian's `roscore` on a free port, the sample recording published
+//! by rospy three times back to back with the camera silent during the second pass, and a rospy listener
+//! reading `~scene` with the genpy-generated `sensorium_msgs/Scene`, `~occupancy` and `/diagnostics`.
+
+mod common;
+
+use sensorium_core::testdata::require;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Kills (SIGINT, then SIGKILL) a child on drop, so a failed assertion leaves no ROS processes.
+struct Proc(Child, &'static str);
+
+impl Proc {
+    fn interrupt(&self) {
+        let _ = Command::new("kill").args(["-INT", &self.0.id().to_string()]).status();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            self.interrupt();
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_secs(3) {
+                if let Ok(Some(_)) = self.0.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            eprintln!("{}: killing after SIGINT timeout", self.1);
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn example_binary() -> PathBuf {
+    // target/<profile>/deps/node-<hash> → target/<profile>/examples/node
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.parent()
+        .and_then(Path::parent)
+        .map(|p| p.join("examples/node"))
+        .expect("target folder")
+}
+
+fn ros_env(c: &mut Command, port: u16, home: &Path) -> &mut Command {
+    c.env("ROS_MASTER_URI", format!("http://127.0.0.1:{port}"))
+        .env("ROS_HOSTNAME", "localhost")
+        .env_remove("ROS_IP")
+        .env("ROS_HOME", home)
+        .env("ROS_LOG_DIR", home.join("log"))
+}
+
+fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while t.elapsed() < timeout {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("timed out after {timeout:?} waiting for {what}");
+}
+
+fn rostopic_info(port: u16, home: &Path, topic: &str) -> String {
+    let out = ros_env(&mut Command::new("rostopic"), port, home)
+        .args(["info", topic])
+        .output();
+    out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+#[test]
+fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera() {
+    let repo = common::repo();
+    let models = repo.join("models");
+    let bag = repo.join("tests/fixtures/sample.bag");
+    let have_roscore = Command::new("roscore").arg("--help").output().is_ok();
+    if !require("Debian ROS (roscore, rospy, genpy)", have_roscore && common::ros_python_ok())
+        || !require("models/ and tests/fixtures/sample.bag", models.is_dir() && bag.is_file())
+    {
+        return;
+    }
+    let node_bin = example_binary();
+    assert!(
+        node_bin.is_file(),
+        "{} missing (cargo test builds the examples)",
+        node_bin.display()
+    );
+    let home = tempfile::tempdir().expect("ROS_HOME");
+    let home = home.path();
+    let port = free_port();
+
+    let _core = Proc(
+        ros_env(&mut Command::new("roscore"), port, home)
+            .args(["-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting roscore"),
+        "roscore",
+    );
+    wait_until("the ROS master", Duration::from_secs(30), || {
+        ros_env(&mut Command::new("rostopic"), port, home)
+            .arg("list")
+            .output()
+            .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("/rosout"))
+    });
+
+    // the generated Python class of sensorium_msgs/Scene, for the listener
+    let gen = home.join("genpy");
+    let msg_dir = common::msg_dir();
+    common::peer(
+        &[
+            "genpy",
+            msg_dir.to_str().expect("utf-8 path"),
+            gen.to_str().expect("utf-8 path"),
+        ],
+        None,
+    );
+
+    let node_log = std::fs::File::create(home.join("node.log")).expect("node log");
+    let mut node = Proc(
+        ros_env(&mut Command::new(&node_bin), port, home)
+            .arg(&models)
+            .arg("sensorium")
+            .env("SENSORIUM_QUERIES", "a parked car;a pedestrian")
+            // the test machine is shared: let frame sets wait for the pipeline instead of dropping them
+            .env("SENSORIUM_DEADLINE_MS", "2000")
+            .stdout(Stdio::piped())
+            .stderr(node_log)
+            .spawn()
+            .expect("starting the node"),
+        "node",
+    );
+    wait_until("the node's subscriptions", Duration::from_secs(120), || {
+        rostopic_info(port, home, "/lidar/points").contains("/sensorium")
+            && rostopic_info(port, home, "/sensorium/scene").contains("/sensorium")
+    });
+    let scene_info = rostopic_info(port, home, "/sensorium/scene");
+    assert!(
+        scene_info.contains("sensorium_msgs/Scene"),
+        "{scene_info}"
+    );
+
+    let mut listener = Proc(
+        ros_env(&mut Command::new(sensorium_core::testdata::ros_python()), port, home)
+            .arg(common::peer_script())
+            .args(["listen", "24", "/sensorium"])
+            .env("PYTHONPATH", &gen)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting the listener"),
+        "listener",
+    );
+    let mut lines = BufReader::new(listener.0.stdout.take().expect("listener stdout")).lines();
+    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert!(ready.contains("ready"), "listener: {ready:?}");
+
+    let player = ros_env(&mut Command::new(sensorium_core::testdata::ros_python()), port, home)
+        .arg(common::peer_script())
+        .args(["play", bag.to_str().expect("utf-8 path"), "3", "1"])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("running the player");
+    assert!(player.status.success(), "player failed");
+    let events: Vec<Value> = String::from_utf8_lossy(&player.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let at = |name: &str| -> f64 {
+        events
+            .iter()
+            .find(|e| e["event"] == name)
+            .and_then(|e| e["t"].as_f64())
+            .unwrap_or_else(|| panic!("player event {name} missing: {events:?}"))
+    };
+    let (off, on, done) = (at("camera_off"), at("camera_on"), at("done"));
+
+    let summary: Value = lines
+        .map_while(Result::ok)
+        .find_map(|l| serde_json::from_str::<Value>(&l).ok().filter(|v| v.get("scenes").is_some()))
+        .expect("listener summary");
+    drop(listener);
+
+    // SIGINT: the node drains and exits within a second
+    let t_int = Instant::now();
+    node.interrupt();
+    let status = loop {
+        if let Ok(Some(s)) = node.0.try_wait() {
+            break s;
+        }
+        assert!(t_int.elapsed() < Duration::from_secs(5), "node still running 5 s after SIGINT");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let exit_s = t_int.elapsed().as_secs_f64();
+    let mut report = String::new();
+    if let Some(mut out) = node.0.stdout.take() {
+        use std::io::Read;
+        let _ = out.read_to_string(&mut report);
+    }
+    let log = std::fs::read_to_string(home.join("node.log")).unwrap_or_default();
+    assert!(status.success(), "node exit {status:?}\n{log}");
+    println!("node report:\n{report}");
+    println!("node exit after SIGINT: {exit_s:.3} s");
+    assert!(exit_s < 1.0, "node took {exit_s:.3} s to exit after SIGINT");
+
+    let scenes = summary["scenes"].as_array().expect("scenes");
+    let grids = summary["grids"].as_array().expect("grids");
+    let diags = summary["diagnostics"].as_array().expect("diagnostics");
+    let t = |v: &Value| v["t"].as_f64().unwrap_or(0.0);
+    let mask = |v: &Value| v["mask"].as_u64().unwrap_or(0);
+    let phase = |from: f64, to: f64| scenes.iter().filter(move |s| t(s) >= from && t(s) < to);
+
+    // every scene: the expected fields
+    assert!(!scenes.is_empty(), "no scene received; node log:\n{log}");
+    for s in scenes {
+        assert_eq!(s["frame_id"], "base_link");
+        assert!(mask(s) & 2 != 0, "every scene has LiDAR: {s}");
+        let cells = s["width"].as_u64().unwrap_or(0) * s["height"].as_u64().unwrap_or(0);
+        assert!(cells > 0 && s["cells"].as_u64() == Some(cells) && s["classes"].as_u64() == Some(cells));
+        let (lo, hi) = (s["occ_min"].as_f64().unwrap_or(-1.0), s["occ_max"].as_f64().unwrap_or(2.0));
+        assert!((0.0..=1.0).contains(&lo) && (0.0..=1.0).contains(&hi), "{s}");
+        assert!((s["embedding_norm"].as_f64().unwrap_or(0.0) - 1.0).abs() < 1e-3, "{s}");
+        assert_eq!(s["queries"], serde_json::json!(["a parked car", "a pedestrian"]));
+        assert!(s["stages"].as_array().is_some_and(|a| a.iter().any(|x| x == "fusion")));
+    }
+    // pass 1: camera + LiDAR fused
+    let p1: Vec<&Value> = phase(0.0, off).collect();
+    let fused1 = p1.iter().filter(|s| mask(s) & 3 == 3).count();
+    println!(
+        "pass 1: {} scenes in {:.1} s ({} with camera+LiDAR); LiDAR input 10 Hz",
+        p1.len(),
+        off - p1.first().map_or(off, |s| t(s)),
+        fused1
+    );
+    assert!(fused1 >= p1.len() / 2 && fused1 >= 3, "camera+LiDAR scenes in pass 1: {fused1}/{}", p1.len());
+    // pass 2 (camera silent): LiDAR-only scenes once the camera is stale
+    let p2: Vec<&Value> = phase(off + 1.5, on).collect();
+    let lidar_only = p2.iter().filter(|s| mask(s) & 1 == 0).count();
+    println!("pass 2 (no camera): {} scenes, {lidar_only} LiDAR-only", p2.len());
+    assert!(lidar_only >= 3 && lidar_only * 10 >= p2.len() * 8, "LiDAR-only scenes {lidar_only}/{}", p2.len());
+    // pass 3: the camera is back
+    let p3: Vec<&Value> = phase(on + 1.5, done + 2.0).collect();
+    let fused3 = p3.iter().filter(|s| mask(s) & 3 == 3).count();
+    println!("pass 3 (camera back): {} scenes, {fused3} with camera", p3.len());
+    assert!(fused3 >= 3, "camera+LiDAR scenes after recovery: {fused3}/{}", p3.len());
+
+    // occupancy grids: one per scene, 0..100
+    assert!(grids.len() >= scenes.len() * 9 / 10, "{} grids for {} scenes", grids.len(), scenes.len());
+    for g in grids {
+        assert!(g["min"].as_i64().is_some_and(|v| v >= 0) && g["max"].as_i64().is_some_and(|v| v <= 100), "{g}");
+        assert!(g["n"].as_u64() == Some(g["width"].as_u64().unwrap_or(0) * g["height"].as_u64().unwrap_or(0)));
+    }
+
+    // diagnostics: OK while both stream, WARN then ERROR for the camera when it stops, OK again after
+    let level_of = |name: &str, from: f64, to: f64| -> Vec<u64> {
+        diags
+            .iter()
+            .filter(|d| d["name"] == name && t(d) >= from && t(d) < to)
+            .map(|d| d["level"].as_u64().unwrap_or(9))
+            .collect()
+    };
+    let cam1 = level_of("sensorium: input camera", off - 3.0, off);
+    let pipe1 = level_of("sensorium: pipeline", off - 3.0, off);
+    assert!(cam1.contains(&0) && pipe1.contains(&0), "pass 1 diagnostics: camera {cam1:?} pipeline {pipe1:?}");
+    let cam2 = level_of("sensorium: input camera", off, on);
+    let pipe2 = level_of("sensorium: pipeline", off, on);
+    println!("camera diagnostics while silent: {cam2:?}; pipeline: {pipe2:?}");
+    let first_warn = cam2.iter().position(|l| *l == 1);
+    let first_error = cam2.iter().position(|l| *l == 2);
+    assert!(
+        matches!((first_warn, first_error), (Some(w), Some(e)) if w < e),
+        "camera WARN then ERROR expected: {cam2:?}"
+    );
+    assert!(pipe2.iter().any(|l| *l >= 1), "pipeline degraded while the camera is silent: {pipe2:?}");
+    let cam3 = level_of("sensorium: input camera", on + 1.5, done);
+    assert!(cam3.last() == Some(&0), "camera diagnostics after recovery: {cam3:?}");
+    let models_ok = diags.iter().any(|d| d["name"] == "sensorium: models" && d["level"] == 0);
+    assert!(models_ok, "models diagnostic OK");
+
+    // latency inside the node (message received → scene published), as the node reports it
+    let get = |k: &str| -> f64 {
+        report
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "node latency (received → published): p50 {:.1} ms, p99 {:.1} ms over {} scenes",
+        get("latency_p50_ms"),
+        get("latency_p99_ms"),
+        get("scenes")
+    );
+    assert!(get("latency_p50_ms") > 0.0 && get("latency_p99_ms") >= get("latency_p50_ms"));
+}
