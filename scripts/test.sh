@@ -28,4 +28,18 @@ step "cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test (workspace)"
-cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.txt
+log=$(mktemp)
+set +e
+cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+
+step "fuzz: every ROS1 message decoder, ${FUZZ_SECONDS:-20} s each (long run: bash scripts/fuzz.sh 3600)"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}" || rc=1
+
+passed=$(grep -E "^test result:" "$log" | sed -E 's/.* ([0-9]+) passed.*/\1/' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -E "^test result:" "$log" | sed -E 's/.* ([0-9]+) failed.*/\1/' | awk '{s+=$1} END {print s+0}')
+rm -f "$log"
+echo
+echo "${passed:-0} passed, ${failed:-0} failed"
+exit "$rc"

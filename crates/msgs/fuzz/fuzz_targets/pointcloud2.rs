@@ -5,7 +5,10 @@ use sensorium_msgs::{PointCloud2, PointCloud2View, RosMessage};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(cloud) = PointCloud2::decode(data) {
-        assert_eq!(cloud.to_bytes(), data);
+        // re-encoding is canonical (non-zero bools become 1): encode ∘ decode is a fixpoint
+        let canonical = cloud.to_bytes();
+        let again = PointCloud2::decode(&canonical).expect("re-decoding our own encoding");
+        assert_eq!(again.to_bytes(), canonical);
         if let Ok(view) = PointCloud2View::new(&cloud) {
             let soa = view.to_soa();
             assert!(soa.len() <= view.len());
