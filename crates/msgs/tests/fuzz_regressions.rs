@@ -18,8 +18,7 @@ fn noncanonical_bool_and_field_past_point_step() {
     let again = PointCloud2::decode(&canonical).expect("our own encoding decodes");
     assert_eq!(again.to_bytes(), canonical);
     let err = PointCloud2View::new(&cloud)
-        .err()
-        .expect("a field past point_step is an error")
+        .expect_err("a field past point_step is an error")
         .to_string();
     assert!(err.contains("intensity") || err.contains("point_step"), "{err}");
 }
