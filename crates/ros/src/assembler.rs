@@ -147,18 +147,21 @@ impl Assembler {
             .cloned()
     }
 
-    fn assemble(&mut self, set: &MatchedSet) -> (FrameSet, Stamp) {
-        self.seq += 1;
-        let mut fs = FrameSet {
-            seq: self.seq,
-            ..Default::default()
-        };
+    /// The frame set of a match; `None` when one of its messages is gone (already fused alone in a
+    /// degraded set, or pushed out of the bounded store): such a set is dropped and counted.
+    fn assemble(&mut self, set: &MatchedSet) -> Option<(FrameSet, Stamp)> {
+        let mut fs = FrameSet::default();
         let mut stamp = Stamp::ZERO;
+        let mut complete = true;
         for &(stream, s, id) in &set.items {
             match stream {
-                CAMERA => fs.camera = self.cams.take(id),
+                CAMERA => {
+                    fs.camera = self.cams.take(id);
+                    complete &= fs.camera.is_some();
+                }
                 _ => {
                     fs.lidar = self.clouds.take(id);
+                    complete &= fs.lidar.is_some();
                     stamp = s;
                 }
             }
@@ -166,8 +169,14 @@ impl Assembler {
                 stamp = s;
             }
         }
+        if !complete {
+            self.drop_reason("sync_input_gone");
+            return None;
+        }
+        self.seq += 1;
+        fs.seq = self.seq;
         fs.map_text = self.live_text(stamp);
-        (fs, stamp)
+        Some((fs, stamp))
     }
 
     /// A camera image arrived; returns the frame sets it completes.
@@ -189,7 +198,7 @@ impl Assembler {
         }
         let mut out = Vec::new();
         for set in self.sync.add(CAMERA, stamp, id) {
-            out.push(self.assemble(&set));
+            out.extend(self.assemble(&set));
         }
         if self.rates[LIDAR].last.is_some() && self.rates[LIDAR].stale_at(stamp, self.stale_factor) {
             if let Some(img) = self.cams.take(id) {
@@ -217,7 +226,7 @@ impl Assembler {
         }
         let mut out = Vec::new();
         for set in self.sync.add(LIDAR, stamp, id) {
-            out.push(self.assemble(&set));
+            out.extend(self.assemble(&set));
         }
         if self.rates[CAMERA].stale_at(stamp, self.stale_factor) {
             if let Some(cloud) = self.clouds.take(id) {
@@ -272,42 +281,47 @@ mod tests {
 
     #[test]
     fn fuses_pairs_then_degrades_to_lidar_only_when_the_camera_stops() {
-        let mut a = Assembler::new(&cfg(), 3.0, 30.0).expect("assembler");
-        let mut both = 0;
-        for k in 0..10 {
-            let t = 100.0 + 0.1 * k as f64;
-            assert!(a.camera(img(t - 0.01)).iter().all(|(s, _)| s.lidar.is_some()));
-            for (s, _) in a.lidar(cloud(t)) {
-                assert!(s.camera.is_some() && s.lidar.is_some(), "pair at {t}");
-                both += 1;
-            }
-        }
-        assert!(both >= 9, "{both} fused pairs");
-        assert!(!a.camera_stale());
-        // camera stops: after period × 3 the LiDAR is fused alone
-        let mut lidar_only = 0;
-        for k in 10..20 {
-            for (s, _) in a.lidar(cloud(100.0 + 0.1 * k as f64)) {
-                if s.camera.is_none() {
-                    assert!(s.lidar.is_some());
-                    lidar_only += 1;
+        let node_default = crate::node::NodeSettings::new(std::path::PathBuf::new()).sync;
+        for config in [cfg(), node_default] {
+            let policy = config.policy;
+            let mut a = Assembler::new(&config, 3.0, 30.0).expect("assembler");
+            let mut both = 0;
+            for k in 0..10 {
+                let t = 100.0 + 0.1 * k as f64;
+                let mut sets = a.camera(img(t - 0.01));
+                sets.extend(a.lidar(cloud(t)));
+                for (s, _) in sets {
+                    assert!(s.camera.is_some() && s.lidar.is_some(), "{policy:?}: pair at {t}");
+                    both += 1;
                 }
             }
+            assert!(both >= 8, "{policy:?}: {both} fused pairs");
+            assert!(!a.camera_stale());
+            // camera stops: after period × 3 the LiDAR is fused alone
+            let mut lidar_only = 0;
+            for k in 10..20 {
+                for (s, _) in a.lidar(cloud(100.0 + 0.1 * k as f64)) {
+                    assert!(s.lidar.is_some(), "{policy:?}: LiDAR in every set");
+                    if s.camera.is_none() {
+                        lidar_only += 1;
+                    }
+                }
+            }
+            assert!(a.camera_stale());
+            assert!(lidar_only >= 6, "{policy:?}: {lidar_only} LiDAR-only sets");
+            // camera back: pairs again, never a set whose LiDAR was already fused alone
+            let mut recovered = 0;
+            for k in 20..26 {
+                let t = 100.0 + 0.1 * k as f64;
+                let mut sets = a.camera(img(t - 0.01));
+                sets.extend(a.lidar(cloud(t)));
+                for (s, _) in &sets {
+                    assert!(s.lidar.is_some(), "{policy:?}: camera-only set after recovery");
+                }
+                recovered += sets.iter().filter(|(s, _)| s.camera.is_some()).count();
+            }
+            assert!(!a.camera_stale());
+            assert!(recovered >= 4, "{policy:?}: {recovered}");
         }
-        assert!(a.camera_stale());
-        assert!(lidar_only >= 6, "{lidar_only} LiDAR-only sets");
-        // camera back: pairs again
-        let mut recovered = 0;
-        for k in 20..25 {
-            let t = 100.0 + 0.1 * k as f64;
-            a.camera(img(t - 0.01));
-            recovered += a
-                .lidar(cloud(t))
-                .iter()
-                .filter(|(s, _)| s.camera.is_some())
-                .count();
-        }
-        assert!(!a.camera_stale());
-        assert!(recovered >= 4, "{recovered}");
     }
 }

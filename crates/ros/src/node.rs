@@ -9,7 +9,7 @@
 use crate::assembler::Assembler;
 use crate::scene_msg;
 use anyhow::{anyhow, Context, Result};
-use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{bounded, RecvTimeoutError, Sender, TrySendError};
 use rosrust::{RawMessage, RawMessageDescription};
 use sensorium_core::{Scene, Stamp};
 use sensorium_engine::sync::PolicyConfig;
@@ -71,6 +71,7 @@ impl NodeSettings {
             sync: PolicyConfig {
                 streams: 2,
                 queue: 10,
+                max_interval: Some(0.05),
                 slop: 0.05,
                 trigger: 1,
                 max_age: vec![0.15],
@@ -79,7 +80,7 @@ impl NodeSettings {
             stale_factor: 3.0,
             map_text_ttl: 30.0,
             deadline_ms: 100.0,
-            ingest_capacity: 16,
+            ingest_capacity: 32,
             models_dir,
             models_variant: None,
             threads: 2,
@@ -97,7 +98,7 @@ impl NodeSettings {
     pub fn apply_private_params(&mut self) -> Vec<String> {
         let mut applied = Vec::new();
         let get = |name: &str| rosrust::param(&format!("~{name}")).filter(|p| p.exists().unwrap_or(false));
-        let mut f64_param = |name: &str, slot: &mut f64, applied: &mut Vec<String>| {
+        let f64_param = |name: &str, slot: &mut f64, applied: &mut Vec<String>| {
             if let Some(v) = get(name).and_then(|p| p.get::<f64>().ok()) {
                 *slot = v;
                 applied.push(name.to_string());
@@ -171,7 +172,10 @@ fn stream_level(r: &WallRate, now: Instant, factor: f64) -> (u8, String) {
         (Some(l), Some(p)) => {
             let age = now.duration_since(l).as_secs_f64();
             if age > 2.0 * p * factor {
-                (ERROR, format!("stale: no message for {age:.2} s (period {p:.3} s)"))
+                (
+                    ERROR,
+                    format!("stale: no message for {age:.2} s (period {p:.3} s)"),
+                )
             } else if age > p * factor {
                 (WARN, format!("late: no message for {age:.2} s (period {p:.3} s)"))
             } else {
@@ -203,7 +207,8 @@ fn stop_flag() -> Result<Arc<AtomicBool>> {
     }
     let flag = Arc::new(AtomicBool::new(false));
     let f2 = Arc::clone(&flag);
-    ctrlc::set_handler(move || f2.store(true, Ordering::SeqCst)).context("installing the SIGINT/SIGTERM handler")?;
+    ctrlc::set_handler(move || f2.store(true, Ordering::SeqCst))
+        .context("installing the SIGINT/SIGTERM handler")?;
     Ok(Arc::clone(FLAG.get_or_init(|| flag)))
 }
 
@@ -241,21 +246,17 @@ pub fn run_node(mut settings: NodeSettings, name: &str) -> Result<NodeReport> {
 
 fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
     let node_name = rosrust::name();
-    let mut diag_pub = rosrust::publish_with_description::<RawMessage>(
+    let diag_pub = rosrust::publish_with_description::<RawMessage>(
         "/diagnostics",
         10,
         raw_description::<DiagnosticArray>(),
     )
     .map_err(|e| anyhow!("advertising /diagnostics: {e}"))?;
-    let _ = &mut diag_pub;
     let scene_pub = rosrust::publish_with_description::<RawMessage>("~scene", 4, scene_msg::description())
         .map_err(|e| anyhow!("advertising ~scene: {e}"))?;
-    let occ_pub = rosrust::publish_with_description::<RawMessage>(
-        "~occupancy",
-        4,
-        raw_description::<OccupancyGrid>(),
-    )
-    .map_err(|e| anyhow!("advertising ~occupancy: {e}"))?;
+    let occ_pub =
+        rosrust::publish_with_description::<RawMessage>("~occupancy", 4, raw_description::<OccupancyGrid>())
+            .map_err(|e| anyhow!("advertising ~occupancy: {e}"))?;
 
     let send_diag = |status: Vec<DiagnosticStatus>| {
         let msg = DiagnosticArray {
@@ -285,7 +286,10 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
                     value: s.models_dir.display().to_string(),
                 }],
             }]);
-            return Err(anyhow!("loading models from {}: {detail}", s.models_dir.display()));
+            return Err(anyhow!(
+                "loading models from {}: {detail}",
+                s.models_dir.display()
+            ));
         }
     };
     info!(ms = load_ms as u64, "models loaded");
@@ -325,16 +329,13 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
         state.build_perception(&mut models, c.clone())?;
     }
     let mut last_diag: Option<Instant> = None;
+    let mut last_levels: Vec<u8> = Vec::new();
     while !stop.load(Ordering::SeqCst) && rosrust::is_ok() {
         match rx.recv_timeout(Duration::from_millis(50)) {
             Ok(item) => {
                 let sets = state.ingest(item, &mut models, &shared)?;
+                // the frame sets of this input are in flight: finished even when a signal arrives meanwhile
                 for (set, stamp, received) in sets {
-                    if stop.load(Ordering::SeqCst) && state.report.scenes > 0 {
-                        // a signal arrived: finish nothing new
-                        bump(&shared, "shutdown_pending");
-                        continue;
-                    }
                     if let Some(scene) = state.process(&set, stamp, received, &shared) {
                         let seq = state.header_seq;
                         let body = scene_msg::encode(&scene, seq, s.publish_features);
@@ -355,8 +356,11 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
-        if last_diag.is_none_or(|l| l.elapsed() >= s.diagnostics_period) {
+        // periodically, and at once when a level changes (so WARN is seen before ERROR)
+        let levels = state.levels(&shared);
+        if last_diag.is_none_or(|l| l.elapsed() >= s.diagnostics_period) || levels != last_levels {
             last_diag = Some(Instant::now());
+            last_levels = levels;
             send_diag(state.diagnostics(&node_name, &shared, load_ms));
         }
     }
@@ -364,7 +368,9 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
     drop(subs);
     let pending = rx.try_iter().count() as u64;
     if pending > 0 {
-        let mut sh = shared.lock().map_err(|_| anyhow!("stream statistics lock poisoned"))?;
+        let mut sh = shared
+            .lock()
+            .map_err(|_| anyhow!("stream statistics lock poisoned"))?;
         *sh.dropped.entry("shutdown_pending".into()).or_default() += pending;
     }
     let mut report = state.report.clone();
@@ -381,7 +387,12 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
     for (k, v) in &state.assembler.drops {
         *report.dropped.entry(k.clone()).or_default() += v;
     }
-    info!(scenes = report.scenes, p50 = report.latency_p50_ms, p99 = report.latency_p99_ms, "node stopped");
+    info!(
+        scenes = report.scenes,
+        p50 = report.latency_p50_ms,
+        p99 = report.latency_p99_ms,
+        "node stopped"
+    );
     Ok(report)
 }
 
@@ -391,7 +402,12 @@ fn bump(shared: &Mutex<Shared>, key: &str) {
     }
 }
 
-fn subscribe(topic: &str, role: Role, tx: Sender<Ingest>, shared: Arc<Mutex<Shared>>) -> Result<rosrust::Subscriber> {
+fn subscribe(
+    topic: &str,
+    role: Role,
+    tx: Sender<Ingest>,
+    shared: Arc<Mutex<Shared>>,
+) -> Result<rosrust::Subscriber> {
     // the publisher's datatype comes with its connection header (RawMessage subscribes with "*")
     let datatype = Arc::new(Mutex::new(String::from("*")));
     let dt_connect = Arc::clone(&datatype);
@@ -475,7 +491,11 @@ impl Processing<'_> {
         models: &mut Option<Models>,
         shared: &Mutex<Shared>,
     ) -> Result<Vec<(FrameSet, Stamp, Instant)>> {
-        *self.report.received.entry(item.role.name().to_string()).or_default() += 1;
+        *self
+            .report
+            .received
+            .entry(item.role.name().to_string())
+            .or_default() += 1;
         let decoded = match item.decoded {
             Ok(d) => d,
             Err(e) => {
@@ -532,7 +552,13 @@ impl Processing<'_> {
         Ok(sets.into_iter().map(|(f, s)| (f, s, item.received)).collect())
     }
 
-    fn process(&mut self, set: &FrameSet, stamp: Stamp, received: Instant, shared: &Mutex<Shared>) -> Option<Scene> {
+    fn process(
+        &mut self,
+        set: &FrameSet,
+        stamp: Stamp,
+        received: Instant,
+        shared: &Mutex<Shared>,
+    ) -> Option<Scene> {
         let waited_ms = received.elapsed().as_secs_f64() * 1e3;
         if waited_ms > self.s.deadline_ms {
             bump(shared, "late");
@@ -544,7 +570,11 @@ impl Processing<'_> {
                 scene.end_to_end_ms = received.elapsed().as_secs_f64() * 1e3;
                 self.header_seq = self.header_seq.wrapping_add(1);
                 self.report.scenes += 1;
-                *self.report.modalities.entry(scene.mask.names().join("+")).or_default() += 1;
+                *self
+                    .report
+                    .modalities
+                    .entry(scene.mask.names().join("+"))
+                    .or_default() += 1;
                 Some(scene)
             }
             Err(e) => {
@@ -555,9 +585,30 @@ impl Processing<'_> {
         }
     }
 
+    /// The levels [`Self::diagnostics`] would report, in the same order.
+    fn levels(&self, shared: &Mutex<Shared>) -> Vec<u8> {
+        self.diagnostics_inner(None, shared, 0.0)
+            .iter()
+            .map(|d| d.level)
+            .collect()
+    }
+
     fn diagnostics(&self, hw: &str, shared: &Mutex<Shared>, load_ms: f64) -> Vec<DiagnosticStatus> {
+        self.diagnostics_inner(Some(hw), shared, load_ms)
+    }
+
+    /// `hw`: the hardware id (empty when only the levels are wanted).
+    fn diagnostics_inner(
+        &self,
+        hw: Option<&str>,
+        shared: &Mutex<Shared>,
+        load_ms: f64,
+    ) -> Vec<DiagnosticStatus> {
         let now = Instant::now();
-        let kv = |k: &str, v: String| KeyValue { key: k.into(), value: v };
+        let kv = |k: &str, v: String| KeyValue {
+            key: k.into(),
+            value: v,
+        };
         let mut out = Vec::new();
         let (rates, dropped) = match shared.lock() {
             Ok(sh) => (sh.rates.clone(), sh.dropped.clone()),
@@ -595,15 +646,19 @@ impl Processing<'_> {
                 level,
                 name: format!("sensorium: input {label}"),
                 message: msg,
-                hardware_id: hw.into(),
+                hardware_id: hw.unwrap_or_default().into(),
                 values: vec![
                     kv("topic", topic.into()),
                     kv("received", r.count.to_string()),
-                    kv("rate_hz", r.period.map_or("0".into(), |p| format!("{:.2}", 1.0 / p))),
+                    kv(
+                        "rate_hz",
+                        r.period.map_or("0".into(), |p| format!("{:.2}", 1.0 / p)),
+                    ),
                     kv(
                         "age_s",
-                        r.last
-                            .map_or("never".into(), |l| format!("{:.3}", now.duration_since(l).as_secs_f64())),
+                        r.last.map_or("never".into(), |l| {
+                            format!("{:.3}", now.duration_since(l).as_secs_f64())
+                        }),
                     ),
                 ],
             });
@@ -616,13 +671,25 @@ impl Processing<'_> {
         } else if cam_level > OK && lidar_level > OK {
             (ERROR, "no camera and no LiDAR".to_string())
         } else if cam_level > OK {
-            (cam_level, "degraded: LiDAR-only scenes (camera missing)".to_string())
+            (
+                cam_level,
+                "degraded: LiDAR-only scenes (camera missing)".to_string(),
+            )
         } else if lidar_level > OK {
-            (lidar_level, "degraded: camera-only scenes (LiDAR missing)".to_string())
+            (
+                lidar_level,
+                "degraded: camera-only scenes (LiDAR missing)".to_string(),
+            )
         } else {
             (OK, "camera + LiDAR fused".to_string())
         };
-        let mut lat = self.latencies.iter().rev().take(1000).copied().collect::<Vec<_>>();
+        let mut lat = self
+            .latencies
+            .iter()
+            .rev()
+            .take(1000)
+            .copied()
+            .collect::<Vec<_>>();
         lat.sort_by(f64::total_cmp);
         let mut values = vec![
             kv("scenes", self.report.scenes.to_string()),
@@ -646,14 +713,14 @@ impl Processing<'_> {
             level,
             name: "sensorium: pipeline".into(),
             message,
-            hardware_id: hw.into(),
+            hardware_id: hw.unwrap_or_default().into(),
             values,
         });
         out.push(DiagnosticStatus {
             level: OK,
             name: "sensorium: models".into(),
             message: format!("loaded in {load_ms:.0} ms"),
-            hardware_id: hw.into(),
+            hardware_id: hw.unwrap_or_default().into(),
             values: vec![kv("dir", self.s.models_dir.display().to_string())],
         });
         out

@@ -56,7 +56,11 @@ pub fn md5_text(
         };
         let rest = rest.trim();
         if let Some((name, value)) = rest.split_once('=') {
-            let value = if ty == "string" { value.trim_start() } else { value.trim() };
+            let value = if ty == "string" {
+                value.trim_start()
+            } else {
+                value.trim()
+            };
             constants.push(format!("{ty} {}={value}", name.trim()));
             continue;
         }
@@ -121,12 +125,13 @@ pub fn definition() -> &'static str {
         if !out.ends_with('\n') {
             out.push('\n');
         }
-        for t in ["geometry_msgs/Pose", "geometry_msgs/Point", "geometry_msgs/Quaternion"] {
-            let body = section(grid, t).unwrap_or("");
-            out.push_str(&format!("\n{SEPARATOR}\nMSG: {t}\n{body}"));
-            if !out.ends_with('\n') {
-                out.push('\n');
-            }
+        for t in [
+            "geometry_msgs/Pose",
+            "geometry_msgs/Point",
+            "geometry_msgs/Quaternion",
+        ] {
+            let body = section(grid, t).unwrap_or("").trim_end_matches('\n');
+            out.push_str(&format!("\n{SEPARATOR}\nMSG: {t}\n{body}\n"));
         }
         out
     })
@@ -189,7 +194,15 @@ pub fn encode(scene: &Scene, header_seq: u32, with_features: bool) -> Vec<u8> {
     out.put_u32(bev.width);
     out.put_u32(bev.height);
     // origin: geometry_msgs/Pose (position, orientation x y z w)
-    for v in [f64::from(bev.origin_x), f64::from(bev.origin_y), 0.0, 0.0, 0.0, 0.0, 1.0] {
+    for v in [
+        f64::from(bev.origin_x),
+        f64::from(bev.origin_y),
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        1.0,
+    ] {
         out.put_f64(v);
     }
     out.put_u32(bev.channels);
@@ -206,14 +219,12 @@ pub fn encode(scene: &Scene, header_seq: u32, with_features: bool) -> Vec<u8> {
     out
 }
 
-/// `nav_msgs/OccupancyGrid` of a scene's BEV occupancy (0..100 percent, row-major as the scene's grid:
-/// rows along x forward; the map's own x axis is the grid's column axis, so the origin is rotated).
+/// `nav_msgs/OccupancyGrid` of a scene's BEV occupancy (0..100 percent; non-finite cells unknown, -1).
 pub fn occupancy_grid(scene: &Scene, header_seq: u32) -> sensorium_msgs::OccupancyGrid {
     let bev = &scene.bev;
-    // OccupancyGrid cell (col i, row j) lies at origin + (i*res, j*res) in the map frame. The scene
-    // grid's rows advance along ego x and columns along ego y, so the map frame is the ego frame with
-    // x and y swapped: a rotation of +90° about z followed by a mirror is not a rotation, so instead
-    // publish the transpose: map columns = scene rows (x), map rows = scene columns (y).
+    // OccupancyGrid cell (column i, row j) lies at origin + (i*res, j*res) in the map frame (here the
+    // ego frame). Scene rows advance along ego x and columns along ego y, so the map is the transpose:
+    // map column i = scene row, map row j = scene column.
     let (w, h) = (bev.height as usize, bev.width as usize);
     let mut data = vec![-1i8; w * h];
     for r in 0..bev.height as usize {
@@ -258,8 +269,12 @@ mod tests {
     #[test]
     fn md5_text_follows_genmsg_rules() {
         let deps = |t: &str| (t == "std_msgs/Header").then_some("H");
-        let text = md5_text("x/Y", "Header header # c\n# only comment\n\nuint8 A=1 # c\nfloat32[] v\n", &deps)
-            .expect("md5 text");
+        let text = md5_text(
+            "x/Y",
+            "Header header # c\n# only comment\n\nuint8 A=1 # c\nfloat32[] v\n",
+            &deps,
+        )
+        .expect("md5 text");
         assert_eq!(text, "uint8 A=1\nH header\nfloat32[] v");
         assert!(md5_text("x/Y", "foo/Bar b\n", &deps).is_err());
     }
@@ -267,7 +282,12 @@ mod tests {
     #[test]
     fn definition_has_every_dependency_once() {
         let d = definition();
-        for t in ["std_msgs/Header", "geometry_msgs/Pose", "geometry_msgs/Point", "geometry_msgs/Quaternion"] {
+        for t in [
+            "std_msgs/Header",
+            "geometry_msgs/Pose",
+            "geometry_msgs/Point",
+            "geometry_msgs/Quaternion",
+        ] {
             assert_eq!(d.matches(&format!("MSG: {t}\n")).count(), 1, "{t}");
         }
         assert!(d.starts_with("# sensorium_msgs/Scene"));
@@ -307,8 +327,25 @@ mod tests {
             end_to_end_ms: 7.0,
         };
         let b = encode(&scene, 4, false);
-        let expected_len = 4 + 8 + (4 + 9) + 1 + 24 + (4 + 8) + 4 + 4 + 4 + 56 + 4 + 4 + (4 + 8) + (4 + 2)
-            + (4 + 4 + 3) + (4 + 4) + (4 + 4 + 6) + (4 + 4) + 4;
+        let expected_len = 4
+            + 8
+            + (4 + 9)
+            + 1
+            + 24
+            + (4 + 8)
+            + 4
+            + 4
+            + 4
+            + 56
+            + 4
+            + 4
+            + (4 + 8)
+            + (4 + 2)
+            + (4 + 4 + 3)
+            + (4 + 4)
+            + (4 + 4 + 6)
+            + (4 + 4)
+            + 4;
         assert_eq!(b.len(), expected_len);
         assert_eq!(&b[0..4], &4u32.to_le_bytes());
         assert_eq!(b[25], 3, "modality mask after the header");

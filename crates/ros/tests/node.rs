@@ -7,7 +7,7 @@ mod common;
 use sensorium_core::testdata::require;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,9 @@ struct Proc(Child, &'static str);
 
 impl Proc {
     fn interrupt(&self) {
-        let _ = Command::new("kill").args(["-INT", &self.0.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status();
     }
 }
 
@@ -45,16 +47,7 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-fn example_binary() -> PathBuf {
-    // target/<profile>/deps/node-<hash> → target/<profile>/examples/node
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.parent()
-        .and_then(Path::parent)
-        .map(|p| p.join("examples/node"))
-        .expect("target folder")
-}
-
-fn ros_env(c: &mut Command, port: u16, home: &Path) -> &mut Command {
+fn ros_env<'a>(c: &'a mut Command, port: u16, home: &Path) -> &'a mut Command {
     c.env("ROS_MASTER_URI", format!("http://127.0.0.1:{port}"))
         .env("ROS_HOSTNAME", "localhost")
         .env_remove("ROS_IP")
@@ -87,12 +80,16 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
     let models = repo.join("models");
     let bag = repo.join("tests/fixtures/sample.bag");
     let have_roscore = Command::new("roscore").arg("--help").output().is_ok();
-    if !require("Debian ROS (roscore, rospy, genpy)", have_roscore && common::ros_python_ok())
-        || !require("models/ and tests/fixtures/sample.bag", models.is_dir() && bag.is_file())
-    {
+    if !require(
+        "Debian ROS (roscore, rospy, genpy)",
+        have_roscore && common::ros_python_ok(),
+    ) || !require(
+        "models/ and tests/fixtures/sample.bag",
+        models.is_dir() && bag.is_file(),
+    ) {
         return;
     }
-    let node_bin = example_binary();
+    let node_bin = common::example_binary();
     assert!(
         node_bin.is_file(),
         "{} missing (cargo test builds the examples)",
@@ -149,32 +146,37 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
             && rostopic_info(port, home, "/sensorium/scene").contains("/sensorium")
     });
     let scene_info = rostopic_info(port, home, "/sensorium/scene");
-    assert!(
-        scene_info.contains("sensorium_msgs/Scene"),
-        "{scene_info}"
-    );
+    assert!(scene_info.contains("sensorium_msgs/Scene"), "{scene_info}");
 
     let mut listener = Proc(
-        ros_env(&mut Command::new(sensorium_core::testdata::ros_python()), port, home)
-            .arg(common::peer_script())
-            .args(["listen", "24", "/sensorium"])
-            .env("PYTHONPATH", &gen)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting the listener"),
+        ros_env(
+            &mut Command::new(sensorium_core::testdata::ros_python()),
+            port,
+            home,
+        )
+        .arg(common::peer_script())
+        .args(["listen", "24", "/sensorium"])
+        .env("PYTHONPATH", &gen)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting the listener"),
         "listener",
     );
     let mut lines = BufReader::new(listener.0.stdout.take().expect("listener stdout")).lines();
     let ready = lines.next().and_then(Result::ok).unwrap_or_default();
     assert!(ready.contains("ready"), "listener: {ready:?}");
 
-    let player = ros_env(&mut Command::new(sensorium_core::testdata::ros_python()), port, home)
-        .arg(common::peer_script())
-        .args(["play", bag.to_str().expect("utf-8 path"), "3", "1"])
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("running the player");
+    let player = ros_env(
+        &mut Command::new(sensorium_core::testdata::ros_python()),
+        port,
+        home,
+    )
+    .arg(common::peer_script())
+    .args(["play", bag.to_str().expect("utf-8 path"), "3", "1"])
+    .stderr(Stdio::inherit())
+    .output()
+    .expect("running the player");
     assert!(player.status.success(), "player failed");
     let events: Vec<Value> = String::from_utf8_lossy(&player.stdout)
         .lines()
@@ -191,7 +193,11 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
 
     let summary: Value = lines
         .map_while(Result::ok)
-        .find_map(|l| serde_json::from_str::<Value>(&l).ok().filter(|v| v.get("scenes").is_some()))
+        .find_map(|l| {
+            serde_json::from_str::<Value>(&l)
+                .ok()
+                .filter(|v| v.get("scenes").is_some())
+        })
         .expect("listener summary");
     drop(listener);
 
@@ -202,7 +208,10 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
         if let Ok(Some(s)) = node.0.try_wait() {
             break s;
         }
-        assert!(t_int.elapsed() < Duration::from_secs(5), "node still running 5 s after SIGINT");
+        assert!(
+            t_int.elapsed() < Duration::from_secs(5),
+            "node still running 5 s after SIGINT"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     let exit_s = t_int.elapsed().as_secs_f64();
@@ -231,11 +240,19 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
         assert!(mask(s) & 2 != 0, "every scene has LiDAR: {s}");
         let cells = s["width"].as_u64().unwrap_or(0) * s["height"].as_u64().unwrap_or(0);
         assert!(cells > 0 && s["cells"].as_u64() == Some(cells) && s["classes"].as_u64() == Some(cells));
-        let (lo, hi) = (s["occ_min"].as_f64().unwrap_or(-1.0), s["occ_max"].as_f64().unwrap_or(2.0));
+        let (lo, hi) = (
+            s["occ_min"].as_f64().unwrap_or(-1.0),
+            s["occ_max"].as_f64().unwrap_or(2.0),
+        );
         assert!((0.0..=1.0).contains(&lo) && (0.0..=1.0).contains(&hi), "{s}");
-        assert!((s["embedding_norm"].as_f64().unwrap_or(0.0) - 1.0).abs() < 1e-3, "{s}");
+        assert!(
+            (s["embedding_norm"].as_f64().unwrap_or(0.0) - 1.0).abs() < 1e-3,
+            "{s}"
+        );
         assert_eq!(s["queries"], serde_json::json!(["a parked car", "a pedestrian"]));
-        assert!(s["stages"].as_array().is_some_and(|a| a.iter().any(|x| x == "fusion")));
+        assert!(s["stages"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == "fusion")));
     }
     // pass 1: camera + LiDAR fused
     let p1: Vec<&Value> = phase(0.0, off).collect();
@@ -246,23 +263,45 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
         off - p1.first().map_or(off, |s| t(s)),
         fused1
     );
-    assert!(fused1 >= p1.len() / 2 && fused1 >= 3, "camera+LiDAR scenes in pass 1: {fused1}/{}", p1.len());
+    assert!(
+        fused1 >= p1.len() / 2 && fused1 >= 3,
+        "camera+LiDAR scenes in pass 1: {fused1}/{}",
+        p1.len()
+    );
     // pass 2 (camera silent): LiDAR-only scenes once the camera is stale
     let p2: Vec<&Value> = phase(off + 1.5, on).collect();
     let lidar_only = p2.iter().filter(|s| mask(s) & 1 == 0).count();
     println!("pass 2 (no camera): {} scenes, {lidar_only} LiDAR-only", p2.len());
-    assert!(lidar_only >= 3 && lidar_only * 10 >= p2.len() * 8, "LiDAR-only scenes {lidar_only}/{}", p2.len());
+    assert!(
+        lidar_only >= 3 && lidar_only * 10 >= p2.len() * 8,
+        "LiDAR-only scenes {lidar_only}/{}",
+        p2.len()
+    );
     // pass 3: the camera is back
     let p3: Vec<&Value> = phase(on + 1.5, done + 2.0).collect();
     let fused3 = p3.iter().filter(|s| mask(s) & 3 == 3).count();
     println!("pass 3 (camera back): {} scenes, {fused3} with camera", p3.len());
-    assert!(fused3 >= 3, "camera+LiDAR scenes after recovery: {fused3}/{}", p3.len());
+    assert!(
+        fused3 >= 3,
+        "camera+LiDAR scenes after recovery: {fused3}/{}",
+        p3.len()
+    );
 
     // occupancy grids: one per scene, 0..100
-    assert!(grids.len() >= scenes.len() * 9 / 10, "{} grids for {} scenes", grids.len(), scenes.len());
+    assert!(
+        grids.len() >= scenes.len() * 9 / 10,
+        "{} grids for {} scenes",
+        grids.len(),
+        scenes.len()
+    );
     for g in grids {
-        assert!(g["min"].as_i64().is_some_and(|v| v >= 0) && g["max"].as_i64().is_some_and(|v| v <= 100), "{g}");
-        assert!(g["n"].as_u64() == Some(g["width"].as_u64().unwrap_or(0) * g["height"].as_u64().unwrap_or(0)));
+        assert!(
+            g["min"].as_i64().is_some_and(|v| v >= 0) && g["max"].as_i64().is_some_and(|v| v <= 100),
+            "{g}"
+        );
+        assert!(
+            g["n"].as_u64() == Some(g["width"].as_u64().unwrap_or(0) * g["height"].as_u64().unwrap_or(0))
+        );
     }
 
     // diagnostics: OK while both stream, WARN then ERROR for the camera when it stops, OK again after
@@ -275,7 +314,10 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
     };
     let cam1 = level_of("sensorium: input camera", off - 3.0, off);
     let pipe1 = level_of("sensorium: pipeline", off - 3.0, off);
-    assert!(cam1.contains(&0) && pipe1.contains(&0), "pass 1 diagnostics: camera {cam1:?} pipeline {pipe1:?}");
+    assert!(
+        cam1.contains(&0) && pipe1.contains(&0),
+        "pass 1 diagnostics: camera {cam1:?} pipeline {pipe1:?}"
+    );
     let cam2 = level_of("sensorium: input camera", off, on);
     let pipe2 = level_of("sensorium: pipeline", off, on);
     println!("camera diagnostics while silent: {cam2:?}; pipeline: {pipe2:?}");
@@ -285,10 +327,18 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
         matches!((first_warn, first_error), (Some(w), Some(e)) if w < e),
         "camera WARN then ERROR expected: {cam2:?}"
     );
-    assert!(pipe2.iter().any(|l| *l >= 1), "pipeline degraded while the camera is silent: {pipe2:?}");
+    assert!(
+        pipe2.iter().any(|l| *l >= 1),
+        "pipeline degraded while the camera is silent: {pipe2:?}"
+    );
     let cam3 = level_of("sensorium: input camera", on + 1.5, done);
-    assert!(cam3.last() == Some(&0), "camera diagnostics after recovery: {cam3:?}");
-    let models_ok = diags.iter().any(|d| d["name"] == "sensorium: models" && d["level"] == 0);
+    assert!(
+        cam3.last() == Some(&0),
+        "camera diagnostics after recovery: {cam3:?}"
+    );
+    let models_ok = diags
+        .iter()
+        .any(|d| d["name"] == "sensorium: models" && d["level"] == 0);
     assert!(models_ok, "models diagnostic OK");
 
     // latency inside the node (message received → scene published), as the node reports it

@@ -9,7 +9,10 @@ use sensorium_ros::scene_msg;
 
 #[test]
 fn md5_and_definition_match_genmsg() {
-    if !require("Debian ROS python (genmsg, genpy, rospy)", common::ros_python_ok()) {
+    if !require(
+        "Debian ROS python (genmsg, genpy, rospy)",
+        common::ros_python_ok(),
+    ) {
         return;
     }
     let msg_dir = common::msg_dir();
@@ -28,7 +31,10 @@ fn md5_and_definition_match_genmsg() {
 
 #[test]
 fn genpy_class_reads_the_rust_encoding() {
-    if !require("Debian ROS python (genmsg, genpy, rospy)", common::ros_python_ok()) {
+    if !require(
+        "Debian ROS python (genmsg, genpy, rospy)",
+        common::ros_python_ok(),
+    ) {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -100,7 +106,10 @@ fn genpy_class_reads_the_rust_encoding() {
         assert_eq!(v["stamp"], serde_json::json!([1_700_000_001u32, 250_000_000u32]));
         assert_eq!(v["frame_id"], "base_link");
         assert_eq!(v["mask"], 7);
-        assert_eq!(v["camera_stamp"], serde_json::json!([1_700_000_001u32, 200_000_000u32]));
+        assert_eq!(
+            v["camera_stamp"],
+            serde_json::json!([1_700_000_001u32, 200_000_000u32])
+        );
         assert_eq!(v["map_text_stamp"], serde_json::json!([0, 0]));
         assert_eq!(f32s("embedding"), vec![0.6f32 as f64, -0.8f32 as f64, 0.0]);
         assert_eq!(v["resolution"], 0.5);

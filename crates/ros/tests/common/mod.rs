@@ -6,7 +6,8 @@ use std::process::Command;
 
 /// The repository root, resolved through symlinks (the crate may be built from another workspace).
 pub fn repo() -> PathBuf {
-    let here = std::fs::canonicalize(env!("CARGO_MANIFEST_DIR")).unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    let here = std::fs::canonicalize(env!("CARGO_MANIFEST_DIR"))
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
     here.join("../..")
 }
 
@@ -44,4 +45,13 @@ pub fn peer(args: &[&str], pythonpath: Option<&std::path::Path>) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The example node binary (`cargo test` builds the examples): target/<profile>/examples/node.
+pub fn example_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.parent()
+        .and_then(std::path::Path::parent)
+        .map(|p| p.join("examples/node"))
+        .expect("target folder")
 }
