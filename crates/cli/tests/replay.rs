@@ -241,3 +241,67 @@ print(n, b.get_message_count())
         "{text}"
     );
 }
+
+#[test]
+fn a_camera_outage_degrades_to_lidar_only_and_recovers() {
+    use sensorium_bag::{BagReader, BagWriter, Compression, ReadOptions};
+    // the sample with every camera message between 1.5 s and 3.0 s removed
+    let dir = tempfile::tempdir().expect("tmp");
+    let cut = dir.path().join("camera_outage.bag");
+    let reader = BagReader::open(repo().join("tests/fixtures/sample.bag")).expect("sample");
+    let t0 = reader.start_time().expect("start").as_secs_f64();
+    let mut w = BagWriter::create(&cut, Compression::Lz4).expect("create");
+    let mut ids = std::collections::BTreeMap::new();
+    for c in reader.connections() {
+        let id = w
+            .add_connection(&c.topic, &c.datatype, &c.md5sum, &c.message_definition)
+            .expect("conn");
+        ids.insert(c.id, id);
+    }
+    let mut removed = 0;
+    for m in reader.messages(&ReadOptions::all()) {
+        let m = m.expect("message");
+        let t = m.time.as_secs_f64() - t0;
+        if m.conn.topic.starts_with("/camera/image_raw") && (1.5..3.0).contains(&t) {
+            removed += 1;
+            continue;
+        }
+        w.write(ids[&m.conn.id], m.time, &m.data).expect("write");
+    }
+    w.finish().expect("finish");
+    assert!(removed >= 14, "{removed} images removed");
+
+    let out = tempfile::tempdir().expect("tmp");
+    let s = replay(
+        &[cut.to_str().unwrap_or_default(), "--render", "none"],
+        out.path(),
+    );
+    let modes = &s["modalities"];
+    let lidar_only = modes["lidar+map_text"].as_u64().unwrap_or(0);
+    let full = modes["camera+lidar+map_text"].as_u64().unwrap_or(0);
+    assert!(lidar_only >= 10, "LiDAR-only scenes during the outage: {modes}");
+    assert!(full >= 25, "scenes with the camera before and after: {modes}");
+    for (k, _) in modes.as_object().into_iter().flatten() {
+        assert!(
+            k.contains("lidar"),
+            "a scene without LiDAR while LiDAR never stopped: {modes}"
+        );
+    }
+    // the camera rejoins: the last scenes have it again
+    let sc = scenes(out.path());
+    assert!(
+        sc.iter().rev().take(5).all(|x| x["mask"] == 7),
+        "camera did not rejoin"
+    );
+    let sweeps = s["received"]["lidar"].as_u64().unwrap_or(0);
+    let fused = s["framesets_fused"].as_u64().unwrap_or(0);
+    let dropped_lidar: u64 = [
+        "sync_unmatched_lidar",
+        "sync_pending_at_end_lidar",
+        "sync_queue_lidar",
+    ]
+    .iter()
+    .filter_map(|k| s["dropped"][*k].as_u64())
+    .sum();
+    assert_eq!(fused + dropped_lidar, sweeps, "every sweep accounted for: {s}");
+}

@@ -461,10 +461,20 @@ pub fn run(opts: &ReplayOptions, perception: &mut Perception) -> Result<Summary>
                     summary.drop_reason("sync_queue_camera");
                 }
                 for set in sync.add(CAMERA, stamp, id) {
-                    seq += 1;
-                    let fs = assemble(&set, &mut cams, &mut clouds, &map_text, opts.map_text_ttl, seq);
-                    let st = fs.1;
-                    process(fs.0, st, &mut summary, &mut gt)?;
+                    match assemble(
+                        &set,
+                        &mut cams,
+                        &mut clouds,
+                        &map_text,
+                        opts.map_text_ttl,
+                        seq + 1,
+                    ) {
+                        Some((fs, st)) => {
+                            seq += 1;
+                            process(fs, st, &mut summary, &mut gt)?;
+                        }
+                        None => summary.drop_reason("sync_input_gone"),
+                    }
                 }
                 // LiDAR stale: fuse the camera alone
                 if rates[LIDAR].stale_at(stamp, opts.stale_factor) && rates[LIDAR].last.is_some() {
@@ -489,10 +499,20 @@ pub fn run(opts: &ReplayOptions, perception: &mut Perception) -> Result<Summary>
                     summary.drop_reason("sync_queue_lidar");
                 }
                 for set in sync.add(LIDAR, stamp, id) {
-                    seq += 1;
-                    let fs = assemble(&set, &mut cams, &mut clouds, &map_text, opts.map_text_ttl, seq);
-                    let st = fs.1;
-                    process(fs.0, st, &mut summary, &mut gt)?;
+                    match assemble(
+                        &set,
+                        &mut cams,
+                        &mut clouds,
+                        &map_text,
+                        opts.map_text_ttl,
+                        seq + 1,
+                    ) {
+                        Some((fs, st)) => {
+                            seq += 1;
+                            process(fs, st, &mut summary, &mut gt)?;
+                        }
+                        None => summary.drop_reason("sync_input_gone"),
+                    }
                 }
                 // camera stale (or never seen): fuse LiDAR (+ map text) alone
                 if rates[CAMERA].stale_at(stamp, opts.stale_factor) {
@@ -579,6 +599,8 @@ fn live_text(m: &Option<MapText>, now: Stamp, ttl: f64) -> Option<MapText> {
         .cloned()
 }
 
+/// The frame set of a matched set, or `None` when one of its messages is gone (already fused alone in a
+/// degraded-mode set, or evicted from its bounded queue): the caller counts it as `sync_input_gone`.
 fn assemble(
     set: &MatchedSet,
     cams: &mut Pending<RgbImage>,
@@ -586,17 +608,22 @@ fn assemble(
     map_text: &Option<MapText>,
     ttl: f64,
     seq: u64,
-) -> (FrameSet, Stamp) {
+) -> Option<(FrameSet, Stamp)> {
     let mut fs = FrameSet {
         seq,
         ..Default::default()
     };
     let mut stamp = Stamp::ZERO;
+    let mut gone = false;
     for &(stream, s, id) in &set.items {
         match stream {
-            CAMERA => fs.camera = cams.take(id),
+            CAMERA => {
+                fs.camera = cams.take(id);
+                gone |= fs.camera.is_none();
+            }
             _ => {
                 fs.lidar = clouds.take(id);
+                gone |= fs.lidar.is_none();
                 stamp = s;
             }
         }
@@ -604,6 +631,9 @@ fn assemble(
             stamp = s;
         }
     }
+    if gone {
+        return None;
+    }
     fs.map_text = live_text(map_text, stamp, ttl);
-    (fs, stamp)
+    Some((fs, stamp))
 }
