@@ -132,11 +132,14 @@ pub struct ReplayArgs {
 
 #[derive(Args, Debug)]
 pub struct NodeArgs {
-    /// Node name (private topics are /NAME/...).
+    /// Node name (private topics are /NAME/...); `__name:=X` remapping also works.
     #[arg(long, default_value = "sensorium")]
     pub name: String,
     #[command(flatten)]
     pub pipeline: PipelineOpts,
+    /// ROS remapping arguments (`from:=to`, `__name:=x`, `__log:=...` as roslaunch passes them).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "REMAP")]
+    pub ros_args: Vec<String>,
 }
 
 #[derive(Args, Debug)]

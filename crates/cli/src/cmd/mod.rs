@@ -5,6 +5,7 @@ mod calib;
 mod calib_check;
 mod config;
 mod models;
+mod node;
 pub mod replay;
 mod sim;
 mod sync;
@@ -22,6 +23,7 @@ pub fn dispatch(cmd: Command) -> Result<i32> {
         Command::Sim(a) => sim::run(a),
         Command::Sync(a) => sync::run(a),
         Command::Models(c) => models::run(c),
+        Command::Node(a) => node::run(a),
         other => bail!("{other:?}: not available in this build yet"),
     }
 }

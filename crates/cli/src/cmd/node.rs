@@ -1,0 +1,53 @@
+//! `sensorium node`: the ROS1 node on the shared pipeline (crates/ros).
+
+use crate::cli::NodeArgs;
+use crate::cmd::replay::{overrides, resolve, threads, topic_map};
+use crate::settings;
+use anyhow::{Context, Result};
+use sensorium_engine::sync::PolicyConfig;
+use sensorium_geometry::VehicleCalib;
+use sensorium_ros::{run_node, NodeSettings};
+
+pub fn run(a: NodeArgs) -> Result<i32> {
+    let loaded = settings::load(a.pipeline.config.as_deref(), &overrides(&a.pipeline))?;
+    let s = &loaded.settings;
+    let mut n = NodeSettings::new(resolve(&s.models.dir));
+    n.topics = topic_map(&loaded);
+    n.sync = PolicyConfig {
+        policy: s.sync.policy.parse()?,
+        streams: 2,
+        queue: s.sync.queue_size as usize,
+        max_interval: (s.sync.max_interval > 0.0).then_some(s.sync.max_interval),
+        slop: s.sync.slop,
+        trigger: usize::from(s.sync.reference == "lidar"),
+        max_age: vec![s.sync.max_age],
+        ..Default::default()
+    };
+    n.stale_factor = s.engine.stale_factor;
+    n.map_text_ttl = s.sync.map_text_ttl;
+    n.deadline_ms = s.engine.deadline_ms;
+    n.models_variant = match s.models.variant.as_str() {
+        "fp32" => None,
+        "auto" => Some("int8".to_string()),
+        v => Some(v.to_string()),
+    };
+    n.threads = threads(&loaded);
+    n.queries = s.scene.queries.clone();
+    n.frame_id = s.scene.frame_id.clone();
+    if !s.calibration.dir.as_os_str().is_empty() {
+        let dir = resolve(&s.calibration.dir);
+        n.calibration = Some(VehicleCalib::load(&dir).with_context(|| {
+            format!(
+                "calibration {} (from {})",
+                dir.display(),
+                loaded.origin("calibration.dir")
+            )
+        })?);
+    }
+    let report = run_node(n, &a.name)?;
+    eprintln!(
+        "sensorium node: {} scenes, latency p50 {:.1} ms p99 {:.1} ms, dropped {:?}",
+        report.scenes, report.latency_p50_ms, report.latency_p99_ms, report.dropped
+    );
+    Ok(0)
+}
