@@ -22,8 +22,8 @@ pub fn run(cmd: BagCommand) -> Result<i32> {
     }
 }
 
-/// Writes an N×4 float32 `.npy` (x, y, z, intensity; NaN points dropped).
-fn write_cloud_npy(path: &Path, cloud: &sensorium_core::PointsSoA) -> Result<()> {
+/// Writes a cloud as an N×4 float32 `.npy` (x, y, z, intensity), one row per point.
+pub fn write_cloud_npy(path: &Path, cloud: &sensorium_core::PointsSoA) -> Result<()> {
     let n = cloud.len();
     let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({n}, 4), }}");
     let total = 10 + header.len() + 1;

@@ -42,19 +42,16 @@ fn cloud_from_bag(bag: &Path, topic: &str, time: Option<f64>, out: &Path) -> Res
     let intensity = view
         .field_f64("intensity")
         .unwrap_or_else(|_| vec![0.0; view.len()]);
-    let n = view.len();
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({n}, 4), }}");
-    header.push_str(&" ".repeat((64 - (11 + header.len()) % 64) % 64));
-    header.push('\n');
-    let mut buf = b"\x93NUMPY\x01\x00".to_vec();
-    buf.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    buf.extend_from_slice(header.as_bytes());
-    for i in 0..n {
-        for v in [cols[0][i], cols[1][i], cols[2][i], intensity[i]] {
-            buf.extend_from_slice(&(v as f32).to_le_bytes());
-        }
-    }
-    std::fs::write(out, buf).with_context(|| out.display().to_string())
+    // all points, NaN ones included, so row i of the uv output is point i of the message
+    let f32s = |v: &[f64]| v.iter().map(|x| *x as f32).collect::<Vec<f32>>();
+    let cloud = sensorium_core::PointsSoA {
+        x: f32s(&cols[0]),
+        y: f32s(&cols[1]),
+        z: f32s(&cols[2]),
+        intensity: f32s(&intensity),
+        ..Default::default()
+    };
+    crate::cmd::bag::write_cloud_npy(out, &cloud)
 }
 
 fn project(a: CalibProjectArgs) -> Result<i32> {

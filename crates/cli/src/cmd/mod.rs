@@ -1,6 +1,6 @@
 //! One module per subcommand; each turns parsed arguments into library calls.
 
-mod bag;
+pub mod bag;
 mod calib;
 mod calib_check;
 mod config;
