@@ -6,7 +6,7 @@ PKGS=(ros-core python3-rospy python3-rosbag python3-rostopic python3-message-fil
   python3-genpy ros-sensor-msgs ros-std-msgs ros-geometry-msgs ros-nav-msgs ros-visualization-msgs
   ros-diagnostic-msgs ros-tf2-msgs libsensor-msgs-dev libstd-msgs-dev libgeometry-msgs-dev libnav-msgs-dev
   libvisualization-msgs-dev libdiagnostic-msgs-dev libtf2-msgs-dev libmessage-filters-dev libroscpp-dev
-  python3-opencv python3-numpy python3-yaml python3-venv g++ pkg-config)
+  python3-opencv python3-numpy python3-yaml python3-venv g++ pkg-config pcl-tools)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -34,6 +34,9 @@ cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 
+step "sensorium bench --quick: every stage beside its peer, same run (full run: sensorium bench --update-docs)"
+target/debug/sensorium bench --quick --strict --json target/bench-quick.json || rc=1
+
 step "fuzz: every ROS1 message decoder, ${FUZZ_SECONDS:-20} s each (long run: bash scripts/fuzz.sh 3600)"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}" || rc=1
 

@@ -37,7 +37,9 @@ pub enum Command {
     )]
     Node(NodeArgs),
     /// Benchmark every stage against its peer (OpenCV, numpy, PCL, onnxruntime, message_filters).
-    #[command(after_help = "Example:\n  sensorium bench --quick --json bench.json")]
+    #[command(
+        after_help = "Examples:\n  sensorium bench --quick --json bench.json\n  sensorium bench --json bench.json --update-docs      # full run (about 20 min), regenerates BENCHMARKS.md\n  sensorium bench --only encoders,engine"
+    )]
     Bench(BenchArgs),
     /// Calibration tools: project a cloud into an image, check a recording for bumped sensors.
     #[command(subcommand)]
@@ -147,9 +149,27 @@ pub struct BenchArgs {
     /// Write results as JSON (stable schema: machine + results[]).
     #[arg(long, value_name = "OUT")]
     pub json: Option<PathBuf>,
-    /// Short run (CI): fewer iterations, smaller inputs.
+    /// Short run (CI): fewer iterations, a 30 s node soak.
     #[arg(long)]
     pub quick: bool,
+    /// Regenerate BENCHMARKS.md and the README's performance section from this run.
+    #[arg(long)]
+    pub update_docs: bool,
+    /// Recording for the end-to-end and soak figures (default: the bundled sample).
+    #[arg(long, value_name = "BAG")]
+    pub bag: Option<PathBuf>,
+    /// Node soak length in seconds (default 600, 30 with --quick; 0 skips it).
+    #[arg(long, value_name = "SECS")]
+    pub soak_seconds: Option<u64>,
+    /// Only stages whose name contains one of these (comma-separated), e.g. `encoders,engine`.
+    #[arg(long, value_name = "STAGES", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Do not install missing peers (their rows then say why they have no ratio).
+    #[arg(long)]
+    pub no_install: bool,
+    /// Exit non-zero when a stage failed or a peer is missing.
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub pipeline: PipelineOpts,
 }

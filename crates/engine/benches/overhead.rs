@@ -7,9 +7,6 @@
 //! - the cost of the same matching done by python3-message-filters' ApproximateTimeSynchronizer
 //!   (tests/python/slop_ref.py) and by our `slop` port, on the same sequence.
 
-#[path = "../tests/common/arrivals.rs"]
-mod arrivals;
-
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,9 +14,9 @@ use std::time::{Duration, Instant};
 use criterion::{black_box, Criterion};
 use sensorium_core::testdata::ros_python;
 use sensorium_core::Stamp;
-use sensorium_engine::pipeline::{Pipeline, PipelineConfig, ThreadBudget};
+use sensorium_engine::arrivals;
+use sensorium_engine::overhead::{engine_overhead, noop_pipeline};
 use sensorium_engine::sync::{ApproximateTime, MatchedSet, PolicyConfig, PolicyKind, Synchronizer};
-use sensorium_engine::{LatencyHistogram, StreamRing};
 
 const STREAMS: usize = 3;
 
@@ -30,55 +27,6 @@ fn sequence() -> Vec<(usize, Stamp)> {
         seed: 42,
         shared_clock: false,
     })
-}
-
-fn noop_pipeline() -> Pipeline<MatchedSet, MatchedSet> {
-    let config = PipelineConfig {
-        channel_capacity: 4,
-        deadline: Duration::from_secs(1),
-        threads: ThreadBudget::detect(),
-    };
-    Pipeline::<MatchedSet>::builder(config)
-        .and_then(|b| b.stage("preprocess", Box::new(Some)))
-        .and_then(|b| b.stage("encode", Box::new(Some)))
-        .and_then(|b| b.stage("fuse", Box::new(Some)))
-        .map(|b| b.build())
-        .expect("pipeline builds")
-}
-
-/// Ring → sync → pipeline → delivery for each frame set; histogram of per-set time
-/// (from the arrival of the message completing the set to its delivery).
-fn engine_overhead(seq: &[(usize, Stamp)]) -> (LatencyHistogram, usize) {
-    let mut rings: Vec<StreamRing<(Stamp, u64)>> =
-        (0..STREAMS).map(|_| StreamRing::new(16).expect("ring")).collect();
-    let mut sync = ApproximateTime::new(STREAMS, 10).expect("policy");
-    let mut pipeline = noop_pipeline();
-    let mut hist = LatencyHistogram::new();
-    let mut sets = Vec::new();
-    let mut delivered = 0;
-    for (id, &(stream, stamp)) in seq.iter().enumerate() {
-        let t0 = Instant::now();
-        rings[stream].push((stamp, id as u64));
-        for (s, ring) in rings.iter_mut().enumerate() {
-            while let Some((stamp, id)) = ring.pop() {
-                sync.add_into(s, stamp, id, &mut sets);
-            }
-        }
-        let n = sets.len();
-        for set in sets.drain(..) {
-            pipeline.submit(set);
-        }
-        for _ in 0..n {
-            if pipeline.recv_timeout(Duration::from_secs(1)).is_some() {
-                delivered += 1;
-            }
-        }
-        if n > 0 {
-            hist.record(t0.elapsed() / n as u32);
-        }
-    }
-    let _ = pipeline.finish();
-    (hist, delivered)
 }
 
 /// Seconds python3-message-filters spends matching `seq`, and its set count.
@@ -118,7 +66,7 @@ fn python_cost(seq: &[(usize, Stamp)], queue: usize, slop: f64) -> Option<(f64, 
 
 fn report() {
     let seq = sequence();
-    let (hist, delivered) = engine_overhead(&seq);
+    let (hist, delivered) = engine_overhead(&seq, STREAMS).expect("engine runs");
     let s = hist.summary();
     println!(
         "engine overhead per frame set (ring + approximate sync + 3 no-op stages, {} sets of {} messages): \
@@ -165,7 +113,7 @@ fn benches(c: &mut Criterion) {
             black_box(out.len())
         })
     });
-    let mut pipeline = noop_pipeline();
+    let mut pipeline = noop_pipeline().expect("pipeline builds");
     let set = MatchedSet {
         items: vec![(0, Stamp::new(1, 0), 0), (1, Stamp::new(1, 0), 1)],
         missing: Vec::new(),

@@ -10,8 +10,10 @@
 //! - [`deadline::Deadline`] and [`pipeline`]: stage threads joined by bounded channels,
 //!   late work dropped at stage boundaries.
 
+pub mod arrivals;
 pub mod deadline;
 pub mod error;
+pub mod overhead;
 pub mod pipeline;
 pub mod ring;
 pub mod stats;

@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns parsed arguments into library calls.
 
 pub mod bag;
+mod bench;
 mod calib;
 mod calib_check;
 mod config;
@@ -11,7 +12,7 @@ mod sim;
 mod sync;
 
 use crate::cli::Command;
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 /// Runs a subcommand; returns the process exit code.
 pub fn dispatch(cmd: Command) -> Result<i32> {
@@ -24,6 +25,6 @@ pub fn dispatch(cmd: Command) -> Result<i32> {
         Command::Sync(a) => sync::run(a),
         Command::Models(c) => models::run(c),
         Command::Node(a) => node::run(a),
-        other => bail!("{other:?}: not available in this build yet"),
+        Command::Bench(a) => bench::run(a),
     }
 }

@@ -1,1 +1,1 @@
-pub mod arrivals;
+pub use sensorium_engine::arrivals;

@@ -1,0 +1,192 @@
+#!/usr/bin/python3
+"""The Python baseline `sensorium bench` compares its end-to-end figure with: what a robotics team would
+hand-roll as a ROS node — rosbag + numpy decoding, the training recipe's numpy preprocessing
+(models/recipes/preprocess.py: crop, projection, painting, pillars, scatter) and onnxruntime for the same
+four ONNX models — over the same recording, one frame set per LiDAR sweep (the nearest camera image, the
+latest map text), as fast as it goes.
+
+usage: baseline_node.py BAG MODELS_DIR VARIANT(fp32|int8) THREADS [MAX_FRAMES]
+Run with Debian's python3 (rosbag, cv2); onnxruntime comes from SENSORIUM_VENV_SITE (appended to sys.path).
+Prints one JSON object: per-frame-set latency median/p99 (decode → fusion outputs), frames, wall seconds,
+frames per second and the process's peak RSS.
+"""
+import json
+import os
+import resource
+import sys
+import time
+
+site = os.environ.get("SENSORIUM_VENV_SITE")
+if site:
+    sys.path.append(site)
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+import rosbag  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "models", "recipes"))
+import preprocess as pp  # noqa: E402
+
+ROLES = {"image": "image_encoder", "point": "point_encoder", "text": "text_encoder", "fusion": "fusion"}
+
+
+def quat_matrix(t):
+    q = t.rotation
+    x, y, z, w = q.x, q.y, q.z, q.w
+    m = np.eye(4)
+    m[:3, :3] = [[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                 [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                 [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]]
+    m[:3, 3] = [t.translation.x, t.translation.y, t.translation.z]
+    return m
+
+
+def to_root(frame, parent_of):
+    """T_root_frame through the static tree, and the root's name."""
+    m = np.eye(4)
+    seen = set()
+    while frame in parent_of and frame not in seen:
+        seen.add(frame)
+        parent, t = parent_of[frame]
+        m = t @ m
+        frame = parent
+    return m, frame
+
+
+def pointcloud_xyzi(msg):
+    names = {f.name: f for f in msg.fields}
+    dt = np.dtype({"names": ["x", "y", "z", "intensity"], "formats": ["<f4"] * 4,
+                   "offsets": [names[k].offset for k in ("x", "y", "z", "intensity")],
+                   "itemsize": msg.point_step})
+    arr = np.frombuffer(msg.data, dtype=dt, count=msg.width * msg.height)
+    pts = np.stack([arr["x"], arr["y"], arr["z"], arr["intensity"]], axis=1)
+    return pts[np.isfinite(pts[:, :3]).all(axis=1)]
+
+
+def map_texts(msg):
+    try:
+        j = json.loads(msg.data)
+    except ValueError:
+        return [msg.data.strip()] if msg.data.strip() else []
+    anns = j.get("annotations", []) if isinstance(j, dict) else j
+    return [a.get("text", "") for a in anns if isinstance(a, dict) and a.get("text")][: pp.MAX_TEXTS]
+
+
+class Tokenizer:
+    """tokenizer.json's WordLevel vocabulary with its lowercase + \\w+|[^\\w\\s] pre-tokenizer."""
+
+    def __init__(self, path):
+        with open(path, encoding="utf-8") as f:
+            tj = json.load(f)
+        self.vocab = tj["model"]["vocab"]
+        self.unk = self.vocab.get(tj["model"].get("unk_token", "[UNK]"), 1)
+
+    def encode(self, text):
+        ids = np.zeros((1, pp.TEXT_LEN), np.int64)
+        mask = np.zeros((1, pp.TEXT_LEN), np.int64)
+        toks = [self.vocab.get(w, self.unk) for w in pp.words(text)][: pp.TEXT_LEN]
+        ids[0, : len(toks)] = toks
+        mask[0, : len(toks)] = 1
+        return ids, mask
+
+
+def main():
+    bag_path, models, variant, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    max_frames = int(sys.argv[5]) if len(sys.argv) > 5 else None
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.log_severity_level = 3
+    fname = "model.onnx" if variant == "fp32" else f"model.{variant}.onnx"
+    sess = {}
+    for role, d in ROLES.items():
+        p = os.path.join(models, d, fname)
+        if not os.path.exists(p):
+            p = os.path.join(models, d, "model.onnx")
+        sess[role] = ort.InferenceSession(p, so, providers=["CPUExecutionProvider"])
+    tok = Tokenizer(os.path.join(models, "text_encoder", "tokenizer.json"))
+    text_cache = {}
+
+    def embed(t):
+        if t not in text_cache:
+            ids, mask = tok.encode(t)
+            text_cache[t] = sess["text"].run(None, {"input_ids": ids, "attention_mask": mask})[0][0]
+        return text_cache[t]
+
+    bag = rosbag.Bag(bag_path)
+    parent_of, K, D = {}, None, None
+    lidar_frame = camera_frame = None
+    for _, m, _ in bag.read_messages(topics=["/tf_static", "/camera/camera_info"]):
+        if m._type == "tf2_msgs/TFMessage":
+            for tr in m.transforms:
+                parent_of[tr.child_frame_id] = (tr.header.frame_id, quat_matrix(tr.transform))
+        elif K is None:
+            K = np.array(m.K, np.float64).reshape(3, 3)
+            D = np.array(m.D, np.float64)
+            camera_frame = m.header.frame_id
+
+    # pair each sweep with the camera image nearest in header stamp (what a Python node's
+    # ApproximateTimeSynchronizer would hand it) and the latest map text at that point of the bag
+    images = [(m.header.stamp.to_sec(), m) for _, m, _ in bag.read_messages(topics=["/camera/image_raw/compressed"])]
+    stamps = np.array([s for s, _ in images])
+    latencies = []
+    texts = []
+    t_start = time.perf_counter()
+    frames = 0
+    for topic, m, _ in bag.read_messages(topics=["/lidar/points", "/map/text"]):
+        if topic == "/map/text":
+            texts = map_texts(m)
+            continue
+        if max_frames is not None and frames >= max_frames:
+            break
+        if lidar_frame is None:
+            lidar_frame = m.header.frame_id
+            t_root_lidar, root = to_root(lidar_frame, parent_of)
+            t_root_cam, _ = to_root(camera_frame, parent_of)
+            t_base_lidar = t_root_lidar
+            t_optical_lidar = np.linalg.inv(t_root_cam) @ t_root_lidar
+        s = m.header.stamp.to_sec()
+        img_msg = images[int(np.argmin(np.abs(stamps - s)))][1]
+        t0 = time.perf_counter()
+        bgr = cv2.imdecode(np.frombuffer(img_msg.data, np.uint8), cv2.IMREAD_COLOR)
+        rgb = np.ascontiguousarray(bgr[:, :, ::-1])
+        pts = pointcloud_xyzi(m)
+        feats, _emb = sess["image"].run(None, {"image": pp.preprocess_image(rgb)})
+        xyz, inten, cell, src = pp.crop_points(pts, t_base_lidar)
+        u, v, d = pp.project(pts[src, :3], t_optical_lidar, K, D)
+        idx, w, flag = pp.paint_taps(u, v, d, rgb.shape[1], rgb.shape[0])
+        pcells, slots = pp.pillar_layout(cell)
+        geo, mask = pp.pillar_geometry(xyz, inten, pcells, slots)
+        sp = np.maximum(slots, 0)
+        painted = pp.paint(feats[0], idx[sp].reshape(-1, 4), w[sp].reshape(-1, 4), (flag[sp] * mask).reshape(-1))
+        painted = painted.reshape(len(pcells), pp.N_MAX, pp.FEAT_C + 1).transpose(2, 0, 1)
+        pillars, pmask = pp.build_pillars(geo, mask, painted)
+        pf = sess["point"].run(None, {"pillars": pillars, "mask": pmask})[0]
+        bev = pp.scatter(pf, pcells)
+        text = np.zeros((1, pp.MAX_TEXTS, 64), np.float32)
+        tmask = np.zeros((1, pp.MAX_TEXTS), np.float32)
+        for k, t in enumerate(texts):
+            text[0, k] = embed(t)
+            tmask[0, k] = 1
+        outs = sess["fusion"].run(None, {"bev": bev, "image_features": feats, "text": text, "text_mask": tmask})
+        occupancy = 1 / (1 + np.exp(-outs[2]))
+        _ = occupancy.sum()
+        latencies.append(time.perf_counter() - t0)
+        frames += 1
+    wall = time.perf_counter() - t_start
+    lat = np.sort(np.array(latencies)) * 1e3
+    p99 = lat[min(len(lat) - 1, int(np.ceil(0.99 * len(lat))) - 1)] if len(lat) else float("nan")
+    print(json.dumps({
+        "frames": frames,
+        "median_ms": float(np.median(lat)) if len(lat) else float("nan"),
+        "p99_ms": float(p99),
+        "wall_s": wall,
+        "fps": frames / wall if wall > 0 else 0.0,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    }))
+
+
+if __name__ == "__main__":
+    main()
