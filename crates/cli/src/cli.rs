@@ -38,7 +38,7 @@ pub enum Command {
     Node(NodeArgs),
     /// Benchmark every stage against its peer (OpenCV, numpy, PCL, onnxruntime, message_filters).
     #[command(
-        after_help = "Examples:\n  sensorium bench --quick --json bench.json\n  sensorium bench --json bench.json --update-docs      # full run (about 20 min), regenerates BENCHMARKS.md\n  sensorium bench --only encoders,engine"
+        after_help = "Examples:\n  sensorium bench --quick --json bench.json\n  sensorium bench --json bench.json --update-docs      # full run (about 20 min), regenerates BENCHMARKS.md\n  sensorium bench --only encoders,engine\n  sensorium bench --from-json bench.json --update-docs  # regenerate the docs from a saved run"
     )]
     Bench(BenchArgs),
     /// Calibration tools: project a cloud into an image, check a recording for bumped sensors.
@@ -167,6 +167,9 @@ pub struct BenchArgs {
     /// Do not install missing peers (their rows then say why they have no ratio).
     #[arg(long)]
     pub no_install: bool,
+    /// Measure nothing: load a saved `--json` report (to print it or `--update-docs` from it).
+    #[arg(long, value_name = "JSON")]
+    pub from_json: Option<PathBuf>,
     /// Exit non-zero when a stage failed or a peer is missing.
     #[arg(long)]
     pub strict: bool,

@@ -19,7 +19,14 @@ pub fn run(a: BenchArgs) -> Result<i32> {
         only: a.only.clone(),
     };
     let started = std::time::Instant::now();
-    let report = sensorium_bench::run(&opts)?;
+    let report = match &a.from_json {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            sensorium_bench::Report::from_json(&text)
+                .with_context(|| format!("{}: not a sensorium bench report", p.display()))?
+        }
+        None => sensorium_bench::run(&opts)?,
+    };
     println!("{}", report.table());
     println!(
         "ratio = ours / peer time (< 1: sensorium is faster); {} results in {:.0} s ({} mode, {} build)",
@@ -28,7 +35,7 @@ pub fn run(a: BenchArgs) -> Result<i32> {
         report.machine.mode,
         report.machine.profile
     );
-    if let Some(p) = &a.json {
+    if let (Some(p), None) = (&a.json, &a.from_json) {
         std::fs::write(p, report.to_json()?).with_context(|| format!("writing {}", p.display()))?;
         println!("wrote {}", p.display());
     }
