@@ -1,11 +1,15 @@
 //! PointCloud2 decode throughput: a 120k-point x,y,z,intensity cloud (1.92 MB) from serialized bytes to
 //! the packed float32 SoA, plus a general-path layout (ring + float64 timestamp).
 //!
+//! `in_place`: what the pipeline does (`decode_soa`: `PointCloud2Ref` borrows the points from the payload,
+//! one pass to SoA). `owned`: the owned decode (one copy of the cloud) then the view, for comparison.
+//!
 //! `cargo bench -p sensorium-msgs --bench decode` (throughput is reported per byte of message payload).
 //! `tests/python/bench_read_points.py` times Debian's `read_points` on the same cloud for the ratio.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sensorium_core::{PointsSoA, Stamp};
+use sensorium_msgs::pointcloud::decode_soa;
 use sensorium_msgs::{FieldType, Header, PointCloud2, PointCloud2View, PointField, RosMessage};
 use std::hint::black_box;
 
@@ -53,10 +57,14 @@ fn ring_time_payload() -> Vec<u8> {
     .to_bytes()
 }
 
-fn decode_to_soa(payload: &[u8]) -> PointsSoA {
+fn owned_decode_to_soa(payload: &[u8]) -> PointsSoA {
     let cloud = PointCloud2::decode(payload).expect("decode");
     let view = PointCloud2View::new(&cloud).expect("view");
     view.to_soa()
+}
+
+fn in_place_decode_to_soa(payload: &[u8]) -> PointsSoA {
+    decode_soa(payload).expect("decode")
 }
 
 fn bench(c: &mut Criterion) {
@@ -65,8 +73,14 @@ fn bench(c: &mut Criterion) {
         ("xyzi_f32_to_soa", xyzi_payload()),
         ("xyzi_ring_f64time_to_soa", ring_time_payload()),
     ] {
+        assert_eq!(in_place_decode_to_soa(&payload), owned_decode_to_soa(&payload));
         g.throughput(Throughput::Bytes(payload.len() as u64));
-        g.bench_function(name, |b| b.iter(|| black_box(decode_to_soa(black_box(&payload)))));
+        g.bench_function(format!("in_place/{name}"), |b| {
+            b.iter(|| black_box(in_place_decode_to_soa(black_box(&payload))))
+        });
+        g.bench_function(format!("owned/{name}"), |b| {
+            b.iter(|| black_box(owned_decode_to_soa(black_box(&payload))))
+        });
     }
     g.finish();
 }

@@ -18,7 +18,7 @@ pub mod wire;
 
 pub use camera_info::{CameraInfo, RegionOfInterest};
 pub use image::{CompressedImage, Image};
-pub use pointcloud::{FieldType, PointCloud2, PointCloud2View, PointField};
+pub use pointcloud::{FieldType, PointCloud2, PointCloud2Ref, PointCloud2View, PointField};
 pub use publish::{
     DiagnosticArray, DiagnosticStatus, KeyValue, MapMetaData, Marker, MarkerArray, OccupancyGrid, Pose,
 };

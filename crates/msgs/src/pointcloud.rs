@@ -1,5 +1,7 @@
-//! `sensor_msgs/PointCloud2`, `sensor_msgs/PointField`, and [`PointCloud2View`], which reads fields by
-//! name, offset and datatype straight out of the message bytes (no layout is assumed).
+//! `sensor_msgs/PointCloud2`, `sensor_msgs/PointField`, the borrowed [`PointCloud2Ref`] (decoded in place,
+//! `data` still in the message bytes), and [`PointCloud2View`], which reads fields by name, offset and
+//! datatype straight out of those bytes (no layout is assumed). [`decode_soa`] goes from a serialized
+//! message to the packed float32 SoA in one pass without copying the cloud.
 
 use crate::defs;
 use crate::std_msgs::Header;
@@ -99,6 +101,9 @@ fn read_field(r: &mut Reader<'_>) -> Result<PointField, MsgError> {
 
 /// `sensor_msgs/PointCloud2`. `data` holds `height` rows of `row_step` bytes; each point is `point_step`
 /// bytes laid out as `fields` say.
+///
+/// The owned form, for building and publishing clouds. To read a received cloud, decode the borrowed
+/// [`PointCloud2Ref`] instead (or call [`decode_soa`]): it does not copy `data`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PointCloud2 {
     pub header: Header,
@@ -112,11 +117,28 @@ pub struct PointCloud2 {
     pub is_dense: bool,
 }
 
-impl RosMessage for PointCloud2 {
-    const DATATYPE: &'static str = MSG;
-    const MD5SUM: &'static str = defs::SENSOR_MSGS_POINTCLOUD2_MD5;
-    const DEFINITION: &'static str = defs::SENSOR_MSGS_POINTCLOUD2_DEF;
-    fn decode(buf: &[u8]) -> Result<Self, MsgError> {
+/// A `sensor_msgs/PointCloud2` decoded in place: `data` borrows the serialized message body (a bag
+/// payload, a raw ROS message), so decoding costs the header and field list, not the cloud.
+///
+/// Decoding checks the wire structure only (as [`PointCloud2::decode`], which is this plus one copy);
+/// the layout (`data` length against `row_step * height`, fields inside `point_step`, x/y/z present) is
+/// checked by [`PointCloud2Ref::view`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PointCloud2Ref<'a> {
+    pub header: Header,
+    pub height: u32,
+    pub width: u32,
+    pub fields: Vec<PointField>,
+    pub is_bigendian: bool,
+    pub point_step: u32,
+    pub row_step: u32,
+    pub data: &'a [u8],
+    pub is_dense: bool,
+}
+
+impl<'a> PointCloud2Ref<'a> {
+    /// Decodes a serialized body (without the 4-byte length prefix); `data` borrows from `buf`.
+    pub fn decode(buf: &'a [u8]) -> Result<Self, MsgError> {
         let mut r = Reader::new(buf, MSG);
         let header = Header::read(&mut r)?;
         let height = r.u32("height")?;
@@ -130,10 +152,10 @@ impl RosMessage for PointCloud2 {
         let is_bigendian = r.bool("is_bigendian")?;
         let point_step = r.u32("point_step")?;
         let row_step = r.u32("row_step")?;
-        let data = r.bytes("data")?.to_vec();
+        let data = r.bytes("data")?;
         let is_dense = r.bool("is_dense")?;
         r.finish()?;
-        Ok(PointCloud2 {
+        Ok(PointCloud2Ref {
             header,
             height,
             width,
@@ -144,6 +166,51 @@ impl RosMessage for PointCloud2 {
             data,
             is_dense,
         })
+    }
+
+    /// The layout-checked view that reads points out of `data` in place.
+    pub fn view(&self) -> Result<PointCloud2View<'_>, MsgError> {
+        PointCloud2View::from_parts(Parts {
+            header: &self.header,
+            fields: &self.fields,
+            width: self.width,
+            height: self.height,
+            point_step: self.point_step,
+            row_step: self.row_step,
+            is_bigendian: self.is_bigendian,
+            data: self.data,
+        })
+    }
+
+    /// The owned message (the one copy of `data`).
+    pub fn into_owned(self) -> PointCloud2 {
+        PointCloud2 {
+            header: self.header,
+            height: self.height,
+            width: self.width,
+            fields: self.fields,
+            is_bigendian: self.is_bigendian,
+            point_step: self.point_step,
+            row_step: self.row_step,
+            data: self.data.to_vec(),
+            is_dense: self.is_dense,
+        }
+    }
+}
+
+/// Serialized `sensor_msgs/PointCloud2` body → packed float32 SoA in one pass over the points, reading
+/// them straight out of `payload` (no copy of the cloud). The same as
+/// `PointCloud2Ref::decode(payload)?.view()?.to_soa()`; errors name the field and numbers.
+pub fn decode_soa(payload: &[u8]) -> Result<PointsSoA, MsgError> {
+    Ok(PointCloud2Ref::decode(payload)?.view()?.to_soa())
+}
+
+impl RosMessage for PointCloud2 {
+    const DATATYPE: &'static str = MSG;
+    const MD5SUM: &'static str = defs::SENSOR_MSGS_POINTCLOUD2_MD5;
+    const DEFINITION: &'static str = defs::SENSOR_MSGS_POINTCLOUD2_DEF;
+    fn decode(buf: &[u8]) -> Result<Self, MsgError> {
+        PointCloud2Ref::decode(buf).map(PointCloud2Ref::into_owned)
     }
     fn encode(&self, out: &mut Vec<u8>) {
         out.reserve(self.data.len() + 64 + 24 * self.fields.len());
@@ -223,11 +290,27 @@ pub struct FieldAccess {
     pub ty: FieldType,
 }
 
-/// A checked view of a [`PointCloud2`]: layout validated once in [`PointCloud2View::new`], then fields
-/// are read by offset and datatype (honouring `is_bigendian`) without copying the cloud.
+/// The pieces of a cloud a [`PointCloud2View`] reads, borrowed from either form.
+struct Parts<'a> {
+    header: &'a Header,
+    fields: &'a [PointField],
+    width: u32,
+    height: u32,
+    point_step: u32,
+    row_step: u32,
+    is_bigendian: bool,
+    data: &'a [u8],
+}
+
+/// A checked view of a cloud, owned ([`PointCloud2View::new`]) or borrowed from the message bytes
+/// ([`PointCloud2Ref::view`]): layout validated once, then fields are read by offset and datatype
+/// (honouring `is_bigendian`) without copying the cloud.
 #[derive(Debug, Clone)]
 pub struct PointCloud2View<'a> {
-    cloud: &'a PointCloud2,
+    header: &'a Header,
+    fields: &'a [PointField],
+    data: &'a [u8],
+    is_bigendian: bool,
     width: usize,
     height: usize,
     point_step: usize,
@@ -247,12 +330,31 @@ pub struct PointCloud2View<'a> {
 const ABSOLUTE_TIME_S: f64 = 1.0e6;
 
 impl<'a> PointCloud2View<'a> {
-    /// Validates the layout: `data.len() == row_step * height`, `width * point_step <= row_step`, every
-    /// field inside `point_step`, a known datatype for the fields read, and x, y, z present.
+    /// Validates the layout of an owned cloud: `data.len() == row_step * height`,
+    /// `width * point_step <= row_step`, every field inside `point_step`, a known datatype for the fields
+    /// read, and x, y, z present. A received cloud is better read through [`PointCloud2Ref::view`].
     pub fn new(cloud: &'a PointCloud2) -> Result<Self, MsgError> {
-        let (w, h) = (cloud.width as u64, cloud.height as u64);
-        let (ps, rs) = (cloud.point_step as u64, cloud.row_step as u64);
-        let len = cloud.data.len() as u64;
+        Self::from_parts(Parts {
+            header: &cloud.header,
+            fields: &cloud.fields,
+            width: cloud.width,
+            height: cloud.height,
+            point_step: cloud.point_step,
+            row_step: cloud.row_step,
+            is_bigendian: cloud.is_bigendian,
+            data: &cloud.data,
+        })
+    }
+
+    /// The same checks as [`PointCloud2View::new`] on a borrowed cloud (also [`PointCloud2Ref::view`]).
+    pub fn from_ref(cloud: &'a PointCloud2Ref<'_>) -> Result<Self, MsgError> {
+        cloud.view()
+    }
+
+    fn from_parts(c: Parts<'a>) -> Result<Self, MsgError> {
+        let (w, h) = (u64::from(c.width), u64::from(c.height));
+        let (ps, rs) = (u64::from(c.point_step), u64::from(c.row_step));
+        let len = c.data.len() as u64;
         if rs.checked_mul(h) != Some(len) {
             return Err(MsgError::invalid(
                 MSG,
@@ -277,7 +379,7 @@ impl<'a> PointCloud2View<'a> {
                 format!("0 with {} points", w * h),
             ));
         }
-        for f in &cloud.fields {
+        for f in c.fields {
             let size = FieldType::from_u8(f.datatype).map(FieldType::size).unwrap_or(1) as u64;
             let end = u64::from(f.offset) + size * u64::from(f.count.max(1));
             if end > ps {
@@ -295,30 +397,23 @@ impl<'a> PointCloud2View<'a> {
         }
         let find = |names: &[&str]| -> Result<Option<FieldAccess>, MsgError> {
             for name in names {
-                if let Some(f) = cloud.fields.iter().find(|f| f.name == *name) {
-                    let ty = FieldType::from_u8(f.datatype).ok_or_else(|| {
-                        MsgError::invalid(
-                            MSG,
-                            format!("fields[{name:?}].datatype"),
-                            format!("unknown datatype {}", f.datatype),
-                        )
-                    })?;
-                    return Ok(Some(FieldAccess {
-                        offset: f.offset as usize,
-                        ty,
-                    }));
+                if let Some(f) = c.fields.iter().find(|f| f.name == *name) {
+                    return field_access(f).map(Some);
                 }
             }
             Ok(None)
         };
         let need = |name: &str| -> Result<FieldAccess, MsgError> {
             find(&[name])?.ok_or_else(|| {
-                let have: Vec<&str> = cloud.fields.iter().map(|f| f.name.as_str()).collect();
+                let have: Vec<&str> = c.fields.iter().map(|f| f.name.as_str()).collect();
                 MsgError::invalid(MSG, "fields", format!("no `{name}` field (fields: {have:?})"))
             })
         };
         Ok(PointCloud2View {
-            cloud,
+            header: c.header,
+            fields: c.fields,
+            data: c.data,
+            is_bigendian: c.is_bigendian,
             width: w as usize,
             height: h as usize,
             point_step: ps as usize,
@@ -332,8 +427,22 @@ impl<'a> PointCloud2View<'a> {
         })
     }
 
-    pub fn cloud(&self) -> &'a PointCloud2 {
-        self.cloud
+    pub fn header(&self) -> &'a Header {
+        self.header
+    }
+
+    pub fn fields(&self) -> &'a [PointField] {
+        self.fields
+    }
+
+    /// The point bytes (`height` rows of `row_step`), where the cloud lives: inside the message body
+    /// for a [`PointCloud2Ref`].
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
+    pub fn is_bigendian(&self) -> bool {
+        self.is_bigendian
     }
 
     /// Number of points (`width * height`, NaN points included).
@@ -351,34 +460,29 @@ impl<'a> PointCloud2View<'a> {
             return None;
         }
         let start = (i / self.width) * self.row_step + (i % self.width) * self.point_step;
-        self.cloud.data.get(start..start + self.point_step)
+        self.data.get(start..start + self.point_step)
     }
 
     /// Field `f` of point `i`, converted exactly to f64 (as `read_points` gives it).
     pub fn get(&self, f: FieldAccess, i: usize) -> Option<f64> {
         let p = self.point_bytes(i)?;
-        read_f64(p, f, self.cloud.is_bigendian)
+        read_f64(p, f, self.is_bigendian)
+    }
+
+    /// Where the field called `name` lives (`None` when the cloud has no such field).
+    pub fn field(&self, name: &str) -> Result<Option<FieldAccess>, MsgError> {
+        self.fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(field_access)
+            .transpose()
     }
 
     /// A field by name, every point (NaN points included), converted exactly to f64.
     pub fn field_f64(&self, name: &str) -> Result<Vec<f64>, MsgError> {
-        let f = self
-            .cloud
-            .fields
-            .iter()
-            .find(|f| f.name == name)
+        let acc = self
+            .field(name)?
             .ok_or_else(|| MsgError::invalid(MSG, "fields", format!("no `{name}` field")))?;
-        let ty = FieldType::from_u8(f.datatype).ok_or_else(|| {
-            MsgError::invalid(
-                MSG,
-                format!("fields[{name:?}].datatype"),
-                format!("unknown datatype {}", f.datatype),
-            )
-        })?;
-        let acc = FieldAccess {
-            offset: f.offset as usize,
-            ty,
-        };
         (0..self.len())
             .map(|i| {
                 self.get(acc, i).ok_or_else(|| {
@@ -388,9 +492,31 @@ impl<'a> PointCloud2View<'a> {
             .collect()
     }
 
+    /// `ring` of every point (NaN points included), or `None` when the cloud has no ring field.
+    pub fn ring_f64(&self) -> Option<Result<Vec<f64>, MsgError>> {
+        let f = self.ring?;
+        Some(self.column(f, "ring"))
+    }
+
+    /// The time field (`time`, `t` or `timestamp`) of every point as stored (NaN points included), or
+    /// `None` when the cloud has none.
+    pub fn time_f64(&self) -> Option<Result<Vec<f64>, MsgError>> {
+        let f = self.time?;
+        Some(self.column(f, "time"))
+    }
+
+    fn column(&self, f: FieldAccess, what: &str) -> Result<Vec<f64>, MsgError> {
+        (0..self.len())
+            .map(|i| {
+                self.get(f, i)
+                    .ok_or_else(|| MsgError::invalid(MSG, what.to_string(), format!("point {i} out of data")))
+            })
+            .collect()
+    }
+
     fn is_fast_layout(&self) -> bool {
         let f32_at = |a: FieldAccess, off: usize| a.ty == FieldType::F32 && a.offset == off;
-        !self.cloud.is_bigendian
+        !self.is_bigendian
             && f32_at(self.x, 0)
             && f32_at(self.y, 4)
             && f32_at(self.z, 8)
@@ -400,17 +526,17 @@ impl<'a> PointCloud2View<'a> {
     }
 
     /// Packed float32 SoA of x, y, z, intensity (+ring, +time when present), dropping points whose x, y or
-    /// z is NaN. Time becomes seconds relative to the header stamp when the field holds absolute epoch
-    /// seconds (values ≥ 1e6), else it is taken as an offset already.
+    /// z is NaN, in one pass over the points. Time becomes seconds relative to the header stamp when the
+    /// field holds absolute epoch seconds (values ≥ 1e6), else it is taken as an offset already.
     pub fn to_soa(&self) -> PointsSoA {
         let mut soa = PointsSoA::with_capacity(self.len());
-        soa.stamp = self.cloud.header.stamp;
-        soa.frame_id = self.cloud.header.frame_id.clone();
+        soa.stamp = self.header.stamp;
+        soa.frame_id = self.header.frame_id.clone();
         let ps = self.point_step;
         if self.is_fast_layout() {
             for row in 0..self.height {
                 let start = row * self.row_step;
-                let Some(bytes) = self.cloud.data.get(start..start + self.width * ps) else {
+                let Some(bytes) = self.data.get(start..start + self.width * ps) else {
                     break;
                 };
                 for p in bytes.chunks_exact(ps) {
@@ -425,13 +551,13 @@ impl<'a> PointCloud2View<'a> {
             }
             return soa;
         }
-        let be = self.cloud.is_bigendian;
-        let stamp = self.cloud.header.stamp.as_secs_f64();
+        let be = self.is_bigendian;
+        let stamp = self.header.stamp.as_secs_f64();
         let mut ring = self.ring.map(|_| Vec::with_capacity(self.len()));
         let mut time = self.time.map(|_| Vec::with_capacity(self.len()));
         for row in 0..self.height {
             let start = row * self.row_step;
-            let Some(bytes) = self.cloud.data.get(start..start + self.width * ps) else {
+            let Some(bytes) = self.data.get(start..start + self.width * ps) else {
                 break;
             };
             for p in bytes.chunks_exact(ps) {
@@ -464,6 +590,20 @@ impl<'a> PointCloud2View<'a> {
         soa.time = time;
         soa
     }
+}
+
+fn field_access(f: &PointField) -> Result<FieldAccess, MsgError> {
+    let ty = FieldType::from_u8(f.datatype).ok_or_else(|| {
+        MsgError::invalid(
+            MSG,
+            format!("fields[{:?}].datatype", f.name),
+            format!("unknown datatype {}", f.datatype),
+        )
+    })?;
+    Ok(FieldAccess {
+        offset: f.offset as usize,
+        ty,
+    })
 }
 
 /// Reads one field (first element) of a point as f64; `None` when it lies outside `p`.

@@ -27,11 +27,29 @@ fn err_text<T: std::fmt::Debug>(r: Result<T, MsgError>) -> String {
     r.expect_err("expected an error").to_string()
 }
 
+/// The layout error of `c`, which the owned view and the in-place path (bytes → [`PointCloud2Ref`] →
+/// view → SoA) must both give, word for word.
+fn layout_err(c: &PointCloud2) -> String {
+    let owned = err_text(PointCloud2View::new(c));
+    let bytes = c.to_bytes();
+    let borrowed = err_text(pointcloud::decode_soa(&bytes));
+    assert_eq!(owned, borrowed, "owned and borrowed views disagree");
+    let r = PointCloud2Ref::decode(&bytes).expect("structurally valid");
+    assert_eq!(err_text(r.view()), owned);
+    owned
+}
+
 #[test]
 fn truncated_payloads_of_every_type_are_errors() {
     type Decode = fn(&[u8]) -> Result<(), MsgError>;
     let mut payloads: Vec<(&str, Vec<u8>, Decode)> = vec![
         ("cloud", cloud(5).to_bytes(), |b| PointCloud2::decode(b).map(drop)),
+        ("cloud_ref", cloud(5).to_bytes(), |b| {
+            PointCloud2Ref::decode(b).map(drop)
+        }),
+        ("cloud_soa", cloud(5).to_bytes(), |b| {
+            pointcloud::decode_soa(b).map(drop)
+        }),
         ("image", image("rgb8", 4, 3, 3).to_bytes(), |b| {
             Image::decode(b).map(drop)
         }),
@@ -134,7 +152,7 @@ fn inconsistent_clouds_name_field_and_numbers() {
     // data length disagrees with row_step * height
     let mut c = cloud(10);
     c.data.truncate(150);
-    let e = err_text(PointCloud2View::new(&c));
+    let e = layout_err(&c);
     assert!(
         e.contains("data") && e.contains("150") && e.contains("160"),
         "{e}"
@@ -143,7 +161,7 @@ fn inconsistent_clouds_name_field_and_numbers() {
     let mut c = cloud(10);
     c.row_step = 80;
     c.height = 2;
-    let e = err_text(PointCloud2View::new(&c));
+    let e = layout_err(&c);
     assert!(
         e.contains("row_step") && e.contains("80") && e.contains("160"),
         "{e}"
@@ -151,7 +169,7 @@ fn inconsistent_clouds_name_field_and_numbers() {
     // field running past point_step
     let mut c = cloud(10);
     c.fields[3].offset = 14;
-    let e = err_text(PointCloud2View::new(&c));
+    let e = layout_err(&c);
     assert!(
         e.contains("intensity") && e.contains("14") && e.contains("point_step 16"),
         "{e}"
@@ -161,25 +179,25 @@ fn inconsistent_clouds_name_field_and_numbers() {
     c.width = u32::MAX;
     c.height = u32::MAX;
     c.row_step = 16;
-    assert!(PointCloud2View::new(&c).is_err());
+    assert!(!layout_err(&c).is_empty());
     let mut c = cloud(1);
     c.width = u32::MAX;
-    let e = err_text(PointCloud2View::new(&c));
+    let e = layout_err(&c);
     assert!(e.contains("row_step"), "{e}");
     // unknown datatype of a used field; missing x
     let mut c = cloud(3);
     c.fields[1].datatype = 42;
-    let e = err_text(PointCloud2View::new(&c));
+    let e = layout_err(&c);
     assert!(e.contains("\"y\"") && e.contains("42"), "{e}");
     let mut c = cloud(3);
     c.fields.remove(0);
-    let e = err_text(PointCloud2View::new(&c));
+    let e = layout_err(&c);
     assert!(e.contains("no `x` field"), "{e}");
     // zero point_step with points
     let mut c = cloud(3);
     c.point_step = 0;
     c.row_step = 48;
-    assert!(err_text(PointCloud2View::new(&c)).contains("point_step"));
+    assert!(layout_err(&c).contains("point_step"));
     // empty clouds are fine
     let c = cloud(0);
     assert_eq!(PointCloud2View::new(&c).unwrap().to_soa().len(), 0);

@@ -1,6 +1,6 @@
 //! Inputs found by `scripts/fuzz.sh`, kept as regression tests.
 
-use sensorium_msgs::{PointCloud2, PointCloud2View, RosMessage};
+use sensorium_msgs::{PointCloud2, PointCloud2Ref, PointCloud2View, RosMessage};
 
 /// A PointCloud2 whose `is_bigendian`/`is_dense` bytes are 0xff (non-canonical bools) and whose
 /// `intensity` field sits at offset 16580363: decoding must not panic, the view must refuse the
@@ -21,4 +21,10 @@ fn noncanonical_bool_and_field_past_point_step() {
         .expect_err("a field past point_step is an error")
         .to_string();
     assert!(err.contains("intensity") || err.contains("point_step"), "{err}");
+    // the in-place path refuses it the same way
+    let borrowed = PointCloud2Ref::decode(&data).expect("structurally valid message");
+    assert_eq!(borrowed.clone().into_owned(), cloud);
+    assert_eq!(borrowed.view().expect_err("same layout error").to_string(), err);
+    let soa_err = sensorium_msgs::pointcloud::decode_soa(&data).expect_err("same layout error");
+    assert_eq!(soa_err.to_string(), err);
 }

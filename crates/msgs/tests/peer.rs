@@ -5,7 +5,9 @@
 //! the peer reads from them; this test decodes exactly those bytes.
 
 use sensorium_core::testdata::{require, ros_python, shared_data_dir};
-use sensorium_msgs::{CompressedImage, Image, PointCloud2, PointCloud2View, RosMessage};
+use sensorium_core::PointsSoA;
+use sensorium_msgs::pointcloud::decode_soa;
+use sensorium_msgs::{CompressedImage, Image, PointCloud2, PointCloud2Ref, PointCloud2View, RosMessage};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -64,6 +66,21 @@ fn check_cloud(dir: &Path, e: &Value) {
         "{name}: encode(decode(payload)) != payload"
     );
     let view = PointCloud2View::new(&cloud).unwrap_or_else(|err| panic!("{name}: {err}"));
+    check_points(dir, e, &format!("{name} (owned)"), &view, &view.to_soa());
+
+    // The in-place path the pipeline uses: points read straight out of the payload bytes.
+    let borrowed = PointCloud2Ref::decode(&payload).unwrap_or_else(|err| panic!("{name}: {err}"));
+    assert!(
+        payload.as_ptr_range().contains(&borrowed.data.as_ptr()) || borrowed.data.is_empty(),
+        "{name}: borrowed data is not inside the payload"
+    );
+    let bview = borrowed.view().unwrap_or_else(|err| panic!("{name}: {err}"));
+    let soa = decode_soa(&payload).unwrap_or_else(|err| panic!("{name}: {err}"));
+    check_points(dir, e, &format!("{name} (in place)"), &bview, &soa);
+}
+
+/// Every field of every point, and the SoA, against what the peer read.
+fn check_points(dir: &Path, e: &Value, name: &str, view: &PointCloud2View, soa: &PointsSoA) {
     assert_eq!(view.len() as u64, e["n"].as_u64().unwrap(), "{name}: point count");
 
     // Every field, every point: exact f64 values as read_points gives them.
@@ -84,7 +101,6 @@ fn check_cloud(dir: &Path, e: &Value) {
     }
 
     // SoA: NaN points dropped exactly as read_points(skip_nans=True) on x,y,z; values as float32.
-    let soa = view.to_soa();
     let kept = read_f64s(&dir.join(e["kept"].as_str().unwrap()));
     assert_eq!(
         soa.len() as u64,

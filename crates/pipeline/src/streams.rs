@@ -6,9 +6,7 @@
 use crate::groundtruth;
 use sensorium_core::{MapText, PointsSoA, RgbImage, Stamp};
 use sensorium_fusion::metrics::GroundTruth;
-use sensorium_msgs::{
-    CameraInfo, CompressedImage, Image, PointCloud2, PointCloud2View, RosMessage, StringMsg, TFMessage,
-};
+use sensorium_msgs::{CameraInfo, CompressedImage, Image, PointCloud2, RosMessage, StringMsg, TFMessage};
 
 /// The part a topic plays in the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -132,9 +130,10 @@ pub fn decode(role: Role, topic: &str, datatype: &str, payload: &[u8]) -> Result
         }
         Role::Lidar => {
             expect(PointCloud2::DATATYPE)?;
-            let m = PointCloud2::decode(payload).map_err(|e| err(e.to_string()))?;
-            let view = PointCloud2View::new(&m).map_err(|e| err(e.to_string()))?;
-            Ok(Decoded::Lidar(view.to_soa()))
+            // In place: the points are read straight out of `payload` (no copy of the cloud).
+            sensorium_msgs::pointcloud::decode_soa(payload)
+                .map(Decoded::Lidar)
+                .map_err(|e| err(e.to_string()))
         }
         Role::MapText => {
             expect(StringMsg::DATATYPE)?;

@@ -3,7 +3,7 @@
 use crate::cli::BagCommand;
 use anyhow::{bail, Context, Result};
 use sensorium_bag::{BagReader, ReadOptions};
-use sensorium_msgs::{CompressedImage, Image, PointCloud2, PointCloud2View, RosMessage};
+use sensorium_msgs::{CompressedImage, Image, PointCloud2, RosMessage};
 use std::io::Write;
 use std::path::Path;
 
@@ -73,8 +73,7 @@ fn export(bag: &Path, topic: &str, out: &Path) -> Result<i32> {
             let base = out.join(format!("{i:06}_{}_{:09}", stamp.sec, stamp.nsec));
             match m.conn.datatype.as_str() {
                 "sensor_msgs/PointCloud2" => {
-                    let pc = PointCloud2::decode(&m.data)?;
-                    let soa = PointCloud2View::new(&pc)?.to_soa();
+                    let soa = sensorium_msgs::pointcloud::decode_soa(&m.data)?;
                     write_cloud_npy(&base.with_extension("npy"), &soa)
                 }
                 dt => {

@@ -2,9 +2,9 @@
 
 use crate::cli::{CalibCommand, CalibProjectArgs};
 use anyhow::{bail, Context, Result};
-use sensorium_bag::{BagReader, ReadOptions};
+use sensorium_bag::{BagMessage, BagReader, ReadOptions};
 use sensorium_geometry::{calib_project, ProjectOptions};
-use sensorium_msgs::{PointCloud2, PointCloud2View, RosMessage};
+use sensorium_msgs::PointCloud2Ref;
 use std::path::Path;
 
 pub fn run(cmd: CalibCommand) -> Result<i32> {
@@ -18,23 +18,24 @@ pub fn run(cmd: CalibCommand) -> Result<i32> {
 /// writes all its points (NaN ones kept, message order) as an N×4 float32 .npy.
 fn cloud_from_bag(bag: &Path, topic: &str, time: Option<f64>, out: &Path) -> Result<()> {
     let reader = BagReader::open(bag).with_context(|| bag.display().to_string())?;
-    let mut best: Option<(f64, Vec<u8>)> = None;
+    // the payload stays in the bag's chunk buffer (BagMessage.data is a shared `Bytes`): nothing is copied
+    let mut best: Option<(f64, BagMessage)> = None;
     for m in reader.messages(&ReadOptions::topics([topic])) {
         let m = m?;
         let stamp = sensorium_msgs::header_stamp(&m.data)?.as_secs_f64();
         let dist = time.map_or(0.0, |t| (stamp - t).abs());
         if best.as_ref().is_none_or(|(d, _)| dist < *d) {
-            best = Some((dist, m.data.to_vec()));
+            best = Some((dist, m));
         }
         if time.is_none() {
             break;
         }
     }
-    let Some((_, payload)) = best else {
+    let Some((_, msg)) = best else {
         bail!("{}: no message on {topic}", bag.display())
     };
-    let pc = PointCloud2::decode(&payload)?;
-    let view = PointCloud2View::new(&pc)?;
+    let pc = PointCloud2Ref::decode(&msg.data)?;
+    let view = pc.view()?;
     let cols: Vec<Vec<f64>> = ["x", "y", "z"]
         .iter()
         .map(|f| view.field_f64(f))
