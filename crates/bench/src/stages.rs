@@ -17,7 +17,7 @@ use sensorium_geometry::cloudfile::load_cloud;
 use sensorium_geometry::{CameraModel, Distortion, ImageKind, Projector, VehicleCalib};
 use sensorium_infer::check::read_npy;
 use sensorium_infer::{Encoder, LoadOptions};
-use sensorium_msgs::{CompressedImage, Header, PointCloud2, PointCloud2View, RosMessage};
+use sensorium_msgs::{CompressedImage, Header, PointCloud2, RosMessage};
 use sensorium_pipeline::models::Models;
 use sensorium_sim::npy::{npy_bytes, Dtype};
 use sensorium_sim::{SimConfig, Simulator};
@@ -88,10 +88,10 @@ pub fn xyzi_cloud_payload(n: usize) -> Vec<u8> {
     PointCloud2::from_soa(&soa, Header::new(Stamp::new(100, 0), "lidar")).to_bytes()
 }
 
-/// Bytes → packed float32 SoA, the runtime's path for every cloud.
+/// Bytes → packed float32 SoA in one pass over the message bytes (no copy of the cloud), the runtime's
+/// path for every cloud.
 pub fn decode_cloud(payload: &[u8]) -> Result<PointsSoA> {
-    let cloud = PointCloud2::decode(payload)?;
-    Ok(PointCloud2View::new(&cloud)?.to_soa())
+    Ok(sensorium_msgs::pointcloud::decode_soa(payload)?)
 }
 
 fn pointcloud2_decode(ctx: &Ctx) -> Result<Vec<Row>> {
