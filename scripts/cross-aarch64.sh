@@ -4,14 +4,15 @@
 #   bash scripts/cross-aarch64.sh test [cargo test arguments]     # cargo test under qemu-aarch64
 #   bash scripts/cross-aarch64.sh replay [--release]               # the sample through replay under qemu
 #   bash scripts/cross-aarch64.sh ci [--x86-bin PATH]              # the aarch64 step of scripts/test.sh
+#     (ARM_REPLAY_FRAMES=N: frame sets replayed under qemu, default 3)
 # Uses Debian's rustc-web toolchain (rustc at /usr/bin/rustc) with the arm64 standard library
 # (libstd-rust-web-dev:arm64), gcc-aarch64-linux-gnu as linker, qemu-user-static as test runner.
 # `build` prints the binary's size, its NEEDED entries and what the aarch64 loader resolves them to.
 # `--static` links glibc statically (-C target-feature=+crt-static): one file, no libc on the board.
 #
 # `ci`: cross-builds the unit tests of the non-ROS crates, the models' parity tests and the binary
-# (debug profile: the workspace's opt-levels), then under qemu-aarch64: the unit tests, the parity tests
-# against onnxruntime's goldens, `sensorium models check` on models/, replay of the bundled sample compared
+# (debug profile: the workspace's opt-levels), then under qemu-aarch64: the unit tests, the repo models'
+# parity test against onnxruntime's goldens, replay of the bundled sample (first frame sets) compared
 # number by number with the x86_64 binary's run (scripts/compare-outputs.py), and `sensorium sim` giving
 # the same bytes as on x86_64. One PASS/FAIL line per check; exits 1 when any failed.
 #
@@ -119,9 +120,10 @@ case "$MODE" in
     if [ "$failed" = 0 ]; then
       report_binary
       check "unit tests (${CRATES[*]} cli) under qemu" cargo test --target $TARGET "${PKGS[@]}" --lib --bins
-      check "infer parity vs onnxruntime goldens (tiny + repo models) under qemu" \
-        cargo test --target $TARGET "${PKGS[@]}" --test models -- match_onnxruntime
-      check "sensorium models check models/ (committed goldens)" "${RUNNER[@]}" "$BIN" models check models
+      # repo models only: under qemu tract runs ~1000x slower than on x86_64 (plain NEON code ~30x),
+      # and the tiny models' matmul_heavy alone takes minutes per run
+      check "models' parity vs onnxruntime goldens (every model in models/, fp32 + int8) under qemu" \
+        cargo test --target $TARGET "${PKGS[@]}" --test models -- repo_models_match_onnxruntime
       work=$CARGO_TARGET_DIR/aarch64-ci
       rm -rf "$work"; mkdir -p "$work"
       if [ ! -x "$X86_BIN" ]; then
@@ -129,7 +131,9 @@ case "$MODE" in
         (unset RUSTC CARGO_PROFILE_DEV_DEBUG; CARGO_TARGET_DIR=$X86_DIR cargo build -p sensorium)
       fi
       replay_both() {
-        local args=(replay tests/fixtures/sample.bag --fast --quiet --render none --threads 2)
+        # a few frame sets: each costs ~1-2 min of emulated inference (about 0.1 s on x86_64)
+        local args=(replay tests/fixtures/sample.bag --fast --quiet --render none --threads 2
+          --max-frames "${ARM_REPLAY_FRAMES:-3}")
         SENSORIUM_CACHE_DIR=$work/x86/cache "$X86_BIN" "${args[@]}" \
           --summary-json "$work/x86/summary.json" --out "$work/x86" >"$work/x86.log" 2>&1 \
           || { echo "x86_64 replay failed:"; cat "$work/x86.log"; return 1; }
@@ -142,7 +146,8 @@ case "$MODE" in
       check "replay scenes: aarch64 = x86_64 within tolerance" \
         python3 scripts/compare-outputs.py scenes "$work/x86/scenes.jsonl" "$work/arm/scenes.jsonl"
       check "replay summary: aarch64 = x86_64 within tolerance" \
-        python3 scripts/compare-outputs.py summary "$work/x86/summary.json" "$work/arm/summary.json"
+        python3 scripts/compare-outputs.py summary "$work/x86/summary.json" "$work/arm/summary.json" \
+        --ignore timing latency_ms end_to_end_ms wall_s received dropped decode_errors
       sim_same() {
         "$X86_BIN" sim --out "$work/x86.bag" --frames 20 --seed 7 >/dev/null || return 1
         "${RUNNER[@]}" "$BIN" sim --out "$work/arm.bag" --frames 20 --seed 7 >/dev/null || return 1

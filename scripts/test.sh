@@ -34,6 +34,9 @@ cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 
+step "aarch64: cross-build, unit + parity tests, replay and sim vs x86_64 under qemu-aarch64"
+bash scripts/cross-aarch64.sh ci --x86-bin "${CARGO_TARGET_DIR:-target}/debug/sensorium" || rc=1
+
 step "fuzz: every ROS1 message decoder, ${FUZZ_SECONDS:-20} s each (long run: bash scripts/fuzz.sh 3600)"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}" || rc=1
 
