@@ -81,7 +81,8 @@ report_binary() {
   echo "as resolved by the aarch64 loader (ldd):"
   if aarch64-linux-gnu-readelf -l "$BIN" | grep -q "program interpreter"; then
     "${RUNNER[@]}" /lib/ld-linux-aarch64.so.1 --list "$BIN" 2>/dev/null \
-      || "$QEMU" -L /usr/aarch64-linux-gnu /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 --list "$BIN"
+      || "$QEMU" -L /usr/aarch64-linux-gnu /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 --list "$BIN" \
+      || echo "  (the loader could not list it)"
   else
     echo "  not a dynamic executable"
   fi
