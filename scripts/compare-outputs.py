@@ -7,8 +7,8 @@
 Strings, booleans, nulls, object keys and list lengths must be equal; integers must be equal;
 floats must agree within |a - b| <= atol + rtol * max(|a|, |b|). Keys named with --ignore (at any
 depth) are skipped: wall-clock timings differ between machines by design.
-Prints how many numbers were compared and the largest differences; exits 1 on the first few
-mismatches (all listed up to --show), 0 when everything agrees. Standard library only.
+Prints how many numbers were compared and the largest differences; exits 1 when anything differs
+(the first --show mismatches listed), 0 when everything agrees. Standard library only.
 """
 
 import argparse
