@@ -11,8 +11,8 @@
 # `--static` links glibc statically (-C target-feature=+crt-static): one file, no libc on the board.
 #
 # `ci`: cross-builds the unit tests of the non-ROS crates, the models' parity tests and the binary
-# (debug profile: the workspace's opt-levels), then under qemu-aarch64: the unit tests, the repo models'
-# parity test against onnxruntime's goldens, replay of the bundled sample (first 12 frame sets) compared
+# (debug profile: the workspace's opt-levels), then under qemu-aarch64: the unit tests, the models'
+# parity tests against onnxruntime's goldens, replay of the bundled sample (first 12 frame sets) compared
 # number by number with the x86_64 binary's run (scripts/compare-outputs.py), and `sensorium sim` giving
 # the same bytes as on x86_64. One PASS/FAIL line per check; exits 1 when any failed.
 #
@@ -125,9 +125,8 @@ case "$MODE" in
     if [ "$failed" = 0 ]; then
       report_binary
       check "unit tests (${CRATES[*]} cli) under qemu" cargo test --target $TARGET "${PKGS[@]}" --lib --bins
-      # repo models only: the tiny models' test adds matmul_heavy, minutes under qemu
-      check "models' parity vs onnxruntime goldens (every model in models/, fp32 + int8) under qemu" \
-        cargo test --target $TARGET "${PKGS[@]}" --test models -- repo_models_match_onnxruntime
+      check "models' parity vs onnxruntime goldens (tiny test models + every model in models/) under qemu" \
+        cargo test --target $TARGET "${PKGS[@]}" --test models -- match_onnxruntime
       work=$CARGO_TARGET_DIR/aarch64-ci
       rm -rf "$work"; mkdir -p "$work"
       if [ ! -x "$X86_BIN" ]; then
