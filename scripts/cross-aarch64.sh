@@ -1,17 +1,37 @@
 #!/usr/bin/env bash
 # Docker-free aarch64 cross-build on Debian/Ubuntu (bookworm here):
-#   bash scripts/cross-aarch64.sh [build|test|replay] [--release] [--cpu orin|pi5|generic]
+#   bash scripts/cross-aarch64.sh build [--release] [--cpu orin|pi5|generic] [--static]
+#   bash scripts/cross-aarch64.sh test [cargo test arguments]     # cargo test under qemu-aarch64
+#   bash scripts/cross-aarch64.sh replay [--release]               # the sample through replay under qemu
+#   bash scripts/cross-aarch64.sh ci [--x86-bin PATH]              # the aarch64 step of scripts/test.sh
+#     (ARM_REPLAY_FRAMES=N|all: frame sets replayed under qemu, default 12; QEMU_CPU: emulated core)
 # Uses Debian's rustc-web toolchain (rustc at /usr/bin/rustc) with the arm64 standard library
 # (libstd-rust-web-dev:arm64), gcc-aarch64-linux-gnu as linker, qemu-user-static as test runner.
-# Prints the binary size and its shared-library dependencies at the end of a build.
+# `build` prints the binary's size, its NEEDED entries and what the aarch64 loader resolves them to.
+# `--static` links glibc statically (-C target-feature=+crt-static): one file, no libc on the board.
+#
+# `ci`: cross-builds the unit tests of the non-ROS crates, the models' parity tests and the binary
+# (debug profile: the workspace's opt-levels), then under qemu-aarch64: the unit tests, the models'
+# parity tests against onnxruntime's goldens, replay of the bundled sample (first 12 frame sets) compared
+# number by number with the x86_64 binary's run (scripts/compare-outputs.py), and `sensorium sim` giving
+# the same bytes as on x86_64. One PASS/FAIL line per check; exits 1 when any failed.
+#
+# The runner is qemu without `-L /usr/aarch64-linux-gnu`: libstd-rust-web-dev:arm64 pulls in libc6:arm64
+# (/lib/ld-linux-aarch64.so.1, /lib/aarch64-linux-gnu), and /etc/ld.so.cache then points the cross
+# sysroot's loader (libc6-arm64-cross, an older build) at that newer libc.so.6. The mismatched pair hangs
+# in the first pthread_create (glibc's stack-cache list walked with the wrong layout: every libtest test,
+# which runs on its own thread, spins forever). The multiarch loader and libc come from one package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
 MODE=${1:-build}; shift || true
-PROFILE=debug; CPU=generic; EXTRA=()
+PROFILE=debug; CPU=generic; STATIC=0; EXTRA=(); X86_BIN=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --release) PROFILE=release; EXTRA+=(--release) ;;
     --cpu) CPU=$2; shift ;;
+    --static) STATIC=1 ;;
+    --x86-bin) X86_BIN=$2; shift ;;
     *) EXTRA+=("$1") ;;
   esac
   shift
@@ -30,29 +50,125 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 QEMU=$(command -v qemu-aarch64-static || command -v qemu-aarch64)
+if [ -e /lib/ld-linux-aarch64.so.1 ]; then
+  RUNNER=("$QEMU")                                     # libc6:arm64: loader and libc of one build
+else
+  RUNNER=("$QEMU" -L /usr/aarch64-linux-gnu)           # only the cross sysroot is installed
+fi
+# QEMU_CPU: the core qemu emulates. Not qemu's default `max`: with its SVE, inference ran ~8x slower than
+# on an emulated Cortex-A76 (image encoder 4.2 s against 0.47 s a run); the A76 is the Pi 5's core and
+# close to Orin's A78AE (qemu 7.2 has no A78), the A72 is the Pi 4's.
 case "$CPU" in
-  orin) RUSTFLAGS_CPU="-C target-cpu=cortex-a78ae" ;;   # Jetson Orin: ARMv8.2 + dotprod + fp16
-  pi5) RUSTFLAGS_CPU="-C target-cpu=cortex-a76" ;;      # Raspberry Pi 5: ARMv8.2 + dotprod + fp16
-  generic) RUSTFLAGS_CPU="" ;;                          # any ARMv8-A (Xavier, Pi 4, ECUs)
+  orin) RUSTFLAGS_CPU="-C target-cpu=cortex-a78ae"; QCPU=cortex-a76 ;;  # Jetson Orin: ARMv8.2 + dotprod + fp16
+  pi5) RUSTFLAGS_CPU="-C target-cpu=cortex-a76"; QCPU=cortex-a76 ;;     # Raspberry Pi 5: ARMv8.2 + dotprod + fp16
+  generic) RUSTFLAGS_CPU=""; QCPU=cortex-a72 ;;                         # any ARMv8-A (Xavier, Pi 4, ECUs)
   *) echo "unknown --cpu $CPU (orin, pi5, generic)"; exit 2 ;;
 esac
+export QEMU_CPU=${QEMU_CPU:-$QCPU}
+[ "$STATIC" = 1 ] && RUSTFLAGS_CPU="$RUSTFLAGS_CPU -C target-feature=+crt-static"
+# the x86_64 reference binary of `ci`: the one `cargo test --workspace` built, in the caller's target dir
+X86_DIR=${CARGO_TARGET_DIR:-target}
+X86_BIN=${X86_BIN:-$X86_DIR/debug/sensorium}
 export RUSTC=/usr/bin/rustc
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target/cross}
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
-export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="$QEMU -L /usr/aarch64-linux-gnu"
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="${RUNNER[*]}"
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="$RUSTFLAGS_CPU"
 export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
-echo "rustc: $($RUSTC --version); target $TARGET; cpu $CPU; profile $PROFILE"
+echo "rustc: $($RUSTC --version); target $TARGET; cpu $CPU; profile $PROFILE; static $STATIC; runner ${RUNNER[*]} (QEMU_CPU=$QEMU_CPU)"
+BIN=$CARGO_TARGET_DIR/$TARGET/$PROFILE/sensorium
+
+report_binary() {
+  echo "binary: $BIN ($(stat -c %s "$BIN") bytes, $(du -h "$BIN" | cut -f1))"
+  echo "shared libraries (NEEDED):"
+  aarch64-linux-gnu-readelf -d "$BIN" | grep NEEDED || echo "  none (static)"
+  echo "as resolved by the aarch64 loader (ldd):"
+  if aarch64-linux-gnu-readelf -l "$BIN" | grep -q "program interpreter"; then
+    "${RUNNER[@]}" /lib/ld-linux-aarch64.so.1 --list "$BIN" 2>/dev/null \
+      || "$QEMU" -L /usr/aarch64-linux-gnu /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 --list "$BIN" \
+      || echo "  (the loader could not list it)"
+  else
+    echo "  not a dynamic executable"
+  fi
+}
+
 case "$MODE" in
   build)
     cargo build --target $TARGET -p sensorium "${EXTRA[@]}"
-    BIN=$CARGO_TARGET_DIR/$TARGET/$PROFILE/sensorium
-    echo "binary: $BIN ($(du -h "$BIN" | cut -f1))"
-    echo "shared libraries (NEEDED):"; aarch64-linux-gnu-readelf -d "$BIN" | grep NEEDED || true
+    report_binary
     ;;
   test)
     cargo test --target $TARGET "${EXTRA[@]}" ;;
   replay)
     cargo run --target $TARGET -p sensorium "${EXTRA[@]}" -- replay --fast --quiet --summary-json "${CARGO_TARGET_DIR}/aarch64-summary.json" --out "${CARGO_TARGET_DIR}/aarch64-out" ;;
-  *) echo "usage: $0 build|test|replay [--release] [--cpu orin|pi5|generic]"; exit 2 ;;
+  ci)
+    [ "$PROFILE" = debug ] || { echo "ci runs the debug profile"; exit 2; }
+    CRATES=(core msgs bag geometry engine infer fusion sim pipeline)   # not ros/cli: they need a roscore
+    PKGS=(); for c in "${CRATES[@]}"; do PKGS+=(-p "sensorium-$c"); done
+    results=(); failed=0
+    check() {   # check NAME COMMAND...: runs it, records PASS/FAIL
+      local name=$1; shift
+      echo; echo "-- aarch64: $name"
+      local t=$SECONDS
+      if "$@"; then results+=("PASS: $name ($((SECONDS - t)) s)"); else results+=("FAIL: $name ($((SECONDS - t)) s)"); failed=1; fi
+      echo "${results[-1]}"
+    }
+    # Every cargo call names the same packages: features unify over the selected packages (adding the
+    # CLI changes libc/serde/smallvec features), so another selection would rebuild tract.
+    PKGS+=(-p sensorium)
+    # debuginfo: line tables only (backtraces keep file:line), much less to compile and link
+    export CARGO_PROFILE_DEV_DEBUG=${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}
+    t0=$SECONDS
+    check "cross-build: unit tests, parity tests, sensorium" \
+      bash -c 'cargo test --target '$TARGET' --no-run "$@" --lib --bins --test models && cargo build --target '$TARGET' "$@"' _ "${PKGS[@]}"
+    build_s=$((SECONDS - t0))
+    if [ "$failed" = 0 ]; then
+      report_binary
+      check "unit tests (${CRATES[*]} cli) under qemu" cargo test --target $TARGET "${PKGS[@]}" --lib --bins
+      check "models' parity vs onnxruntime goldens (tiny test models + every model in models/) under qemu" \
+        cargo test --target $TARGET "${PKGS[@]}" --test models -- match_onnxruntime
+      work=$CARGO_TARGET_DIR/aarch64-ci
+      rm -rf "$work"; mkdir -p "$work"
+      if [ ! -x "$X86_BIN" ]; then
+        echo "x86_64 reference $X86_BIN missing: building it"
+        (unset RUSTC CARGO_PROFILE_DEV_DEBUG; CARGO_TARGET_DIR=$X86_DIR cargo build -p sensorium)
+      fi
+      replay_both() {
+        # ARM_REPLAY_FRAMES frame sets (default 12; `all`: the whole sample, 49): a few seconds each under qemu
+        local args=(replay tests/fixtures/sample.bag --fast --quiet --render none --threads 2)
+        [ "$REPLAY_FRAMES" = all ] || args+=(--max-frames "$REPLAY_FRAMES")
+        SENSORIUM_CACHE_DIR=$work/x86/cache "$X86_BIN" "${args[@]}" \
+          --summary-json "$work/x86/summary.json" --out "$work/x86" >"$work/x86.log" 2>&1 \
+          || { echo "x86_64 replay failed:"; cat "$work/x86.log"; return 1; }
+        SENSORIUM_CACHE_DIR=$work/arm/cache "${RUNNER[@]}" "$BIN" "${args[@]}" \
+          --summary-json "$work/arm/summary.json" --out "$work/arm" >"$work/arm.log" 2>&1 \
+          || { echo "aarch64 replay failed:"; cat "$work/arm.log"; return 1; }
+        cat "$work/arm.log"
+      }
+      REPLAY_FRAMES=${ARM_REPLAY_FRAMES:-12}
+      # stopped early, the reader thread's progress (received/dropped/decode_errors) is timing-dependent
+      IGNORE=(timing latency_ms end_to_end_ms wall_s)
+      [ "$REPLAY_FRAMES" = all ] || IGNORE+=(received dropped decode_errors)
+      check "replay of the sample runs (x86_64 and aarch64, $REPLAY_FRAMES frame sets)" replay_both
+      check "replay scenes: aarch64 = x86_64 within tolerance" \
+        python3 scripts/compare-outputs.py scenes "$work/x86/scenes.jsonl" "$work/arm/scenes.jsonl"
+      check "replay summary: aarch64 = x86_64 within tolerance" \
+        python3 scripts/compare-outputs.py summary "$work/x86/summary.json" "$work/arm/summary.json" \
+        --ignore "${IGNORE[@]}"
+      sim_same() {
+        "$X86_BIN" sim --out "$work/x86.bag" --frames 20 --seed 7 >/dev/null || return 1
+        "${RUNNER[@]}" "$BIN" sim --out "$work/arm.bag" --frames 20 --seed 7 >/dev/null || return 1
+        local a b
+        a=$(sha256sum "$work/x86.bag" | cut -d' ' -f1); b=$(sha256sum "$work/arm.bag" | cut -d' ' -f1)
+        echo "sim --frames 20 --seed 7: x86_64 $a ($(stat -c %s "$work/x86.bag") bytes), aarch64 $b ($(stat -c %s "$work/arm.bag") bytes)"
+        [ "$a" = "$b" ] && [ -s "$work/x86.bag" ]
+      }
+      check "sim: same seed, byte-identical bag on x86_64 and aarch64" sim_same
+    fi
+    echo
+    echo "aarch64 step: ${build_s} s cross-build, $((SECONDS - t0)) s in all"
+    printf '%s\n' "${results[@]}"
+    exit "$failed"
+    ;;
+  *) echo "usage: $0 build|test|replay|ci [--release] [--cpu orin|pi5|generic] [--static] [--x86-bin PATH]"; exit 2 ;;
 esac
