@@ -88,6 +88,9 @@ fn quick_engine_and_decode_rows_carry_their_peer_ratio() {
     let (code, again, err) = bench(&["--from-json", json.to_str().expect("utf-8")]);
     assert_eq!(code, 0, "{err}");
     for n in &names {
-        assert!(again.contains(n), "{n} missing from the table printed from JSON:\n{again}");
+        assert!(
+            again.contains(n),
+            "{n} missing from the table printed from JSON:\n{again}"
+        );
     }
 }
