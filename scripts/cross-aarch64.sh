@@ -103,7 +103,8 @@ case "$MODE" in
     cargo run --target $TARGET -p sensorium "${EXTRA[@]}" -- replay --fast --quiet --summary-json "${CARGO_TARGET_DIR}/aarch64-summary.json" --out "${CARGO_TARGET_DIR}/aarch64-out" ;;
   ci)
     [ "$PROFILE" = debug ] || { echo "ci runs the debug profile"; exit 2; }
-    CRATES=(core msgs bag geometry engine infer fusion sim pipeline)   # not ros/cli: they need a roscore
+    # unit tests of these and of the CLI; not crates/ros nor the CLI integration tests: they need a roscore
+    CRATES=(core msgs bag geometry engine infer fusion sim pipeline)
     PKGS=(); for c in "${CRATES[@]}"; do PKGS+=(-p "sensorium-$c"); done
     results=(); failed=0
     check() {   # check NAME COMMAND...: runs it, records PASS/FAIL
