@@ -226,7 +226,8 @@ pub struct CalibProjectArgs {
 pub struct CalibCheckArgs {
     /// Recording with clouds and images.
     pub bag: PathBuf,
-    /// Flag a frame when its in-image fraction moves by more than this (absolute) from the running median.
+    /// Flag a frame when its in-image fraction moves by more than this (absolute) from the running median
+    /// (a bumped LiDAR; a bumped camera is flagged by its alignment offset jumping by more than 6 px).
     #[arg(long, default_value_t = 0.05)]
     pub threshold: f64,
     /// Emit JSON lines instead of text.

@@ -221,3 +221,86 @@ fn calib_tools_work_on_the_sample_recording() {
     assert!(String::from_utf8_lossy(&npy[10..80]).contains("'<f8'"));
     assert_eq!(r["points_total"], frames[10]["points"]);
 }
+
+/// A camera knocked 2° in yaw and 1.5° in pitch half-way through a recording, with the recording's
+/// calibration still the nominal one: `calib check` flags the sweeps right after the bump and none
+/// before it.
+#[test]
+fn calib_check_flags_a_bumped_camera() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = dir.path().join("bump.toml");
+    std::fs::write(
+        &cfg,
+        "[camera]\nwidth = 640\nheight = 360\nfx = 450.0\nfy = 450.0\ncx = 320.0\ncy = 180.0\n\
+         bump = { after_s = 1.55, rpy_deg = [0.0, 1.5, 2.0] }\n[lidar]\nbeams = 32\nazimuth_res_deg = 0.4\n",
+    )
+    .expect("write config");
+    let bag = dir.path().join("bumped.bag");
+    let (code, _, err) = run(&[
+        "sim",
+        "--out",
+        bag.to_str().unwrap_or_default(),
+        "--frames",
+        "30",
+        "--seed",
+        "11",
+        "--config",
+        cfg.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(&["calib", "check", bag.to_str().unwrap_or_default(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let frames: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert!(frames.len() >= 28, "{} frames checked: {err}", frames.len());
+    let t0 = frames[0]["stamp"].as_f64().unwrap_or(0.0);
+    let flagged: Vec<f64> = frames
+        .iter()
+        .filter(|f| f["flagged"] == true)
+        .map(|f| f["stamp"].as_f64().unwrap_or(0.0) - t0)
+        .collect();
+    assert!(
+        flagged.iter().all(|t| *t > 1.45),
+        "flagged before the bump: {flagged:?}\n{out}"
+    );
+    assert!(
+        flagged.iter().any(|t| (1.55..1.85).contains(t)),
+        "the bump at 1.55 s was not flagged within 3 sweeps: {flagged:?}\n{out}"
+    );
+    // the offset measures the bump: 2° yaw and 1.5° pitch at f = 450 px are 15.7 and 11.8 px
+    let offsets = |after: bool| -> Vec<(f64, f64)> {
+        frames
+            .iter()
+            .filter(|f| (f["stamp"].as_f64().unwrap_or(0.0) - t0 > 1.6) == after)
+            .map(|f| {
+                (
+                    f["offset_px"][0].as_f64().unwrap_or(99.0),
+                    f["offset_px"][1].as_f64().unwrap_or(99.0),
+                )
+            })
+            .collect()
+    };
+    let med = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (before, after) = (offsets(false), offsets(true));
+    let (bu, bv) = (
+        med(before.iter().map(|o| o.0).collect()),
+        med(before.iter().map(|o| o.1).collect()),
+    );
+    let (au, av) = (
+        med(after.iter().map(|o| o.0).collect()),
+        med(after.iter().map(|o| o.1).collect()),
+    );
+    assert!(
+        bu.abs() <= 4.0 && bv.abs() <= 4.0,
+        "offset before the bump ({bu}, {bv})\n{out}"
+    );
+    assert!(
+        (au.abs() - 15.7).abs() <= 4.0 && (av.abs() - 11.8).abs() <= 4.0,
+        "offset after the bump ({au}, {av})\n{out}"
+    );
+}

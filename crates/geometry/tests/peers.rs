@@ -395,3 +395,105 @@ fn calib_project_errors_are_clear() {
     .to_string();
     assert!(e.contains("1224×370") && e.contains("1280×720"), "{e}");
 }
+
+/// The LiDAR points inside each labelled 3D box of KITTI (label_2: annotators' boxes in the rectified
+/// camera frame) land inside that object's annotated 2D box in the overlay: the projection puts points on
+/// the objects. The 3D test uses this test's own parse of the calib file (R0_rect, Tr_velo_to_cam); the
+/// pixels are the ones `calib project` wrote to --uv-out and drew into the overlay PNG.
+#[test]
+fn kitti_labelled_objects_receive_their_points() {
+    let dir = kitti_dir();
+    if !require("kitti_object_vis data", dir.join("label_2").is_dir()) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mut objects_checked = 0;
+    for frame in ["000000", "000001", "000002"] {
+        let uv = tmp.path().join(format!("{frame}.npy"));
+        let overlay = tmp.path().join(format!("{frame}.png"));
+        let opts = ProjectOptions {
+            calib: dir.join(format!("calib/{frame}.txt")),
+            cloud: dir.join(format!("velodyne/{frame}.bin")),
+            image: dir.join(format!("image_2/{frame}.png")),
+            camera: Some("cam2".into()),
+            out: Some(overlay.clone()),
+            uv_out: Some(uv.clone()),
+        };
+        calib_project(&opts).unwrap();
+        // u, v, depth per input point (NaN behind the camera), read back through the .npy loader
+        let uvd = load_cloud(&uv).unwrap();
+        let cloud = load_cloud(&opts.cloud).unwrap();
+        assert_eq!(uvd.len(), cloud.len());
+        let text = std::fs::read_to_string(&opts.calib).unwrap();
+        let mat = |key: &str| -> Vec<f64> {
+            let line = text.lines().find(|l| l.starts_with(key)).unwrap();
+            line.split_whitespace()
+                .skip(1)
+                .map(|t| t.parse().unwrap())
+                .collect()
+        };
+        let r0 = Matrix3::from_row_slice(&mat("R0_rect:"));
+        let tr = Matrix3x4::from_row_slice(&mat("Tr_velo_to_cam:"));
+        let original = image::open(&opts.image).unwrap().to_rgb8();
+        let drawn = image::open(&overlay).unwrap().to_rgb8();
+        let labels = std::fs::read_to_string(dir.join(format!("label_2/{frame}.txt"))).unwrap();
+        for label in labels.lines() {
+            let f: Vec<&str> = label.split_whitespace().collect();
+            if f[0] == "DontCare" {
+                continue;
+            }
+            let n = |i: usize| f[i].parse::<f64>().unwrap();
+            let (bx0, by0, bx1, by1) = (n(4), n(5), n(6), n(7));
+            let (h, w, l) = (n(8), n(9), n(10));
+            let loc = Vector3::new(n(11), n(12), n(13));
+            let ry = n(14);
+            let rot = Rotation3::from_axis_angle(&Vector3::y_axis(), ry);
+            let (mut inside, mut in_box2d, mut coloured) = (0usize, 0usize, 0usize);
+            for i in 0..cloud.len() {
+                let p = Vector3::new(
+                    f64::from(cloud.x[i]),
+                    f64::from(cloud.y[i]),
+                    f64::from(cloud.z[i]),
+                );
+                let rect = r0 * (tr * p.push(1.0));
+                let local = rot.inverse() * (rect - loc);
+                if !(local.x.abs() <= l / 2.0 && local.z.abs() <= w / 2.0 && local.y <= 0.0 && local.y >= -h)
+                {
+                    continue;
+                }
+                inside += 1;
+                let (u, v) = (f64::from(uvd.x[i]), f64::from(uvd.y[i]));
+                if u >= bx0 - 2.0 && u <= bx1 + 2.0 && v >= by0 - 2.0 && v <= by1 + 2.0 {
+                    in_box2d += 1;
+                }
+                let (pu, pv) = (u as u32, v as u32);
+                if pu < drawn.width()
+                    && pv < drawn.height()
+                    && drawn.get_pixel(pu, pv) != original.get_pixel(pu, pv)
+                {
+                    coloured += 1;
+                }
+            }
+            eprintln!(
+                "{frame} {}: {inside} points in the 3D box, {in_box2d} inside the 2D box, {coloured} drawn",
+                f[0]
+            );
+            if inside < 10 {
+                continue; // far or occluded: too few returns to judge
+            }
+            objects_checked += 1;
+            assert!(
+                in_box2d as f64 >= 0.95 * inside as f64,
+                "{frame} {label}: {in_box2d}/{inside} points inside the annotated 2D box"
+            );
+            assert!(
+                coloured as f64 >= 0.9 * inside as f64,
+                "{frame} {label}: {coloured}/{inside} points drawn in the overlay"
+            );
+        }
+    }
+    assert!(
+        objects_checked >= 3,
+        "only {objects_checked} labelled objects had points"
+    );
+}

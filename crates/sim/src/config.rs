@@ -34,6 +34,22 @@ pub struct CameraConfig {
     /// Publish sensor_msgs/CompressedImage JPEG on the compressed topic.
     pub compressed: bool,
     pub jpeg_quality: u8,
+    /// A bumped camera: from `bump.after_s` (seconds into the recording) the camera renders from its
+    /// mount rotated by `bump.rpy_deg`, while the written calibration keeps the nominal mount — the
+    /// recording `sensorium calib check` must flag.
+    pub bump: Option<Bump>,
+}
+
+/// A sudden change of a sensor's pose (see [`CameraConfig::bump`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bump {
+    pub after_s: f64,
+    /// Roll, pitch, yaw added to the mount (degrees).
+    pub rpy_deg: [f64; 3],
+    /// Translation added to the mount (m).
+    #[serde(default)]
+    pub translation: [f64; 3],
 }
 
 /// The rotating LiDAR.
@@ -154,6 +170,7 @@ impl Default for CameraConfig {
             raw: true,
             compressed: false,
             jpeg_quality: 85,
+            bump: None,
         }
     }
 }
@@ -319,6 +336,21 @@ impl SimConfig {
         }
         if !(c.rate_hz >= 1.0 && c.rate_hz <= 60.0) {
             return bad("camera.rate_hz", format!("{} outside 1..=60", c.rate_hz));
+        }
+        if let Some(b) = &c.bump {
+            if !b.after_s.is_finite()
+                || b.after_s < 0.0
+                || b.rpy_deg.iter().chain(&b.translation).any(|v| !v.is_finite())
+                || b.rpy_deg.iter().any(|v| v.abs() > 90.0)
+            {
+                return bad(
+                    "camera.bump",
+                    format!(
+                        "after_s {} must be ≥ 0, rpy_deg {:?} within ±90°, all finite",
+                        b.after_s, b.rpy_deg
+                    ),
+                );
+            }
         }
         if !c.raw && !c.compressed {
             return bad(

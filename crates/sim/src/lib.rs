@@ -52,6 +52,8 @@ pub struct Simulator {
     pub seed: u64,
     pub world: World,
     pub renderer: Renderer,
+    /// The camera after its bump (`camera.bump`), rendering from `bump.after_s` on.
+    bumped: Option<(f64, Renderer)>,
     pub lidar: lidar::Lidar,
 }
 
@@ -65,6 +67,14 @@ impl Simulator {
             seed,
             world: World::generate(&cfg.scene, seed, duration),
             renderer: Renderer::new(&cfg.camera),
+            bumped: cfg.camera.bump.as_ref().map(|b| {
+                let mut c = cfg.camera.clone();
+                for k in 0..3 {
+                    c.mount.rpy[k] += b.rpy_deg[k].to_radians();
+                    c.mount.translation[k] += b.translation[k];
+                }
+                (b.after_s, Renderer::new(&c))
+            }),
             lidar: lidar::Lidar::new(&cfg.lidar),
         })
     }
@@ -77,8 +87,16 @@ impl Simulator {
     /// Renders the camera at `t`.
     pub fn render(&mut self, t: f64) -> (Snapshot, Rendered) {
         let snap = self.snapshot(t);
-        let img = self.renderer.render(&self.world, &snap);
+        let img = self.render_camera(&snap);
         (snap, img)
+    }
+
+    /// The camera image of `snap`: from the nominal camera, or the bumped one from `bump.after_s` on.
+    fn render_camera(&mut self, snap: &Snapshot) -> Rendered {
+        match &mut self.bumped {
+            Some((after, r)) if snap.time >= *after => r.render(&self.world, snap),
+            _ => self.renderer.render(&self.world, snap),
+        }
     }
 
     /// Nominal time of sweep `i`.
@@ -98,7 +116,7 @@ impl Simulator {
     /// ground truth's stamp (seconds since the epoch).
     pub fn frame_set(&mut self, i: u32, stamp: f64) -> FrameSet {
         let (snap, sweep) = self.sweep(i);
-        let image = self.renderer.render(&self.world, &snap);
+        let image = self.render_camera(&snap);
         let truth = GroundTruth::from_snapshot(&self.world, &snap, stamp, &self.cfg.frames.base);
         let map_text = truth::map_text(&self.world, &snap, &self.cfg.frames.base);
         FrameSet {
