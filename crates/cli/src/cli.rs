@@ -80,6 +80,9 @@ pub struct PipelineOpts {
     /// Model variant: fp32, int8 or auto (overrides `models.variant`).
     #[arg(long, value_name = "VARIANT")]
     pub variant: Option<String>,
+    /// Inference backend: tract, onnxruntime or auto (overrides `models.backend`).
+    #[arg(long, value_name = "BACKEND")]
+    pub backend: Option<String>,
     /// Worker threads (overrides `engine.threads`).
     #[arg(long, value_name = "N")]
     pub threads: Option<u32>,
@@ -242,8 +245,13 @@ pub enum ModelsCommand {
     /// Load every model, run its golden inputs, compare with onnxruntime's outputs.
     #[command(after_help = "Example:\n  sensorium models check models/ --json")]
     Check(ModelsCheckArgs),
-    /// Time every variant on this machine and remember the fastest that passes parity.
-    Tune(ModelsCheckArgs),
+    /// Time every variant on every backend and thread count on this machine, check parity, and
+    /// remember the fastest passing choice per model (used by replay and node when models.backend /
+    /// models.variant are `auto`).
+    #[command(
+        after_help = "Example:\n  sensorium models tune models/ --threads 1,2 --runs 20\n  sensorium models tune --json --cache-dir /var/cache/sensorium"
+    )]
+    Tune(ModelsTuneArgs),
 }
 
 #[derive(Args, Debug)]
@@ -254,6 +262,37 @@ pub struct ModelsCheckArgs {
     /// JSON output.
     #[arg(long)]
     pub json: bool,
+    /// Inference backend: tract or onnxruntime.
+    #[arg(long, default_value = "tract")]
+    pub backend: String,
+    /// Threads of each model run.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct ModelsTuneArgs {
+    /// Models folder (one subfolder per model with manifest.toml and model.onnx).
+    #[arg(default_value = "models")]
+    pub dir: PathBuf,
+    /// JSON output (every candidate and the choices).
+    #[arg(long)]
+    pub json: bool,
+    /// Thread counts to try, comma-separated (default: 1 and all cores).
+    #[arg(long, value_delimiter = ',')]
+    pub threads: Vec<usize>,
+    /// Timed runs per candidate.
+    #[arg(long, default_value_t = 10)]
+    pub runs: usize,
+    /// Backends to try, comma-separated (default: every backend that loads here).
+    #[arg(long, value_delimiter = ',')]
+    pub backend: Vec<String>,
+    /// Where the per-machine tune file goes (default: `$SENSORIUM_CACHE_DIR`, else ~/.cache/sensorium).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Measure and print, do not write the tune file.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Subcommand, Debug)]

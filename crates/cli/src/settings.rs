@@ -62,8 +62,12 @@ pub struct EngineSettings {
 pub struct ModelSettings {
     /// Folder holding one subfolder per model (`manifest.toml` + `model.onnx`).
     pub dir: PathBuf,
-    /// `fp32`, `int8` or `auto` (fastest measured by `sensorium models tune`).
+    /// `fp32`, `int8` or `auto` (fastest measured by `sensorium models tune`; without a tuned choice: int8).
     pub variant: String,
+    /// `tract`, `onnxruntime` or `auto` (fastest measured by `sensorium models tune`; without a tuned
+    /// choice: tract). onnxruntime needs a build with the `onnxruntime` feature and its library.
+    #[serde(default = "auto")]
+    pub backend: String,
     /// Cache of optimized models; empty = `$XDG_CACHE_HOME/sensorium`.
     pub cache_dir: PathBuf,
 }
@@ -136,7 +140,8 @@ impl Default for Settings {
             },
             models: ModelSettings {
                 dir: PathBuf::from("models"),
-                variant: "int8".into(),
+                variant: "auto".into(),
+                backend: "auto".into(),
                 cache_dir: PathBuf::new(),
             },
             calibration: CalibrationSettings { dir: PathBuf::new() },
@@ -488,6 +493,11 @@ impl Loaded {
             &["raw", "compressed"],
         )?;
         one_of("models.variant", &s.models.variant, &["fp32", "int8", "auto"])?;
+        one_of(
+            "models.backend",
+            &s.models.backend,
+            &["tract", "onnxruntime", "auto"],
+        )?;
         one_of("log.format", &s.log.format, &["human", "json"])?;
         if s.sync.queue_size == 0 || s.sync.queue_size > 1000 {
             return Err(self.range_error("sync.queue_size", s.sync.queue_size, "must be in 1..=1000"));
@@ -551,6 +561,23 @@ impl Loaded {
             out.insert(key.clone(), (cur.to_string(), self.origin(&key)));
         }
         out
+    }
+}
+
+fn auto() -> String {
+    "auto".into()
+}
+
+/// The models' selection from the settings: `auto` fields are left to the tuned choice.
+pub fn model_selection(s: &Settings, threads: usize) -> sensorium_pipeline::models::Selection {
+    sensorium_pipeline::models::Selection {
+        backend: match s.models.backend.as_str() {
+            "auto" => None,
+            b => b.parse().ok(),
+        },
+        variant: (s.models.variant != "auto").then(|| s.models.variant.clone()),
+        threads,
+        cache_dir: (!s.models.cache_dir.as_os_str().is_empty()).then(|| s.models.cache_dir.clone()),
     }
 }
 

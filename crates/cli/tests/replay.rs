@@ -305,3 +305,94 @@ fn a_camera_outage_degrades_to_lidar_only_and_recovers() {
     .sum();
     assert_eq!(fused + dropped_lidar, sweeps, "every sweep accounted for: {s}");
 }
+
+/// `models tune` measures every file × backend × thread count, writes the per-machine tune file, and
+/// replay with `auto` (the default) runs what it chose; a pinned backend/variant wins over it.
+#[test]
+fn models_tune_choice_is_what_replay_runs() {
+    let out = tempfile::tempdir().expect("tmp");
+    let cache = out.path().join("cache");
+    let o = Command::new(env!("CARGO_BIN_EXE_sensorium"))
+        .args([
+            "models",
+            "tune",
+            "models",
+            "--runs",
+            "2",
+            "--threads",
+            "1",
+            "--json",
+            "--cache-dir",
+        ])
+        .arg(&cache)
+        .current_dir(repo())
+        .output()
+        .expect("run models tune");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "models tune failed: {stderr}");
+    let v: Value = serde_json::from_slice(&o.stdout).expect("tune JSON");
+    let models = v["models"].as_array().expect("models");
+    assert_eq!(models.len(), 4, "{v}");
+    let ort = sensorium_core::testdata::require(
+        "onnxruntime backend (libonnxruntime from .venv)",
+        stderr.contains("backend onnxruntime: onnxruntime from"),
+    );
+    for m in models {
+        let cands = m["candidates"].as_array().expect("candidates");
+        // fp32 + int8, on tract (+ onnxruntime), one thread count
+        assert_eq!(cands.len(), if ort { 4 } else { 2 }, "{m}");
+        assert!(cands.iter().all(|c| c["pass"] == true), "{m}");
+        let choice = &m["choice"];
+        let fastest = cands
+            .iter()
+            .map(|c| c["median_ms"].as_f64().unwrap_or(f64::MAX))
+            .fold(f64::MAX, f64::min);
+        assert_eq!(choice["median_ms"].as_f64(), Some(fastest), "{m}");
+    }
+    let file = v["tune_file"].as_str().expect("tune file path");
+    assert!(
+        Path::new(file).starts_with(&cache) && Path::new(file).is_file(),
+        "{file}"
+    );
+
+    // replay reads the tune file from the cache folder (SENSORIUM_CACHE_DIR = out/cache in replay())
+    let summary = replay(&["--max-frames", "5"], out.path());
+    let ran: Vec<&str> = summary["models"]
+        .as_array()
+        .expect("models")
+        .iter()
+        .filter_map(|m| m.as_str())
+        .collect();
+    assert_eq!(ran.len(), 4, "{summary}");
+    for m in models {
+        let name = m["name"].as_str().unwrap_or_default();
+        let c = &m["choice"];
+        let want = format!(
+            "{name}: {} {}, 1 thread(s) (tuned",
+            c["backend"].as_str().unwrap_or_default(),
+            c["variant"].as_str().unwrap_or_default()
+        );
+        assert!(ran.iter().any(|r| r.starts_with(&want)), "{want} not in {ran:?}");
+    }
+    // pinned wins
+    let pinned = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(pinned.path().join("cache")).expect("mkdir");
+    std::fs::copy(
+        file,
+        pinned
+            .path()
+            .join("cache")
+            .join(Path::new(file).file_name().unwrap_or_default()),
+    )
+    .expect("copy tune file");
+    let summary = replay(
+        &["--max-frames", "5", "--backend", "tract", "--variant", "fp32"],
+        pinned.path(),
+    );
+    for r in summary["models"].as_array().expect("models") {
+        assert!(
+            r.as_str().unwrap_or_default().contains(": tract fp32"),
+            "{summary}"
+        );
+    }
+}

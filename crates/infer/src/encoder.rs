@@ -17,9 +17,65 @@ use crate::tensor::{Output, Outputs, Tensor as InTensor, TensorData};
 /// The tract release this crate is built against (part of the cache key).
 pub const TRACT_VERSION: &str = "0.23";
 
+/// The inference engine behind an [`Encoder`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// tract: pure Rust, every platform, the default.
+    #[default]
+    Tract,
+    /// ONNX Runtime through `ort` (cargo feature `onnxruntime`, library loaded at run time).
+    OnnxRuntime,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Tract => "tract",
+            Backend::OnnxRuntime => "onnxruntime",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Backend, String> {
+        match s {
+            "tract" => Ok(Backend::Tract),
+            "onnxruntime" | "ort" => Ok(Backend::OnnxRuntime),
+            other => Err(format!("unknown backend {other:?} (tract, onnxruntime)")),
+        }
+    }
+}
+
+/// The backends this build can run here: tract always; onnxruntime when compiled in and its library
+/// loads (else the reason it cannot).
+pub fn backends_available() -> Vec<(Backend, std::result::Result<String, String>)> {
+    let mut v = vec![(Backend::Tract, Ok(format!("tract {TRACT_VERSION}")))];
+    #[cfg(feature = "onnxruntime")]
+    v.push((
+        Backend::OnnxRuntime,
+        crate::ort_backend::available().map(|p| format!("onnxruntime from {}", p.display())),
+    ));
+    #[cfg(not(feature = "onnxruntime"))]
+    v.push((
+        Backend::OnnxRuntime,
+        Err("not compiled in (cargo feature `onnxruntime`)".to_string()),
+    ));
+    v
+}
+
 /// How to load a model.
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
+    /// Which engine runs the model.
+    pub backend: Backend,
     /// A `[[variants]]` name from the manifest (e.g. "int8"); `None` loads `file` (fp32).
     pub variant: Option<String>,
     /// Threads for tract's matrix products: 0 = all cores, 1 = single-threaded.
@@ -37,6 +93,7 @@ pub struct LoadOptions {
 impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
+            backend: Backend::Tract,
             variant: None,
             threads: 1,
             cache_dir: None,
@@ -83,7 +140,9 @@ pub struct LoadInfo {
     pub cache_file: Option<PathBuf>,
     /// Wall time of [`Encoder::load`] in milliseconds.
     pub load_ms: f64,
-    /// The tract runtime that runs the model ("cpu", "cuda").
+    /// The engine that runs the model.
+    pub backend: Backend,
+    /// The runtime/device that runs the model ("cpu", "cuda").
     pub runtime: String,
     pub threads: usize,
     /// Warnings raised while loading (also logged).
@@ -95,8 +154,14 @@ pub struct Encoder {
     manifest: Manifest,
     manifest_path: PathBuf,
     model_path: PathBuf,
-    runnable: Box<dyn Runnable>,
+    engine: Engine,
     info: LoadInfo,
+}
+
+enum Engine {
+    Tract(Box<dyn Runnable>),
+    #[cfg(feature = "onnxruntime")]
+    Ort(crate::ort_backend::OrtSession),
 }
 
 impl std::fmt::Debug for Encoder {
@@ -140,6 +205,9 @@ impl Encoder {
         let bytes =
             std::fs::read(&model_path).map_err(|e| InferError::io(&model_path, "reading model", e))?;
         let mut warnings = Vec::new();
+        if options.backend == Backend::OnnxRuntime {
+            return Self::load_ort(start, manifest, manifest_path, model_path, &bytes, options);
+        }
 
         let cache_file = options.use_cache.then(|| {
             let mut h = Sha256::new();
@@ -214,6 +282,7 @@ impl Encoder {
             cache,
             cache_file,
             load_ms: start.elapsed().as_secs_f64() * 1e3,
+            backend: Backend::Tract,
             runtime,
             threads,
             warnings,
@@ -222,9 +291,67 @@ impl Encoder {
             manifest,
             manifest_path,
             model_path,
-            runnable,
+            engine: Engine::Tract(runnable),
             info,
         })
+    }
+
+    /// The onnxruntime path: the same manifest validation against the graph, then an ORT session.
+    fn load_ort(
+        start: Instant,
+        manifest: Manifest,
+        manifest_path: PathBuf,
+        model_path: PathBuf,
+        bytes: &[u8],
+        options: &LoadOptions,
+    ) -> Result<Encoder> {
+        let corrupt = |message: String| InferError::Corrupt {
+            path: model_path.clone(),
+            message,
+        };
+        let proto = tract_onnx::onnx()
+            .proto_model_for_read(&mut &bytes[..])
+            .map_err(|e| corrupt(format!("{e:#}")))?;
+        let graph = proto
+            .graph
+            .as_ref()
+            .ok_or_else(|| corrupt("no graph in the protobuf".into()))?;
+        graph::validate(graph, &manifest, &model_path, &manifest_path)?;
+        let threads = match options.threads {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            n => n,
+        };
+        #[cfg(feature = "onnxruntime")]
+        {
+            let session = crate::ort_backend::OrtSession::load(bytes, threads, &model_path)?;
+            let info = LoadInfo {
+                model_file: model_path.clone(),
+                cache: CacheUse::Disabled,
+                cache_file: None,
+                load_ms: start.elapsed().as_secs_f64() * 1e3,
+                backend: Backend::OnnxRuntime,
+                runtime: "cpu".into(),
+                threads,
+                warnings: vec![],
+            };
+            Ok(Encoder {
+                manifest,
+                manifest_path,
+                model_path,
+                engine: Engine::Ort(session),
+                info,
+            })
+        }
+        #[cfg(not(feature = "onnxruntime"))]
+        {
+            let _ = (start, manifest_path, threads);
+            Err(InferError::Backend {
+                path: model_path,
+                backend: "onnxruntime",
+                stage: "load the model",
+                message: "this build has no onnxruntime backend (cargo feature `onnxruntime`)".into(),
+            })
+        }
     }
 
     fn typed_from_onnx(
@@ -323,8 +450,7 @@ impl Encoder {
                 message: format!("{} inputs given, the model takes {}", inputs.len(), specs.len()),
             });
         }
-        let mut values: TVec<TValue> = tvec![];
-        for (index, (t, spec)) in inputs.into_iter().zip(specs).enumerate() {
+        for (index, (t, spec)) in inputs.iter().zip(specs).enumerate() {
             let err = |message: String| InferError::Input {
                 path: self.model_path.clone(),
                 index,
@@ -352,6 +478,20 @@ impl Encoder {
                     crate::manifest::shape_string(&spec.shape)
                 )));
             }
+        }
+        let runnable = match &self.engine {
+            Engine::Tract(r) => r,
+            #[cfg(feature = "onnxruntime")]
+            Engine::Ort(session) => return session.run(&self.manifest, inputs, &self.model_path),
+        };
+        let mut values: TVec<TValue> = tvec![];
+        for (index, (t, spec)) in inputs.into_iter().zip(specs).enumerate() {
+            let err = |message: String| InferError::Input {
+                path: self.model_path.clone(),
+                index,
+                name: spec.name.clone(),
+                message,
+            };
             let shape = t.shape;
             let tensor = match t.data {
                 TensorData::F32(v) => tract_ndarray::ArrayD::from_shape_vec(shape, v).map(Tensor::from),
@@ -361,8 +501,7 @@ impl Encoder {
             .map_err(|e| err(e.to_string()))?;
             values.push(tensor.into_tvalue());
         }
-        let outs = self
-            .runnable
+        let outs = runnable
             .run(values)
             .map_err(|e| InferError::tract(&self.model_path, "run", e))?;
         let mut result = Vec::with_capacity(outs.len());

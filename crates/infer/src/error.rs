@@ -37,6 +37,13 @@ pub enum InferError {
         stage: &'static str,
         message: String,
     },
+    #[error("{path}: {backend} failed to {stage}: {message}")]
+    Backend {
+        path: PathBuf,
+        backend: &'static str,
+        stage: &'static str,
+        message: String,
+    },
     #[error("{path}: input {index} ({name}): {message}")]
     Input {
         path: PathBuf,

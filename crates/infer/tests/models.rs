@@ -92,6 +92,7 @@ fn tiny_models_match_onnxruntime() {
         threads: 1,
         runs: 3,
         cache_dir: Some(cache.path().to_path_buf()),
+        ..Default::default()
     };
     let reports = check_models_with(&f.root.join("good"), &opts).unwrap();
     println!("{}", serde_json::to_string_pretty(&reports).unwrap());
@@ -139,6 +140,7 @@ fn repo_models_match_onnxruntime() {
         threads: 1,
         runs: 3,
         cache_dir: Some(cache.path().to_path_buf()),
+        ..Default::default()
     };
     let reports = check_models_with(&models, &opts).unwrap();
     println!("{}", serde_json::to_string_pretty(&reports).unwrap());
@@ -431,4 +433,77 @@ fn text_embedder_tokenizes_and_caches() {
     }
     emb.embed("a car ahead").unwrap(); // evicted by the 4 newer strings
     assert_eq!(emb.cache_stats(), (1, 6));
+}
+
+/// The onnxruntime backend (feature `onnxruntime`, the wheel's libonnxruntime loaded at run time) runs
+/// the same manifests and passes the same parity checks as tract, on the tiny models and on `models/`;
+/// a corrupt model fails at load naming the file.
+#[cfg(feature = "onnxruntime")]
+#[test]
+fn onnxruntime_backend_passes_the_same_parity_checks() {
+    use sensorium_infer::Backend;
+    let Some(f) = fixture() else { return };
+    let lib = sensorium_infer::ort_backend::available();
+    if !require(
+        &format!("libonnxruntime for the onnxruntime backend ({lib:?})"),
+        lib.is_ok(),
+    ) {
+        return;
+    }
+    let opts = CheckOptions {
+        backend: Backend::OnnxRuntime,
+        threads: 1,
+        runs: 3,
+        ..Default::default()
+    };
+    for dir in [f.root.join("good"), repo_root().join("models")] {
+        let reports = check_models_with(&dir, &opts).unwrap();
+        assert!(!reports.is_empty(), "{}", dir.display());
+        for r in &reports {
+            assert!(r.pass, "{}: {}", r.name, serde_json::to_string_pretty(r).unwrap());
+            for v in &r.variants {
+                assert_eq!(v.backend, Backend::OnnxRuntime);
+                eprintln!("{} {}: {:.3} ms", r.name, v.variant, v.latency_median_ms);
+            }
+        }
+    }
+    // same outputs as tract on the image encoder's golden inputs (fp32: within the parity bound)
+    let img = repo_root().join("models/image_encoder");
+    let m = sensorium_infer::Manifest::load(&img).unwrap().0;
+    let names: Vec<&str> = m.inputs.iter().map(|i| i.name.as_str()).collect();
+    let ort = Encoder::load(
+        &img,
+        &LoadOptions {
+            backend: Backend::OnnxRuntime,
+            ..no_cache()
+        },
+    )
+    .unwrap();
+    assert_eq!(ort.load_info().backend, Backend::OnnxRuntime);
+    let tract = Encoder::load(&img, &no_cache()).unwrap();
+    let a = ort.run(golden_inputs(&img, &names)).unwrap();
+    let b = tract.run(golden_inputs(&img, &names)).unwrap();
+    for (x, y) in a.iter().zip(b.iter()) {
+        assert_eq!(x.shape, y.shape);
+        let (_, rel) = errors(&x.data, &y.data);
+        assert!(rel < 1e-4, "{}: onnxruntime vs tract rel L2 {rel}", x.name);
+    }
+    // a corrupt model: the error names the file
+    let tmp = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(&img).unwrap().filter_map(|e| e.ok()) {
+        if e.path().is_file() {
+            std::fs::copy(e.path(), tmp.path().join(e.file_name())).unwrap();
+        }
+    }
+    std::fs::write(tmp.path().join("model.onnx"), b"not a model").unwrap();
+    let err = Encoder::load(
+        tmp.path(),
+        &LoadOptions {
+            backend: Backend::OnnxRuntime,
+            ..no_cache()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("model.onnx"), "{err}");
 }

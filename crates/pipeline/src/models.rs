@@ -6,9 +6,11 @@
 use anyhow::{anyhow, bail, Context, Result};
 use sensorium_fusion::{BevGrid, PillarConfig};
 use sensorium_infer::manifest::{ImagePre, Role};
-use sensorium_infer::{Encoder, LoadOptions, Outputs, Tensor, TextEmbedder};
+use sensorium_infer::{tune, Encoder, LoadOptions, Outputs, Tensor, TextEmbedder};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+pub use sensorium_infer::Backend;
 
 /// One loaded encoder per role.
 pub struct Models {
@@ -18,6 +20,69 @@ pub struct Models {
     pub text: TextEmbedder,
     pub fusion: Encoder,
     pub dir: PathBuf,
+    /// What runs each model and why ("image_encoder: onnxruntime int8, 2 threads (tuned 0.95 ms)").
+    pub choices: Vec<String>,
+}
+
+/// Which engine, file and threads run the models. `None` fields are `auto`: the fastest passing
+/// choice that `sensorium models tune` recorded for this machine and these model files, else the
+/// defaults (tract, the int8 variant).
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub backend: Option<Backend>,
+    /// `Some("fp32")` = the manifest's main file.
+    pub variant: Option<String>,
+    /// Thread budget of the encoders (a tuned choice never uses more).
+    pub threads: usize,
+    /// Cache folder (tract's optimized models, the tune file); `None` = the default.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Selection {
+    /// Pinned variant and thread budget, tract unless tuned otherwise.
+    pub fn new(variant: Option<&str>, threads: usize) -> Selection {
+        Selection {
+            variant: variant.map(str::to_string),
+            threads,
+            ..Default::default()
+        }
+    }
+
+    /// What to load for the model in `dir`: pinned fields win; `auto` fields come from the fastest
+    /// tuned candidate compatible with the pinned ones and the thread budget.
+    fn resolve(&self, tuned: &tune::TuneFile, dir: &Path) -> (Backend, Option<String>, usize, String) {
+        let budget = self.threads.max(1);
+        let key = tune::model_key(dir).ok();
+        let best = key.as_ref().and_then(|k| tuned.models.get(k)).and_then(|m| {
+            m.candidates
+                .iter()
+                .filter(|c| c.pass && c.median_ms.is_some() && c.threads <= budget)
+                .filter(|c| self.backend.is_none_or(|b| b == c.backend))
+                .filter(|c| self.variant.as_deref().is_none_or(|v| v == c.variant))
+                .min_by(|a, b| {
+                    a.median_ms
+                        .unwrap_or(f64::MAX)
+                        .total_cmp(&b.median_ms.unwrap_or(f64::MAX))
+                })
+                .cloned()
+        });
+        match best {
+            Some(c) if self.backend.is_none() || self.variant.is_none() => {
+                let why = format!("tuned {:.2} ms", c.median_ms.unwrap_or(f64::NAN));
+                (c.backend, Some(c.variant), c.threads, why)
+            }
+            _ => (
+                self.backend.unwrap_or_default(),
+                Some(self.variant.clone().unwrap_or_else(|| "int8".into())),
+                budget,
+                if self.backend.is_some() && self.variant.is_some() {
+                    "pinned".into()
+                } else {
+                    "default (no tuned choice)".into()
+                },
+            ),
+        }
+    }
 }
 
 impl std::fmt::Debug for Models {
@@ -82,12 +147,7 @@ fn run_named(enc: &Encoder, mut named: Vec<(&str, Tensor)>) -> Result<Outputs> {
 
 impl Models {
     /// Loads every model under `dir` and assigns them by manifest role (exactly one per role).
-    pub fn load(
-        dir: &Path,
-        variant: Option<&str>,
-        threads: usize,
-        cache_dir: Option<PathBuf>,
-    ) -> Result<Models> {
+    pub fn load(dir: &Path, sel: &Selection) -> Result<Models> {
         let mut found: Vec<(Role, Encoder)> = Vec::new();
         let rd = std::fs::read_dir(dir).with_context(|| format!("models folder {}", dir.display()))?;
         let mut subdirs: Vec<PathBuf> = rd
@@ -95,22 +155,37 @@ impl Models {
             .filter(|p| p.join("manifest.toml").is_file())
             .collect();
         subdirs.sort();
+        let tuned = if sel.backend.is_none() || sel.variant.is_none() {
+            tune::load(sel.cache_dir.as_deref())
+        } else {
+            tune::TuneFile::default()
+        };
+        let mut choices = Vec::new();
         for sub in subdirs {
+            let (backend, variant, threads, why) = sel.resolve(&tuned, &sub);
             let mut opts = LoadOptions {
+                backend,
                 threads,
-                cache_dir: cache_dir.clone(),
+                cache_dir: sel.cache_dir.clone(),
                 ..Default::default()
             };
-            opts.variant = variant.map(str::to_string);
+            opts.variant = variant.filter(|v| v != "fp32");
             let enc = match Encoder::load(&sub, &opts) {
                 Ok(e) => e,
                 // a model without this variant falls back to its main (fp32) file
-                Err(e) if variant.is_some() && e.to_string().contains("variant") => {
+                Err(e) if opts.variant.is_some() && e.to_string().contains("variant") => {
                     opts.variant = None;
                     Encoder::load(&sub, &opts).with_context(|| format!("loading {}", sub.display()))?
                 }
                 Err(e) => return Err(anyhow!(e)).with_context(|| format!("loading {}", sub.display())),
             };
+            let c = format!(
+                "{}: {backend} {}, {threads} thread(s) ({why})",
+                enc.manifest().name,
+                opts.variant.as_deref().unwrap_or("fp32")
+            );
+            tracing::info!("{c}");
+            choices.push(c);
             found.push((enc.manifest().role, enc));
         }
         let mut pick = |role: Role| -> Result<Encoder> {
@@ -130,6 +205,7 @@ impl Models {
             text: TextEmbedder::new(pick(Role::Text)?, 4096)?,
             fusion: pick(Role::Fusion)?,
             dir: dir.to_path_buf(),
+            choices,
         })
     }
 

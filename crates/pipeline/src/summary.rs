@@ -50,6 +50,8 @@ pub struct Summary {
     pub bag_warnings: Vec<String>,
     pub errors: Vec<String>,
     pub notes: Vec<String>,
+    /// What ran each model ("image_encoder: onnxruntime fp32, 1 thread(s) (tuned 0.69 ms)").
+    pub models: Vec<String>,
     pub wall_s: f64,
     #[serde(skip)]
     series: BTreeMap<String, LatencyHistogram>,
@@ -73,6 +75,7 @@ impl Summary {
             decode_errors: BTreeMap::new(),
             bag_warnings: Vec::new(),
             errors: Vec::new(),
+            models: Vec::new(),
             notes: Vec::new(),
             wall_s: 0.0,
             series: BTreeMap::new(),

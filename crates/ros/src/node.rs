@@ -45,6 +45,9 @@ pub struct NodeSettings {
     pub ingest_capacity: usize,
     pub models_dir: PathBuf,
     pub models_variant: Option<String>,
+    /// `None`: auto (tuned choice, else tract).
+    pub models_backend: Option<sensorium_pipeline::models::Backend>,
+    pub models_cache_dir: Option<PathBuf>,
     pub threads: usize,
     /// Fixed calibration; `None`: built from `/tf_static` and `camera_info` as they arrive.
     pub calibration: Option<VehicleCalib>,
@@ -83,6 +86,8 @@ impl NodeSettings {
             ingest_capacity: 32,
             models_dir,
             models_variant: None,
+            models_backend: None,
+            models_cache_dir: None,
             threads: 2,
             calibration: None,
             queries: Vec::new(),
@@ -270,7 +275,13 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
 
     // models first: their load status is the first diagnostic
     let t_load = Instant::now();
-    let models = Models::load(&s.models_dir, s.models_variant.as_deref(), s.threads.max(1), None);
+    let selection = sensorium_pipeline::models::Selection {
+        backend: s.models_backend,
+        variant: s.models_variant.clone(),
+        threads: s.threads.max(1),
+        cache_dir: s.models_cache_dir.clone(),
+    };
+    let models = Models::load(&s.models_dir, &selection);
     let load_ms = t_load.elapsed().as_secs_f64() * 1e3;
     let mut models = match models {
         Ok(m) => Some(m),

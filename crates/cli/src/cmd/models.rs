@@ -1,19 +1,126 @@
 //! `sensorium models check|tune`.
 
-use crate::cli::{ModelsCheckArgs, ModelsCommand};
-use anyhow::{bail, Result};
-use sensorium_infer::{check_models_with, CheckOptions};
+use crate::cli::{ModelsCheckArgs, ModelsCommand, ModelsTuneArgs};
+use anyhow::{anyhow, bail, Context, Result};
+use sensorium_infer::{backends_available, check_models_with, tune, Backend, CheckOptions};
 
 pub fn run(cmd: ModelsCommand) -> Result<i32> {
     match cmd {
         ModelsCommand::Check(a) => check(a),
-        ModelsCommand::Tune(a) => bail!("models tune {}: not available in this build yet", a.dir.display()),
+        ModelsCommand::Tune(a) => tune_cmd(a),
     }
+}
+
+fn parse_backend(s: &str) -> Result<Backend> {
+    s.parse::<Backend>().map_err(|e| anyhow!("--backend: {e}"))
+}
+
+fn tune_cmd(a: ModelsTuneArgs) -> Result<i32> {
+    let dir = crate::cmd::replay::resolve(&a.dir);
+    let mut opts = tune::TuneOptions {
+        runs: a.runs.max(1),
+        ..Default::default()
+    };
+    if !a.threads.is_empty() {
+        opts.threads = a.threads.iter().map(|t| (*t).max(1)).collect();
+    }
+    if !a.backend.is_empty() {
+        opts.backends = a
+            .backend
+            .iter()
+            .map(|b| parse_backend(b))
+            .collect::<Result<_>>()?;
+    }
+    for (b, status) in backends_available() {
+        match status {
+            Ok(what) => eprintln!("backend {b}: {what}"),
+            Err(why) => eprintln!("backend {b}: unavailable: {why}"),
+        }
+    }
+    eprintln!("machine: {}", tune::machine_description());
+    let results = tune::tune_models(&dir, &opts)?;
+    if results.is_empty() {
+        bail!(
+            "{}: no model folders (subfolders with manifest.toml)",
+            dir.display()
+        );
+    }
+    let mut ok = Vec::new();
+    let mut failed = false;
+    for r in results {
+        match r {
+            Ok(t) => ok.push(t),
+            Err(e) => {
+                failed = true;
+                eprintln!("FAIL {e}");
+            }
+        }
+    }
+    let file = if a.dry_run {
+        None
+    } else {
+        Some(tune::save(a.cache_dir.as_deref(), &ok).context("writing the tune file")?)
+    };
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "machine": tune::machine_description(),
+                "tune_file": file,
+                "models": ok,
+            }))?
+        );
+    } else {
+        for t in &ok {
+            println!("{} ({})", t.name, t.dir.display());
+            for c in &t.candidates {
+                let mark = if Some(c) == t.choice.as_ref() { "*" } else { " " };
+                println!(
+                    " {mark} {:<12} {:<6} {} thread(s)  {}  {}",
+                    c.backend.name(),
+                    c.variant,
+                    c.threads,
+                    c.median_ms
+                        .map(|m| format!("{m:>9.3} ms"))
+                        .unwrap_or_else(|| "    failed".into()),
+                    if c.pass {
+                        "parity ok".to_string()
+                    } else {
+                        format!("PARITY FAILED {}", c.error.as_deref().unwrap_or(""))
+                    }
+                );
+            }
+            for u in &t.unavailable {
+                println!("   (not tried: {u})");
+            }
+            match &t.choice {
+                Some(c) => println!(
+                    "  choice: {} {} {} thread(s), {:.3} ms",
+                    c.backend,
+                    c.variant,
+                    c.threads,
+                    c.median_ms.unwrap_or(f64::NAN)
+                ),
+                None => println!("  choice: none (no candidate passed parity)"),
+            }
+        }
+        match &file {
+            Some(f) => println!("tune file: {} (replay and node use it for `auto`)", f.display()),
+            None => println!("dry run: tune file not written"),
+        }
+    }
+    let no_choice = ok.iter().any(|t| t.choice.is_none());
+    Ok(if failed || no_choice { 1 } else { 0 })
 }
 
 fn check(a: ModelsCheckArgs) -> Result<i32> {
     let dir = crate::cmd::replay::resolve(&a.dir);
-    let reports = check_models_with(&dir, &CheckOptions::default())?;
+    let opts = CheckOptions {
+        backend: parse_backend(&a.backend)?,
+        threads: a.threads.max(1),
+        ..Default::default()
+    };
+    let reports = check_models_with(&dir, &opts)?;
     if reports.is_empty() {
         bail!(
             "{}: no model folders (subfolders with manifest.toml)",
@@ -36,9 +143,10 @@ fn check(a: ModelsCheckArgs) -> Result<i32> {
             }
             for v in &r.variants {
                 println!(
-                    "  {:<6} {:<40} cold start {:.0} ms (cached {:.0} ms), median {:.2} ms over {} runs, {} thread(s)",
+                    "  {:<6} {:<40} {} cold start {:.0} ms (cached {:.0} ms), median {:.2} ms over {} runs, {} thread(s)",
                     v.variant,
                     v.model_file.display(),
+                    v.backend,
                     v.cold_start_ms,
                     v.cold_start_cached_ms,
                     v.latency_median_ms,

@@ -26,12 +26,11 @@ pub fn run(a: NodeArgs) -> Result<i32> {
     n.stale_factor = s.engine.stale_factor;
     n.map_text_ttl = s.sync.map_text_ttl;
     n.deadline_ms = s.engine.deadline_ms;
-    n.models_variant = match s.models.variant.as_str() {
-        "fp32" => None,
-        "auto" => Some("int8".to_string()),
-        v => Some(v.to_string()),
-    };
     n.threads = threads(&loaded);
+    let selection = crate::settings::model_selection(s, n.threads);
+    n.models_variant = selection.variant;
+    n.models_backend = selection.backend;
+    n.models_cache_dir = selection.cache_dir;
     n.queries = s.scene.queries.clone();
     n.frame_id = s.scene.frame_id.clone();
     if !s.calibration.dir.as_os_str().is_empty() {

@@ -38,6 +38,7 @@ pub fn overrides(p: &PipelineOpts) -> Vec<Override> {
         "--calib",
     );
     add("models.variant", p.variant.as_deref().map(quote), "--variant");
+    add("models.backend", p.backend.as_deref().map(quote), "--backend");
     add("engine.threads", p.threads.map(|t| t.to_string()), "--threads");
     add(
         "engine.deadline_ms",
@@ -101,14 +102,9 @@ pub fn load_perception(l: &Loaded, bag: Option<&Path>, topics: &TopicMap) -> Res
         })?
     };
     let models_dir = resolve(&s.models.dir);
-    let variant = match s.models.variant.as_str() {
-        "fp32" => None,
-        "auto" => Some("int8"),
-        v => Some(v),
-    };
-    let cache = (!s.models.cache_dir.as_os_str().is_empty()).then(|| s.models.cache_dir.clone());
-    // tract's matrix products get the whole thread budget: stages run one after another per frame
-    let models = Models::load(&models_dir, variant, threads(l), cache).with_context(|| {
+    // the encoders get the whole thread budget: stages run one after another per frame
+    let selection = crate::settings::model_selection(s, threads(l));
+    let models = Models::load(&models_dir, &selection).with_context(|| {
         format!(
             "models {} (from {})",
             models_dir.display(),
@@ -210,6 +206,7 @@ pub fn run(a: ReplayArgs) -> Result<i32> {
         progress: !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let mut summary = replay::run(&opts, &mut perception)?;
+    summary.models = perception.models.choices.clone();
     summary.finish();
     let json = serde_json::to_string_pretty(&summary)?;
     if let Some(p) = &a.summary_json {
