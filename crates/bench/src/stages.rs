@@ -780,12 +780,14 @@ fn run_with_peak_rss(mut cmd: Command) -> Result<(std::process::Output, f64)> {
     ))
 }
 
-fn end_to_end(ctx: &Ctx) -> Result<Vec<Row>> {
-    let summary = ctx.work.join("replay-summary.json");
+/// One `sensorium replay --fast` of the bench bag with the int8 models on `backend`: its end-to-end
+/// stats, frame sets, wall seconds and peak RSS.
+fn replay_once(ctx: &Ctx, backend: &str) -> Result<(Stats, f64, f64, f64)> {
+    let summary = ctx.work.join(format!("replay-summary-{backend}.json"));
     let mut cmd = Command::new(&ctx.opts.exe);
     cmd.arg("replay")
         .arg(&ctx.opts.bag)
-        .args(["--fast", "--quiet", "--variant", "int8", "--threads"])
+        .args(["--fast", "--quiet", "--variant", "int8", "--backend", backend, "--threads"])
         .arg(s(ctx.threads))
         .arg("--models")
         .arg(&ctx.opts.models)
@@ -794,7 +796,7 @@ fn end_to_end(ctx: &Ctx) -> Result<Vec<Row>> {
     let (out, peak_mb) = run_with_peak_rss(cmd)?;
     if !out.status.success() {
         bail!(
-            "sensorium replay failed: {}",
+            "sensorium replay --backend {backend} failed: {}",
             String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
         );
     }
@@ -803,13 +805,18 @@ fn end_to_end(ctx: &Ctx) -> Result<Vec<Row>> {
     let frames = v["framesets_fused"].as_f64().unwrap_or(0.0);
     let wall = v["wall_s"].as_f64().unwrap_or(f64::NAN);
     if frames < 1.0 {
-        bail!("replay fused no frame set");
+        bail!("replay --backend {backend} fused no frame set");
     }
     let ours = Stats {
         median_ms: e2e["p50"].as_f64().unwrap_or(f64::NAN),
         p99_ms: e2e["p99"].as_f64().unwrap_or(f64::NAN),
         iters: frames as usize,
     };
+    Ok((ours, frames, wall, peak_mb))
+}
+
+fn end_to_end(ctx: &Ctx) -> Result<Vec<Row>> {
+    let (ours, frames, wall, peak_mb) = replay_once(ctx, "tract")?;
     let bag_name = ctx
         .opts
         .bag
@@ -820,10 +827,20 @@ fn end_to_end(ctx: &Ctx) -> Result<Vec<Row>> {
         .ours(ours)
         .throughput(frames / wall, "frame sets/s")
         .note(format!(
-            "sensorium replay {bag_name} --fast, {frames:.0} frame sets (decode → sync → encoders → fusion → scene), \
+            "sensorium replay {bag_name} --fast --backend tract, {frames:.0} frame sets (decode → sync → encoders → fusion → scene), \
              {} threads",
             ctx.threads
         ));
+    let ort_row = replay_once(ctx, "onnxruntime").map(|(st, frames, wall, _)| {
+        Row::new("end_to_end_replay_int8_onnxruntime")
+            .ours(st)
+            .throughput(frames / wall, "frame sets/s")
+            .note(format!(
+                "sensorium replay {bag_name} --fast --backend onnxruntime (same engine as the peer: the ratio is \
+                 the pipeline around it), {frames:.0} frame sets, {} threads",
+                ctx.threads
+            ))
+    });
     let peer = peer_or_missing(ctx, "baseline").and_then(|_| {
         ctx.peers.run(
             Interp::Ros,
@@ -856,7 +873,13 @@ fn end_to_end(ctx: &Ctx) -> Result<Vec<Row>> {
         }
         Err(e) => (row.no_peer(format!("Python baseline node failed: {e:#}")), None),
     };
+    let peer_ms = row.peer_median_ms.zip(row.peer_p99_ms);
     rows.push(row);
+    rows.push(match (ort_row, peer_ms) {
+        (Ok(r), Some((m, p))) => r.peer("Python node: rosbag + numpy (recipe preprocessing) + onnxruntime", m, Some(p)),
+        (Ok(r), None) => r.no_peer("the Python baseline node failed (see end_to_end_replay_int8)"),
+        (Err(e), _) => Row::new("end_to_end_replay_int8_onnxruntime").note(format!("failed: {e:#}")),
+    });
     let mut mem = Row::new("peak_rss_replay_mb")
         .throughput(peak_mb, "MB peak RSS")
         .note(format!("sensorium replay of {bag_name} (VmHWM)"));

@@ -252,6 +252,26 @@ pub enum ModelsCommand {
         after_help = "Example:\n  sensorium models tune models/ --threads 1,2 --runs 20\n  sensorium models tune --json --cache-dir /var/cache/sensorium"
     )]
     Tune(ModelsTuneArgs),
+    /// Per-operator time of each model in tract: where an encoder's time goes.
+    #[command(after_help = "Example:\n  sensorium models profile models/ --variant int8 --threads 1")]
+    Profile(ModelsProfileArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ModelsProfileArgs {
+    /// Models folder, or one model folder.
+    #[arg(default_value = "models")]
+    pub dir: PathBuf,
+    /// Variant to profile (fp32 = the main file).
+    #[arg(long, default_value = "fp32")]
+    pub variant: String,
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    #[arg(long, default_value_t = 10)]
+    pub runs: usize,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -268,6 +288,9 @@ pub struct ModelsCheckArgs {
     /// Threads of each model run.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// tract device: cpu, or cuda (a build with the `cuda` feature; falls back to cpu with one warning).
+    #[arg(long)]
+    pub device: Option<String>,
 }
 
 #[derive(Args, Debug)]

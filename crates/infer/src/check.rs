@@ -123,6 +123,8 @@ pub struct VariantCheck {
     pub latency_median_ms: f64,
     /// The engine that ran it.
     pub backend: Backend,
+    /// The device it ran on ("cpu", "cuda"; "cpu" after a fallback).
+    pub runtime: String,
     pub runs: usize,
     pub threads: usize,
     pub pass: bool,
@@ -150,6 +152,8 @@ pub struct CheckOptions {
     pub cache_dir: Option<PathBuf>,
     /// Measure cold start with and without tract's cache (two extra loads per file).
     pub cold_start: bool,
+    /// tract runtime ("cpu", "cuda"); `None` = the build's default.
+    pub runtime: Option<String>,
 }
 
 impl Default for CheckOptions {
@@ -160,6 +164,7 @@ impl Default for CheckOptions {
             runs: 5,
             cache_dir: None,
             cold_start: true,
+            runtime: None,
         }
     }
 }
@@ -257,6 +262,7 @@ fn check_variant(
     let format = var.map(|v| v.format).unwrap_or(m.quantization.format);
     let base = LoadOptions {
         backend: opts.backend,
+        runtime: opts.runtime.clone(),
         variant: variant.map(str::to_string),
         threads: opts.threads,
         cache_dir: opts.cache_dir.clone(),
@@ -353,6 +359,7 @@ fn check_variant(
         cache,
         latency_median_ms: median(times),
         backend: opts.backend,
+        runtime: second.load_info().runtime.clone(),
         runs: opts.runs.max(1),
         threads: second.load_info().threads,
         pass,
@@ -398,6 +405,7 @@ pub fn check_model(dir: &Path, opts: &CheckOptions) -> ModelCheckReport {
                 cache: CacheUse::Disabled,
                 latency_median_ms: f64::NAN,
                 backend: opts.backend,
+                runtime: opts.runtime.clone().unwrap_or_else(|| "cpu".into()),
                 runs: 0,
                 threads: opts.threads,
                 pass: false,

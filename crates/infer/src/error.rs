@@ -74,11 +74,14 @@ impl InferError {
         }
     }
     pub(crate) fn tract(path: impl Into<PathBuf>, stage: &'static str, e: impl std::fmt::Debug) -> Self {
-        // tract errors are anyhow chains: the alternate Debug form lists the causes.
+        // tract errors are anyhow chains: the Debug form lists the causes, and a backtrace when
+        // RUST_BACKTRACE is set — cut it: an error message names the problem, not the stack.
+        let full = format!("{e:?}");
+        let message = full.split("Stack backtrace:").next().unwrap_or(&full).trim().replace('\n', " ");
         InferError::Tract {
             path: path.into(),
             stage,
-            message: format!("{e:?}").replace('\n', " "),
+            message,
         }
     }
 }

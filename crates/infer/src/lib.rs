@@ -15,6 +15,7 @@ pub mod error;
 pub mod graph;
 pub mod image;
 pub mod manifest;
+pub mod profile;
 #[cfg(feature = "onnxruntime")]
 pub mod ort_backend;
 pub mod tensor;

@@ -145,6 +145,7 @@ pub fn tune_model(dir: &Path, opts: &TuneOptions) -> Result<ModelTune> {
                     runs: opts.runs,
                     cache_dir: None,
                     cold_start: false,
+                    runtime: None,
                 },
             );
             if let Some(e) = report.error {

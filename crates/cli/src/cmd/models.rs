@@ -1,6 +1,6 @@
 //! `sensorium models check|tune`.
 
-use crate::cli::{ModelsCheckArgs, ModelsCommand, ModelsTuneArgs};
+use crate::cli::{ModelsCheckArgs, ModelsCommand, ModelsProfileArgs, ModelsTuneArgs};
 use anyhow::{anyhow, bail, Context, Result};
 use sensorium_infer::{backends_available, check_models_with, tune, Backend, CheckOptions};
 
@@ -8,7 +8,64 @@ pub fn run(cmd: ModelsCommand) -> Result<i32> {
     match cmd {
         ModelsCommand::Check(a) => check(a),
         ModelsCommand::Tune(a) => tune_cmd(a),
+        ModelsCommand::Profile(a) => profile_cmd(a),
     }
+}
+
+fn profile_cmd(a: ModelsProfileArgs) -> Result<i32> {
+    let dir = crate::cmd::replay::resolve(&a.dir);
+    let mut dirs: Vec<std::path::PathBuf> = if dir.join("manifest.toml").is_file() {
+        vec![dir.clone()]
+    } else {
+        std::fs::read_dir(&dir)
+            .with_context(|| format!("listing {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("manifest.toml").is_file())
+            .collect()
+    };
+    dirs.sort();
+    if dirs.is_empty() {
+        bail!("{}: no model folders (subfolders with manifest.toml)", dir.display());
+    }
+    let opts = sensorium_infer::LoadOptions {
+        variant: (a.variant != "fp32").then(|| a.variant.clone()),
+        threads: a.threads,
+        use_cache: false,
+        ..Default::default()
+    };
+    let mut all = Vec::new();
+    let mut failed = false;
+    for d in dirs {
+        match sensorium_infer::profile::profile(&d, &opts, a.runs) {
+            Ok(p) => {
+                if !a.json {
+                    println!(
+                        "{} ({} thread(s), {} runs): {:.3} ms per run",
+                        p.model_file.display(),
+                        p.threads,
+                        p.runs,
+                        p.total_ms
+                    );
+                    for o in p.ops.iter().take(12) {
+                        println!("  {:>5.1}%  {:>9.3} ms  {:>3} node(s)  {}", o.share * 100.0, o.ms, o.nodes, o.op);
+                    }
+                    println!("  slowest nodes:");
+                    for n in p.nodes.iter().take(5) {
+                        println!("    {:>9.3} ms  {}  {}  → {}", n.ms, n.op, n.name, n.outputs);
+                    }
+                }
+                all.push(p);
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("FAIL {e}");
+            }
+        }
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    }
+    Ok(i32::from(failed))
 }
 
 fn parse_backend(s: &str) -> Result<Backend> {
@@ -118,6 +175,7 @@ fn check(a: ModelsCheckArgs) -> Result<i32> {
     let opts = CheckOptions {
         backend: parse_backend(&a.backend)?,
         threads: a.threads.max(1),
+        runtime: a.device.clone(),
         ..Default::default()
     };
     let reports = check_models_with(&dir, &opts)?;
@@ -143,10 +201,11 @@ fn check(a: ModelsCheckArgs) -> Result<i32> {
             }
             for v in &r.variants {
                 println!(
-                    "  {:<6} {:<40} {} cold start {:.0} ms (cached {:.0} ms), median {:.2} ms over {} runs, {} thread(s)",
+                    "  {:<6} {:<40} {} on {} cold start {:.0} ms (cached {:.0} ms), median {:.2} ms over {} runs, {} thread(s)",
                     v.variant,
                     v.model_file.display(),
                     v.backend,
+                    v.runtime,
                     v.cold_start_ms,
                     v.cold_start_cached_ms,
                     v.latency_median_ms,

@@ -35,6 +35,63 @@ def write(path, text):
         f.write(text)
 
 
+def to_f16(src, dst, keep_f32=("Gemm",)):
+    """fp32 model → f16 weights and activations, f32 at the interface (Cast after each input and
+    before each output): what onnxconverter-common's convert_float_to_float16(keep_io_types=True,
+    node_block_list=...) does. Gemm stays f32 (Casts around it): tract 0.23.9 fails to type an f16 Gemm
+    ("Output mismatch after rewiring expansion: expected F16 got F32")."""
+    m = onnx.load(src)
+    g = m.graph
+    kept = {x for n in g.node if n.op_type in keep_f32 for x in n.input}
+    for n in [n for n in g.node if n.op_type in keep_f32]:
+        inits = {t.name for t in g.initializer}
+        pos = list(g.node).index(n)
+        before, after = [], []
+        for k, x in enumerate(n.input):
+            if x in inits:
+                continue
+            n.input[k] = x + "_to_f32"
+            before.append(helper.make_node("Cast", [x], [x + "_to_f32"], to=TensorProto.FLOAT))
+        for k, y in enumerate(n.output):
+            n.output[k] = y + "_f32"
+            after.append(helper.make_node("Cast", [y + "_f32"], [y], to=TensorProto.FLOAT16))
+        nodes = list(g.node)
+        nodes = nodes[:pos] + before + [n] + after + nodes[pos + 1:]
+        del g.node[:]
+        g.node.extend(nodes)
+    for i, t in enumerate(g.initializer):
+        if t.data_type == TensorProto.FLOAT and t.name not in kept:
+            a = numpy_helper.to_array(t).astype(np.float16)
+            g.initializer[i].CopyFrom(numpy_helper.from_array(a, t.name))
+    casts_in = []
+    for inp in g.input:
+        if inp.type.tensor_type.elem_type != TensorProto.FLOAT:
+            continue
+        half = inp.name + "_f16"
+        for n in g.node:
+            for k, x in enumerate(n.input):
+                if x == inp.name:
+                    n.input[k] = half
+        casts_in.append(helper.make_node("Cast", [inp.name], [half], to=TensorProto.FLOAT16))
+    casts_out = []
+    for out in g.output:
+        half = out.name + "_f16"
+        for n in g.node:
+            for k, x in enumerate(n.output):
+                if x == out.name:
+                    n.output[k] = half
+            for k, x in enumerate(n.input):  # an output also consumed inside the graph
+                if x == out.name:
+                    n.input[k] = half
+        casts_out.append(helper.make_node("Cast", [half], [out.name], to=TensorProto.FLOAT))
+    nodes = casts_in + list(g.node) + casts_out
+    del g.node[:]
+    g.node.extend(nodes)
+    del g.value_info[:]
+    onnx.checker.check_model(m)
+    onnx.save(m, dst)
+
+
 def tiny_image(d, rng):
     """Conv/ReLU/pool encoder: features (stride 2) + embedding; plus an int8 QDQ variant."""
     h, w = 24, 40
@@ -64,6 +121,7 @@ def tiny_image(d, rng):
         [init("w1", w1), init("b1", b1), init("w2", w2), init("b2", b2), init("wf", wf), init("bf", bf)],
     )
     save(g, os.path.join(d, "model.onnx"))
+    to_f16(os.path.join(d, "model.onnx"), os.path.join(d, "model.f16.onnx"))
 
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
@@ -126,6 +184,12 @@ name = "int8"
 file = "model.int8.onnx"
 format = "int8-qdq"
 calibration = "8 random normal images, onnxruntime quantize_static, QDQ, u8 activations, s8 weights"
+
+[[variants]]
+name = "f16"
+file = "model.f16.onnx"
+format = "f16"
+calibration = "weights and activations cast to float16, float32 inputs and outputs"
 
 [provenance]
 recipe = "crates/infer/tests/python/make_test_models.py"
