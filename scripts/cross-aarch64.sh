@@ -136,7 +136,7 @@ case "$MODE" in
       fi
       replay_both() {
         # ARM_REPLAY_FRAMES frame sets (default 12; `all`: the whole sample, 49): a few seconds each under qemu
-        local args=(replay tests/fixtures/sample.bag --fast --quiet --render none --threads 2)
+        local args=(replay tests/fixtures/sample.bag --fast --quiet --render none --threads 2 --backend tract --variant int8)
         [ "$REPLAY_FRAMES" = all ] || args+=(--max-frames "$REPLAY_FRAMES")
         SENSORIUM_CACHE_DIR=$work/x86/cache "$X86_BIN" "${args[@]}" \
           --summary-json "$work/x86/summary.json" --out "$work/x86" >"$work/x86.log" 2>&1 \

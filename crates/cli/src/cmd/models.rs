@@ -201,13 +201,17 @@ fn check(a: ModelsCheckArgs) -> Result<i32> {
             }
             for v in &r.variants {
                 println!(
-                    "  {:<6} {:<40} {} on {} cold start {:.0} ms (cached {:.0} ms), median {:.2} ms over {} runs, {} thread(s)",
+                    "  {:<6} {:<40} {} on {} cold start {:.0} ms (cached {}), median {:.2} ms over {} runs, {} thread(s)",
                     v.variant,
                     v.model_file.display(),
                     v.backend,
                     v.runtime,
                     v.cold_start_ms,
-                    v.cold_start_cached_ms,
+                    if v.cold_start_cached_ms.is_finite() {
+                        format!("{:.0} ms", v.cold_start_cached_ms)
+                    } else {
+                        "no cache".to_string()
+                    },
                     v.latency_median_ms,
                     v.runs,
                     v.threads
