@@ -787,7 +787,15 @@ fn replay_once(ctx: &Ctx, backend: &str) -> Result<(Stats, f64, f64, f64)> {
     let mut cmd = Command::new(&ctx.opts.exe);
     cmd.arg("replay")
         .arg(&ctx.opts.bag)
-        .args(["--fast", "--quiet", "--variant", "int8", "--backend", backend, "--threads"])
+        .args([
+            "--fast",
+            "--quiet",
+            "--variant",
+            "int8",
+            "--backend",
+            backend,
+            "--threads",
+        ])
         .arg(s(ctx.threads))
         .arg("--models")
         .arg(&ctx.opts.models)
@@ -876,7 +884,11 @@ fn end_to_end(ctx: &Ctx) -> Result<Vec<Row>> {
     let peer_ms = row.peer_median_ms.zip(row.peer_p99_ms);
     rows.push(row);
     rows.push(match (ort_row, peer_ms) {
-        (Ok(r), Some((m, p))) => r.peer("Python node: rosbag + numpy (recipe preprocessing) + onnxruntime", m, Some(p)),
+        (Ok(r), Some((m, p))) => r.peer(
+            "Python node: rosbag + numpy (recipe preprocessing) + onnxruntime",
+            m,
+            Some(p),
+        ),
         (Ok(r), None) => r.no_peer("the Python baseline node failed (see end_to_end_replay_int8)"),
         (Err(e), _) => Row::new("end_to_end_replay_int8_onnxruntime").note(format!("failed: {e:#}")),
     });

@@ -78,7 +78,7 @@ pub fn machine(opts: &Options, peers: &Peers) -> Machine {
         kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
         arch: std::env::consts::ARCH.to_string(),
         profile: if cfg!(debug_assertions) {
-            "debug (hot-path crates opt-level 3, others 1, deps 2)".into()
+            "debug (hot-path crates, sim, tract and ndarray at opt-level 3; others 1, deps 2)".into()
         } else {
             "release".into()
         },

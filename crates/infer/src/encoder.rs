@@ -356,7 +356,10 @@ impl Encoder {
 
     /// The decluttered tract model of `path` (the variant of `options`), before optimization, with
     /// its file and manifest: for profiling.
-    pub fn typed_model(path: impl AsRef<Path>, options: &LoadOptions) -> Result<(TypedModel, PathBuf, Manifest)> {
+    pub fn typed_model(
+        path: impl AsRef<Path>,
+        options: &LoadOptions,
+    ) -> Result<(TypedModel, PathBuf, Manifest)> {
         let (manifest, manifest_path) = Manifest::load(path.as_ref())?;
         let dir = manifest_path.parent().map(Path::to_path_buf).unwrap_or_default();
         let model_path = manifest.model_file(&dir, options.variant.as_deref(), &manifest_path)?;
@@ -540,7 +543,12 @@ impl Encoder {
 /// Sorts tract load errors into "unsupported operator" and the rest.
 fn classify(path: &Path, stage: &'static str, e: TractError) -> InferError {
     let full = format!("{e:?}");
-    let msg = full.split("Stack backtrace:").next().unwrap_or(&full).trim().replace('\n', " ");
+    let msg = full
+        .split("Stack backtrace:")
+        .next()
+        .unwrap_or(&full)
+        .trim()
+        .replace('\n', " ");
     if msg.contains("Unimplemented") || msg.contains("not implemented") || msg.contains("Unsupported") {
         InferError::Unsupported {
             path: path.to_path_buf(),

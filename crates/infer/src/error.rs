@@ -77,7 +77,12 @@ impl InferError {
         // tract errors are anyhow chains: the Debug form lists the causes, and a backtrace when
         // RUST_BACKTRACE is set — cut it: an error message names the problem, not the stack.
         let full = format!("{e:?}");
-        let message = full.split("Stack backtrace:").next().unwrap_or(&full).trim().replace('\n', " ");
+        let message = full
+            .split("Stack backtrace:")
+            .next()
+            .unwrap_or(&full)
+            .trim()
+            .replace('\n', " ");
         InferError::Tract {
             path: path.into(),
             stage,

@@ -15,9 +15,9 @@ pub mod error;
 pub mod graph;
 pub mod image;
 pub mod manifest;
-pub mod profile;
 #[cfg(feature = "onnxruntime")]
 pub mod ort_backend;
+pub mod profile;
 pub mod tensor;
 pub mod text;
 pub mod tune;

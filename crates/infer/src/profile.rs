@@ -60,13 +60,15 @@ pub fn profile(dir: &Path, options: &LoadOptions, runs: usize) -> Result<Profile
         n => n,
     };
     let run_options = RunOptions {
-        executor: (threads > 1)
-            .then(|| tract_linalg::multithread::Executor::multithread_with_name(threads, "sensorium-profile")),
+        executor: (threads > 1).then(|| {
+            tract_linalg::multithread::Executor::multithread_with_name(threads, "sensorium-profile")
+        }),
         ..Default::default()
     };
     let plan = SimplePlan::new_with_options(optimized, &run_options)
         .map_err(|e| InferError::tract(&model_path, "plan the model", e))?;
-    let mut state = SimpleState::new(&plan).map_err(|e| InferError::tract(&model_path, "plan the model", e))?;
+    let mut state =
+        SimpleState::new(&plan).map_err(|e| InferError::tract(&model_path, "plan the model", e))?;
     let golden = dir.join("golden/inputs");
     let mut inputs: TVec<TValue> = tvec![];
     for spec in &manifest.inputs {

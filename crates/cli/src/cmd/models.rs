@@ -25,7 +25,10 @@ fn profile_cmd(a: ModelsProfileArgs) -> Result<i32> {
     };
     dirs.sort();
     if dirs.is_empty() {
-        bail!("{}: no model folders (subfolders with manifest.toml)", dir.display());
+        bail!(
+            "{}: no model folders (subfolders with manifest.toml)",
+            dir.display()
+        );
     }
     let opts = sensorium_infer::LoadOptions {
         variant: (a.variant != "fp32").then(|| a.variant.clone()),
@@ -47,7 +50,13 @@ fn profile_cmd(a: ModelsProfileArgs) -> Result<i32> {
                         p.total_ms
                     );
                     for o in p.ops.iter().take(12) {
-                        println!("  {:>5.1}%  {:>9.3} ms  {:>3} node(s)  {}", o.share * 100.0, o.ms, o.nodes, o.op);
+                        println!(
+                            "  {:>5.1}%  {:>9.3} ms  {:>3} node(s)  {}",
+                            o.share * 100.0,
+                            o.ms,
+                            o.nodes,
+                            o.op
+                        );
                     }
                     println!("  slowest nodes:");
                     for n in p.nodes.iter().take(5) {
