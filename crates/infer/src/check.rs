@@ -431,11 +431,16 @@ pub fn check_models(dir: &Path) -> Result<Vec<ModelCheckReport>> {
 
 /// [`check_models`] with options.
 pub fn check_models_with(dir: &Path, opts: &CheckOptions) -> Result<Vec<ModelCheckReport>> {
+    Ok(model_dirs(dir)?.iter().map(|d| check_model(d, opts)).collect())
+}
+
+/// The subfolders of `dir` holding a `manifest.toml`, sorted by name.
+pub fn model_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| InferError::io(dir, "listing models", e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.join(MANIFEST_FILE).is_file())
         .collect();
     dirs.sort();
-    Ok(dirs.iter().map(|d| check_model(d, opts)).collect())
+    Ok(dirs)
 }

@@ -542,13 +542,7 @@ impl Encoder {
 
 /// Sorts tract load errors into "unsupported operator" and the rest.
 fn classify(path: &Path, stage: &'static str, e: TractError) -> InferError {
-    let full = format!("{e:?}");
-    let msg = full
-        .split("Stack backtrace:")
-        .next()
-        .unwrap_or(&full)
-        .trim()
-        .replace('\n', " ");
+    let msg = crate::error::one_line(&e);
     if msg.contains("Unimplemented") || msg.contains("not implemented") || msg.contains("Unsupported") {
         InferError::Unsupported {
             path: path.to_path_buf(),

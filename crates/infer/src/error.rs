@@ -74,21 +74,23 @@ impl InferError {
         }
     }
     pub(crate) fn tract(path: impl Into<PathBuf>, stage: &'static str, e: impl std::fmt::Debug) -> Self {
-        // tract errors are anyhow chains: the Debug form lists the causes, and a backtrace when
-        // RUST_BACKTRACE is set — cut it: an error message names the problem, not the stack.
-        let full = format!("{e:?}");
-        let message = full
-            .split("Stack backtrace:")
-            .next()
-            .unwrap_or(&full)
-            .trim()
-            .replace('\n', " ");
         InferError::Tract {
             path: path.into(),
             stage,
-            message,
+            message: one_line(&e),
         }
     }
+}
+
+/// A tract error on one line: anyhow's Debug form lists the causes, and a backtrace when RUST_BACKTRACE is
+/// set — cut it: an error message names the problem, not the stack.
+pub(crate) fn one_line(e: &impl std::fmt::Debug) -> String {
+    let full = format!("{e:?}");
+    full.split("Stack backtrace:")
+        .next()
+        .unwrap_or(&full)
+        .trim()
+        .replace('\n', " ")
 }
 
 pub type Result<T, E = InferError> = std::result::Result<T, E>;

@@ -187,13 +187,10 @@ pub fn tune_model(dir: &Path, opts: &TuneOptions) -> Result<ModelTune> {
 
 /// Tunes every model folder under `dir` (sorted by name).
 pub fn tune_models(dir: &Path, opts: &TuneOptions) -> Result<Vec<Result<ModelTune>>> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| InferError::io(dir, "listing models", e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join(MANIFEST_FILE).is_file())
-        .collect();
-    dirs.sort();
-    Ok(dirs.iter().map(|d| tune_model(d, opts)).collect())
+    Ok(crate::check::model_dirs(dir)?
+        .iter()
+        .map(|d| tune_model(d, opts))
+        .collect())
 }
 
 /// Reads this machine's tune file (empty when absent or unreadable: a warning, never an error).
