@@ -10,8 +10,12 @@ ROOT=$(pwd)
 export SENSORIUM_REQUIRE_PEERS=1
 export SENSORIUM_DATA="${SENSORIUM_DATA:-$ROOT/../shared/data}"
 export CARGO_TERM_COLOR=never
+# One clean build per run: incremental caches would double target/ for nothing.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
+TGT=${CARGO_TARGET_DIR:-target}
 
-step() { printf '\n== %s (%s)\n' "$*" "$(date +%T)"; }
+disk() { df -h --output=avail,used . 2>/dev/null | tail -1 | awk '{printf "disk: %s free, %s used", $1, $2}'; [ -d "$TGT" ] && du -sh "$TGT" 2>/dev/null | awk '{printf ", target %s", $1}'; echo; }
+step() { printf '\n== %s (%s)\n' "$*" "$(date +%T)"; disk; }
 
 step "system packages"
 bash scripts/setup-deps.sh
@@ -24,11 +28,14 @@ bash scripts/setup-venv.sh
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+# Lints and the cuda check write check-only metadata that nothing later uses: their own target dir,
+# removed afterwards, keeps CI's peak disk use down.
 step "cargo clippy (all targets, -D warnings)"
-cargo clippy --workspace --all-targets -- -D warnings
+CARGO_TARGET_DIR="$TGT/lint" cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo check --features cuda (tract-cuda loads the driver at run time: no CUDA needed to build)"
-cargo check -p sensorium --features cuda --bin sensorium
+CARGO_TARGET_DIR="$TGT/lint" cargo check -p sensorium --features cuda --bin sensorium
+[ -n "${KEEP_TARGETS:-}" ] || rm -rf "$TGT/lint"
 
 step "cargo test (workspace)"
 log=$(mktemp)
@@ -38,14 +45,16 @@ rc=${PIPESTATUS[0]}
 set -e
 
 step "sensorium bench --quick: every stage beside its peer, same run (full run: sensorium bench --update-docs)"
-"${CARGO_TARGET_DIR:-target}/debug/sensorium" bench --quick --strict --json "${CARGO_TARGET_DIR:-target}/bench-quick.json" || rc=1
+"$TGT/debug/sensorium" bench --quick --strict --json "$TGT/bench-quick.json" || rc=1
 
 step "aarch64 (cross-build with Debian's rustc-web, unit + parity tests, replay and sim under qemu-aarch64; ~15 min cold)"
-bash scripts/cross-aarch64.sh ci --x86-bin "${CARGO_TARGET_DIR:-target}/debug/sensorium" || rc=1
+bash scripts/cross-aarch64.sh ci --x86-bin "$TGT/debug/sensorium" || rc=1
+[ -n "${KEEP_TARGETS:-}" ] || rm -rf "$TGT/cross"
 
 step "fuzz: every ROS1 message decoder, ${FUZZ_SECONDS:-20} s each (long run: bash scripts/fuzz.sh 3600)"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}" || rc=1
 
+step "done"
 passed=$(grep -E "^test result:" "$log" | sed -E 's/.* ([0-9]+) passed.*/\1/' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -E "^test result:" "$log" | sed -E 's/.* ([0-9]+) failed.*/\1/' | awk '{s+=$1} END {print s+0}')
 rm -f "$log"
