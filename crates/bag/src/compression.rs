@@ -84,6 +84,14 @@ pub fn decompress(
             }
         }
         Compression::Lz4 => {
+            let mut out = out;
+            if expected.is_some_and(|e| lz4_frame_into(&input, e, &mut out)) {
+                return Decompressed {
+                    data: out,
+                    problem: None,
+                    input,
+                };
+            }
             // LZ4 cannot expand more than ~255x; preallocate exactly when the claim is plausible.
             let plausible = input.len().saturating_mul(256).saturating_add(1 << 16);
             let dec = lz4_flex::frame::FrameDecoder::new(&input[..]);
@@ -97,6 +105,115 @@ pub fn decompress(
             Decompressed { data, problem, input }
         }
     }
+}
+
+const LZ4_MAGIC: u32 = 0x184D_2204;
+
+/// The fast path for the common case: one LZ4 frame whose content is exactly `expected` bytes, decoded
+/// straight into `out` block by block (linked blocks get the bytes before them as dictionary), block and
+/// content checksums verified when the frame has them. Against `FrameDecoder` + `read_to_end` this saves a
+/// copy of every byte (blocks are not staged in the decoder's buffer) and the zeroing of a reused `out`.
+/// Returns false for anything else (damage, a dictionary id, several or skippable frames, a size other than
+/// the chunk header's); the caller then decodes with `FrameDecoder`, which salvages the sound prefix.
+fn lz4_frame_into(input: &[u8], expected: usize, out: &mut Vec<u8>) -> bool {
+    use std::hash::Hasher as _;
+    let le32 = |p: usize| {
+        input
+            .get(p..p + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    // LZ4 expands at most ~255×: a larger claim is damage, left to the bounded general path
+    let plausible = input.len().saturating_mul(256).saturating_add(1 << 16);
+    if le32(0) != Some(LZ4_MAGIC) || input.len() < 7 || expected > plausible {
+        return false;
+    }
+    let (flg, bd) = (input[4], input[5]);
+    let (independent, block_sum, has_size, content_sum, dict_id) = (
+        flg & 0x20 != 0,
+        flg & 0x10 != 0,
+        flg & 0x08 != 0,
+        flg & 0x04 != 0,
+        flg & 0x01 != 0,
+    );
+    if flg >> 6 != 1 || dict_id {
+        return false;
+    }
+    let max_block = match (bd >> 4) & 7 {
+        4 => 64 << 10,
+        5 => 256 << 10,
+        6 => 1 << 20,
+        7 => 4 << 20,
+        _ => return false,
+    };
+    let mut pos = 6;
+    if has_size {
+        match input.get(pos..pos + 8) {
+            Some(b) if b == (expected as u64).to_le_bytes() => pos += 8,
+            _ => return false,
+        }
+    }
+    let hc = twox_hash::XxHash32::oneshot(0, &input[4..pos]);
+    if input.get(pos) != Some(&((hc >> 8) as u8)) {
+        return false;
+    }
+    pos += 1;
+    // Reused buffers keep their length: only growth is zeroed.
+    if out.len() < expected {
+        out.resize(expected, 0);
+    } else {
+        out.truncate(expected);
+    }
+    let mut hasher = content_sum.then(|| twox_hash::XxHash32::with_seed(0));
+    let mut done = 0usize;
+    loop {
+        let Some(word) = le32(pos) else { return false };
+        pos += 4;
+        if word == 0 {
+            break;
+        }
+        let (raw, len) = (word & 0x8000_0000 != 0, (word & 0x7FFF_FFFF) as usize);
+        let Some(block) = input.get(pos..pos + len).filter(|_| len <= max_block) else {
+            return false;
+        };
+        pos += len;
+        if block_sum {
+            match le32(pos) {
+                Some(sum) if sum == twox_hash::XxHash32::oneshot(0, block) => pos += 4,
+                _ => return false,
+            }
+        }
+        let (before, rest) = out.split_at_mut(done);
+        let n = if raw {
+            let Some(dst) = rest.get_mut(..len) else {
+                return false;
+            };
+            dst.copy_from_slice(block);
+            len
+        } else {
+            let room = rest.len().min(max_block);
+            let res = if independent || done == 0 {
+                lz4_flex::block::decompress_into(block, &mut rest[..room])
+            } else {
+                let dict = &before[done.saturating_sub(64 << 10)..];
+                lz4_flex::block::decompress_into_with_dict(block, &mut rest[..room], dict)
+            };
+            match res {
+                Ok(n) => n,
+                Err(_) => return false,
+            }
+        };
+        if let Some(h) = hasher.as_mut() {
+            h.write(&out[done..done + n]);
+        }
+        done += n;
+    }
+    if content_sum {
+        match le32(pos) {
+            Some(sum) if Some(sum) == hasher.as_ref().map(|h| h.finish_32()) => pos += 4,
+            _ => return false,
+        }
+    }
+    pos == input.len() && done == expected
 }
 
 fn read_limited(
@@ -170,9 +287,70 @@ mod tests {
         for c in [Compression::None, Compression::Lz4, Compression::Bz2] {
             let mut out = Vec::new();
             compress(c, &data, &mut out).unwrap();
+            if c == Compression::Lz4 {
+                // what sensorium writes takes the direct path
+                assert!(lz4_frame_into(&out, data.len(), &mut Vec::new()));
+            }
             let d = decompress(c, out, Some(data.len()), Vec::new());
             assert!(d.problem.is_none(), "{c}: {:?}", d.problem);
             assert_eq!(d.data, data, "{c}");
+        }
+    }
+
+    /// The direct frame decoder against lz4_flex's FrameDecoder on every frame layout it takes: independent
+    /// and linked blocks, block checksums, content size and checksum, incompressible (raw) blocks.
+    #[test]
+    fn direct_lz4_frames_match_the_frame_decoder() {
+        use lz4_flex::frame::{BlockMode, BlockSize, FrameEncoder, FrameInfo};
+        let mut data = sample();
+        // an incompressible stretch: stored as raw blocks
+        let mut x = 12345u32;
+        data.extend((0..200_000).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        }));
+        for (mode, bsum, size, csum) in [
+            (BlockMode::Independent, false, false, true),
+            (BlockMode::Linked, false, false, true),
+            (BlockMode::Linked, true, true, false),
+            (BlockMode::Independent, true, true, true),
+        ] {
+            let info = FrameInfo::new()
+                .block_size(BlockSize::Max64KB)
+                .block_mode(mode)
+                .block_checksums(bsum)
+                .content_checksum(csum)
+                .content_size(size.then_some(data.len() as u64));
+            let mut enc = FrameEncoder::with_frame_info(info, Vec::new());
+            enc.write_all(&data).unwrap();
+            let frame = enc.finish().unwrap();
+            let what = format!("{mode:?} block sums {bsum} size {size} content sum {csum}");
+            // a reused, longer and dirty output buffer
+            let mut out = vec![7u8; data.len() + 999];
+            assert!(lz4_frame_into(&frame, data.len(), &mut out), "{what}");
+            assert!(out == data, "{what}");
+            let mut general = Vec::new();
+            lz4_flex::frame::FrameDecoder::new(&frame[..])
+                .read_to_end(&mut general)
+                .unwrap();
+            assert!(general == data, "{what}");
+            // damage anywhere past the header is refused by the direct path (the general one salvages)
+            let mut bad = frame.clone();
+            let at = bad.len() * 2 / 3;
+            bad[at] ^= 0x40;
+            if bsum || csum {
+                assert!(
+                    !lz4_frame_into(&bad, data.len(), &mut out),
+                    "{what}: flipped byte"
+                );
+            }
+            assert!(
+                !lz4_frame_into(&frame[..frame.len() - 3], data.len(), &mut out),
+                "{what}: cut"
+            );
+            assert!(!lz4_frame_into(&frame, data.len() - 1, &mut out), "{what}: size");
         }
     }
 

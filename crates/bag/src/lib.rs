@@ -16,6 +16,7 @@ mod error;
 pub mod info;
 mod reader;
 pub mod record;
+pub mod throughput;
 mod writer;
 
 pub use compression::Compression;

@@ -83,7 +83,14 @@ pub struct ReadOptions {
     pub topics: Option<Vec<String>>,
     pub start: Option<Stamp>,
     pub end: Option<Stamp>,
+    /// Threads that read and decompress chunks ahead of the iterator (0 = auto: up to 4, one per core;
+    /// 1 = none, everything on the caller's thread). Each keeps at most [`PREFETCH_DEPTH`] chunks
+    /// ready, so memory stays bounded whatever the bag's size.
+    pub prefetch: usize,
 }
+
+/// Decompressed chunks each prefetch thread may hold ready beyond the one it is working on.
+pub const PREFETCH_DEPTH: usize = 2;
 
 impl ReadOptions {
     pub fn all() -> Self {
@@ -218,7 +225,7 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut pos: u64) -> std::io::Resu
 
 /// A reader over one bag file. Cheap to query; [`BagReader::messages`] reads chunks lazily.
 pub struct BagReader {
-    src: Source,
+    src: Arc<Source>,
     connections: Vec<Connection>,
     conn_arcs: HashMap<u32, Arc<Connection>>,
     chunks: Vec<ChunkInfo>,
@@ -321,7 +328,7 @@ impl BagReader {
         };
         let conn_arcs = connections.iter().map(|c| (c.id, Arc::new(c.clone()))).collect();
         Ok(BagReader {
-            src,
+            src: Arc::new(src),
             connections,
             conn_arcs,
             chunks,
@@ -439,9 +446,21 @@ impl BagReader {
             })
             .collect();
         order.sort_by_key(|&i| (self.chunks[i].start, self.chunks[i].pos));
+        let pool = BufPool::default();
+        let lanes = match opts.prefetch {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+            n => n,
+        }
+        .min(order.len());
+        let prefetch = (lanes > 1).then(|| {
+            let chunks = order.iter().map(|&i| self.chunks[i].clone()).collect();
+            Prefetch::start(&self.src, chunks, lanes, &pool)
+        });
         Messages {
             reader: self,
             order,
+            prefetch,
+            lanes,
             next: 0,
             heap: BinaryHeap::new(),
             seq: 0,
@@ -449,45 +468,102 @@ impl BagReader {
             start: opts.start,
             end: opts.end,
             scratch: Vec::new(),
-            pool: BufPool::default(),
+            pool,
             chunks_read: 0,
         }
     }
+}
 
-    /// Reads and decompresses one chunk into a buffer from `pool` (returned there when the last message slice
-    /// of the chunk is dropped, so its pages stay mapped); damage is reported as a warning and the sound prefix
-    /// returned.
-    fn load_chunk(
-        &self,
-        chunk: &ChunkInfo,
-        scratch: &mut Vec<u8>,
-        pool: &BufPool,
-    ) -> Result<Bytes, BagError> {
-        let expected = (!chunk.salvaged).then_some(chunk.uncompressed_size as usize);
-        let out = pool.take();
-        let d = if chunk.compression == Compression::None {
-            let mut raw = out;
-            self.src
-                .read_into(chunk.data_pos, chunk.compressed_size, &mut raw, "chunk data")?;
-            decompress(Compression::None, raw, expected, Vec::new())
-        } else {
-            self.src
-                .read_into(chunk.data_pos, chunk.compressed_size, scratch, "chunk data")?;
-            let mut d = decompress(chunk.compression, std::mem::take(scratch), expected, out);
-            *scratch = std::mem::take(&mut d.input); // reuse the compressed buffer for the next chunk
-            d
-        };
-        if let Some(p) = d.problem {
-            if !chunk.salvaged {
-                self.warn(chunk.pos, format!("chunk: {p}"));
+/// Reads and decompresses one chunk into a buffer from `pool` (returned there when the last message slice
+/// of the chunk is dropped, so its pages stay mapped). Damage is not an error: the sound prefix is returned
+/// with the problem, for the caller to report as a warning.
+fn load_chunk(
+    src: &Source,
+    chunk: &ChunkInfo,
+    scratch: &mut Vec<u8>,
+    pool: &BufPool,
+) -> Result<(Bytes, Option<String>), BagError> {
+    let expected = (!chunk.salvaged).then_some(chunk.uncompressed_size as usize);
+    let out = pool.take();
+    let d = if chunk.compression == Compression::None {
+        let mut raw = out;
+        src.read_into(chunk.data_pos, chunk.compressed_size, &mut raw, "chunk data")?;
+        decompress(Compression::None, raw, expected, Vec::new())
+    } else {
+        src.read_into(chunk.data_pos, chunk.compressed_size, scratch, "chunk data")?;
+        let mut d = decompress(chunk.compression, std::mem::take(scratch), expected, out);
+        *scratch = std::mem::take(&mut d.input); // reuse the compressed buffer for the next chunk
+        d
+    };
+    let problem = d.problem.filter(|_| !chunk.salvaged);
+    Ok((pool.wrap(d.data), problem))
+}
+
+type Loaded = Result<(Bytes, Option<String>), BagError>;
+
+/// Threads reading and decompressing the chunks of a [`Messages`] ahead of it, in its order: thread `w` of
+/// `T` loads chunks `w, w + T, w + 2T, …` into its own bounded channel, so the iterator takes chunk `k`
+/// from channel `k % T` and gets them in order without a reorder buffer. Dropping it stops the threads
+/// (their next send fails) and joins them.
+struct Prefetch {
+    rxs: Vec<std::sync::mpsc::Receiver<Loaded>>,
+    handles: Vec<std::thread::JoinHandle<()>>,
+    taken: usize,
+}
+
+impl Prefetch {
+    fn start(src: &Arc<Source>, chunks: Vec<ChunkInfo>, threads: usize, pool: &BufPool) -> Prefetch {
+        let chunks = Arc::new(chunks);
+        let mut rxs = Vec::with_capacity(threads);
+        let mut handles = Vec::with_capacity(threads);
+        for w in 0..threads {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Loaded>(PREFETCH_DEPTH);
+            let (src, chunks, pool) = (Arc::clone(src), Arc::clone(&chunks), pool.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("bag-prefetch-{w}"))
+                .spawn(move || {
+                    let mut scratch = Vec::new();
+                    for c in chunks.iter().skip(w).step_by(threads) {
+                        if tx.send(load_chunk(&src, c, &mut scratch, &pool)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            match spawned {
+                Ok(h) => {
+                    rxs.push(rx);
+                    handles.push(h);
+                }
+                // no thread: the chunks of this lane are loaded on the caller's thread (see `next`)
+                Err(_) => break,
             }
         }
-        Ok(pool.wrap(d.data))
+        Prefetch {
+            rxs,
+            handles,
+            taken: 0,
+        }
+    }
+
+    /// The next chunk in order, or None when its lane has no thread (then the caller loads it).
+    fn next(&mut self, lanes: usize) -> Option<Loaded> {
+        let lane = self.taken % lanes;
+        self.taken += 1;
+        self.rxs.get(lane).and_then(|rx| rx.recv().ok())
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.rxs.clear();
+        for h in self.handles.drain(..) {
+            let _ = h.join();
+        }
     }
 }
 
 /// Recycles decompressed-chunk buffers: a chunk's buffer comes back when its last [`Bytes`] slice is dropped.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct BufPool(Arc<Mutex<Vec<Vec<u8>>>>);
 
 /// Owner of a pooled buffer inside [`Bytes`].
@@ -506,7 +582,7 @@ impl Drop for Pooled {
     fn drop(&mut self) {
         if let Some(pool) = self.pool.upgrade() {
             let mut p = pool.lock().unwrap_or_else(|e| e.into_inner());
-            if p.len() < 4 {
+            if p.len() < 4 + 4 * PREFETCH_DEPTH {
                 p.push(std::mem::take(&mut self.buf));
             }
         }
@@ -888,6 +964,9 @@ pub struct Messages<'a> {
     reader: &'a BagReader,
     /// Chunks to visit, sorted by start time.
     order: Vec<usize>,
+    /// Threads loading the chunks of `order` ahead (None: loaded here, on demand).
+    prefetch: Option<Prefetch>,
+    lanes: usize,
     next: usize,
     heap: BinaryHeap<Reverse<Pending>>,
     seq: u64,
@@ -908,7 +987,15 @@ impl Messages<'_> {
     fn load(&mut self, idx: usize) -> Result<(), BagError> {
         let reader = self.reader;
         let chunk = &reader.chunks[idx];
-        let data = reader.load_chunk(chunk, &mut self.scratch, &self.pool)?;
+        let lanes = self.lanes;
+        let loaded = match self.prefetch.as_mut().and_then(|p| p.next(lanes)) {
+            Some(l) => l,
+            None => load_chunk(&reader.src, chunk, &mut self.scratch, &self.pool),
+        };
+        let (data, problem) = loaded?;
+        if let Some(p) = problem {
+            reader.warn(chunk.pos, format!("chunk: {p}"));
+        }
         self.chunks_read += 1;
         let mut unknown: Vec<u32> = Vec::new();
         let (heap, seq, wanted, start, end) =

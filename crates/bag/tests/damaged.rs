@@ -269,6 +269,16 @@ fn corrupt_chunk_is_skipped_with_its_offset() {
         let (recs, r) = read_all(&path).unwrap();
         let ws = r.warnings();
         assert!(ws.iter().any(|w| w.offset == victim.pos), "{comp}: {ws:?}");
+        // the damaged chunk read ahead by 3 threads, or on the caller's thread: same messages, same warnings
+        for prefetch in [1, 3] {
+            let r2 = BagReader::open(&path).unwrap();
+            let opts = ReadOptions {
+                prefetch,
+                ..ReadOptions::all()
+            };
+            assert!(our_records(&r2, &opts) == recs, "{comp}: prefetch {prefetch}");
+            assert_eq!(r2.warnings(), ws, "{comp}: prefetch {prefetch}");
+        }
         assert!(is_sub_multiset(&recs, &full), "{comp}");
         let others = full.len() - victim.message_count() as usize;
         assert!(

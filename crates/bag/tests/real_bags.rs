@@ -46,6 +46,14 @@ fn every_real_bag_matches_python_rosbag() {
 
         let ours = our_records(&reader, &ReadOptions::all());
         assert_eq!(ours.len() as u64, py.messages, "{name}: messages iterated");
+        // Read-ahead threads change nothing: the same sequence on the caller's thread alone and with 3.
+        for prefetch in [1, 3] {
+            let opts = ReadOptions {
+                prefetch,
+                ..ReadOptions::all()
+            };
+            assert!(our_records(&reader, &opts) == ours, "{name}: prefetch {prefetch}");
+        }
         // Per-topic counts from the index and from iteration equal python's.
         let mut py_counts: BTreeMap<String, u64> = BTreeMap::new();
         for r in &py.records {
@@ -192,6 +200,7 @@ fn topic_and_time_filters_skip_unrelated_chunks() {
         topics: None,
         start: Some(start),
         end: Some(end),
+        ..ReadOptions::default()
     };
     let mut it = reader.messages(&opts);
     let window: Vec<Rec> = it

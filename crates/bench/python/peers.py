@@ -83,6 +83,25 @@ def cmd_read_points(payload_path, iters):
     out(r)
 
 
+def cmd_read_bag(path, iters):
+    """Debian's python rosbag reading every message (raw: the serialized bytes, as sensorium hands them)."""
+    import rosbag
+
+    counts = {}
+
+    def run():
+        n = b = 0
+        with rosbag.Bag(path) as bag:
+            for _, m, _ in bag.read_messages(raw=True):
+                n += 1
+                b += len(m[1])
+        counts["messages"], counts["bytes"] = n, b
+
+    r = timed(run, int(iters), warmup=0)
+    r.update(counts)
+    out(r)
+
+
 def cmd_imdecode(path, iters):
     import cv2
 
@@ -226,6 +245,7 @@ def cmd_gemm(dtype, n, threads, iters):
 COMMANDS = {
     "versions": cmd_versions,
     "read_points": cmd_read_points,
+    "read_bag": cmd_read_bag,
     "imdecode": cmd_imdecode,
     "resize": cmd_resize,
     "project": cmd_project,

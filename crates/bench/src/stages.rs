@@ -6,6 +6,7 @@ use crate::report::Row;
 use crate::system::{cpu_seconds, status_mib};
 use anyhow::{anyhow, bail, Context, Result};
 use nalgebra::{Isometry3, Matrix3, Point3, Translation3, UnitQuaternion};
+use sensorium_core::rosmaster::{Killed, RosMaster};
 use sensorium_core::testdata::shared_data_dir;
 use sensorium_core::{PointsSoA, RgbImage, Stamp};
 use sensorium_engine::arrivals::{self, ArrivalSpec};
@@ -24,7 +25,7 @@ use sensorium_sim::{SimConfig, Simulator};
 use std::hint::black_box;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Shared state of one run.
@@ -41,6 +42,7 @@ type Stage = fn(&Ctx) -> Result<Vec<Row>>;
 
 /// Every stage, in report order.
 pub const ALL: &[(&str, Stage)] = &[
+    ("bag_read", bag_read),
     ("pointcloud2_decode", pointcloud2_decode),
     ("jpeg_decode", jpeg_decode),
     ("image_preprocess", image_preprocess),
@@ -93,6 +95,110 @@ pub fn xyzi_cloud_payload(n: usize) -> Vec<u8> {
 pub fn decode_cloud(payload: &[u8]) -> Result<PointsSoA> {
     Ok(sensorium_msgs::pointcloud::decode_soa(payload)?)
 }
+
+// ----------------------------------------------------------------------------- bag
+
+/// Reading a ≥ 200 MB lz4 bag of real KITTI clouds and camera images, every message, no pipeline, against
+/// `cat BAG > /dev/null` from page cache and Debian's python rosbag (`read_messages(raw=True)`).
+fn bag_read(ctx: &Ctx) -> Result<Vec<Row>> {
+    use sensorium_bag::throughput::{make_kitti_bag, read_all};
+    use sensorium_bag::{BagReader, ReadOptions};
+    let kitti = shared_data_dir().join("kitti_object_vis/data/object/training");
+    if !kitti.join("velodyne/000000.bin").is_file() {
+        return Ok(vec![Row::new("bag_read_lz4").no_peer(format!(
+            "KITTI frames missing under {} (SENSORIUM_DATA)",
+            kitti.display()
+        ))]);
+    }
+    let bag = make_kitti_bag(&ctx.work.join("kitti_lz4.bag"), 210, &kitti)?;
+    let mb = std::fs::metadata(&bag)?.len() as f64 / 1e6;
+    let name = format!("bag_read_lz4_{mb:.0}mb");
+    let passes = if ctx.opts.quick { 3 } else { 7 };
+    let cat = || -> Result<f64> {
+        let t = Instant::now();
+        let st = Command::new("cat")
+            .arg(&bag)
+            .stdout(std::fs::File::create("/dev/null")?)
+            .status()
+            .context("running cat")?;
+        if !st.success() {
+            bail!("cat failed: {st}");
+        }
+        Ok(t.elapsed().as_secs_f64() * 1e3)
+    };
+    cat()?; // into the page cache
+    let reader = BagReader::open(&bag)?;
+    let (mut cat_ms, mut ours_ms, mut one_ms) = (Vec::new(), Vec::new(), Vec::new());
+    let mut last = None;
+    // interleaved, so a noisy neighbour hits both alike
+    for _ in 0..passes {
+        cat_ms.push(cat()?);
+        let st = read_all(&reader, &ReadOptions::all())?;
+        ours_ms.push(st.seconds * 1e3);
+        let single = ReadOptions {
+            prefetch: 1,
+            ..ReadOptions::all()
+        };
+        one_ms.push(read_all(&reader, &single)?.seconds * 1e3);
+        last = Some(st);
+    }
+    let st = last.ok_or_else(|| anyhow!("no pass"))?;
+    let (ours, cat_s, one) = (
+        Stats::from_ms(&ours_ms).ok_or_else(|| anyhow!("no samples"))?,
+        Stats::from_ms(&cat_ms).ok_or_else(|| anyhow!("no samples"))?,
+        Stats::from_ms(&one_ms).ok_or_else(|| anyhow!("no samples"))?,
+    );
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let note = format!(
+        "{} messages, {:.0} MB payload, {} chunks; prefetch {threads} threads; {:.0}% of cat's speed \
+         (target ≥ 80%); on the caller's thread alone {:.0} MB/s ({:.0}% of cat)",
+        st.messages,
+        st.payload_bytes as f64 / 1e6,
+        st.chunks_read,
+        100.0 * cat_s.median_ms / ours.median_ms,
+        mb / (one.median_ms * 1e-3),
+        100.0 * cat_s.median_ms / one.median_ms
+    );
+    let vs_cat = Row::new(format!("{name}_vs_cat"))
+        .ours(ours)
+        .throughput(mb / (ours.median_ms * 1e-3), "MB/s")
+        .peer(
+            "cat BAG > /dev/null (page cache)",
+            cat_s.median_ms,
+            Some(cat_s.p99_ms),
+        )
+        .note(&note);
+    let py = peer_or_missing(ctx, "ros").and_then(|_| {
+        let v = ctx.peers.run(
+            Interp::Ros,
+            "peers.py",
+            &[
+                s("read_bag"),
+                s(bag.display()),
+                s(if ctx.opts.quick { 1 } else { 3 }),
+            ],
+        )?;
+        if v["messages"].as_u64() != Some(st.messages) || v["bytes"].as_u64().is_none() {
+            bail!("python read {} messages, we {}", v["messages"], st.messages);
+        }
+        med_p99(&v)
+    });
+    let vs_py = with_peer(
+        Row::new(format!("{name}_vs_python_rosbag"))
+            .ours(ours)
+            .throughput(mb / (ours.median_ms * 1e-3), "MB/s")
+            .note(format!(
+                "{} messages; python: rosbag.Bag.read_messages(raw=True)",
+                st.messages
+            )),
+        "Debian python rosbag",
+        py,
+    );
+    let _ = std::fs::remove_file(&bag);
+    Ok(vec![vs_cat, vs_py])
+}
+
+// ----------------------------------------------------------------------------- decode
 
 fn pointcloud2_decode(ctx: &Ctx) -> Result<Vec<Row>> {
     let payload = xyzi_cloud_payload(120_000);
@@ -907,73 +1013,21 @@ fn end_to_end(ctx: &Ctx) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.0.id().to_string()])
-            .status();
-        let t = Instant::now();
-        while t.elapsed() < Duration::from_secs(5) {
-            if matches!(self.0.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn ros_env(c: &mut Command, port: u16, home: &Path) {
-    c.env("ROS_MASTER_URI", format!("http://127.0.0.1:{port}"))
-        .env("ROS_HOSTNAME", "localhost")
-        .env_remove("ROS_IP")
-        .env("ROS_HOME", home)
-        .env("ROS_LOG_DIR", home.join("log"));
-}
-
 fn node_soak(ctx: &Ctx) -> Result<Vec<Row>> {
     let soak_s = ctx.opts.soak_s.unwrap_or(if ctx.opts.quick { 30 } else { 600 });
     let name = format!("node_soak_rss_{soak_s}s");
     if soak_s == 0 {
         return Ok(vec![Row::new(name).no_peer("soak skipped (--soak-seconds 0)")]);
     }
-    if Command::new("roscore").arg("--help").output().is_err() {
+    if !RosMaster::available() {
         return Ok(vec![
             Row::new(name).no_peer("roscore not installed (Debian's ros-core)")
         ]);
     }
     let home = ctx.work.join("ros");
-    std::fs::create_dir_all(&home)?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut core = Command::new("roscore");
-    ros_env(&mut core, port, &home);
-    let _core = Killed(
-        core.args(["-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting roscore")?,
-    );
-    let t = Instant::now();
-    loop {
-        let mut c = Command::new("rostopic");
-        ros_env(&mut c, port, &home);
-        if c.arg("list")
-            .output()
-            .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("/rosout"))
-        {
-            break;
-        }
-        if t.elapsed() > Duration::from_secs(60) {
-            bail!("the ROS master did not come up in 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    }
-    let mut node = Command::new(&ctx.opts.exe);
-    ros_env(&mut node, port, &home);
-    let node = Killed(
+    let ros = RosMaster::start(&home, Duration::from_secs(60)).context("starting roscore")?;
+    let mut node = ros.command(&ctx.opts.exe);
+    let node = Killed::new(
         node.arg("node")
             .args(["--models"])
             .arg(&ctx.opts.models)
@@ -983,18 +1037,19 @@ fn node_soak(ctx: &Ctx) -> Result<Vec<Row>> {
             .stderr(std::fs::File::create(home.join("node.log"))?)
             .spawn()
             .context("starting sensorium node")?,
+        "sensorium node",
     );
-    let mut play = Command::new("rosbag");
-    ros_env(&mut play, port, &home);
-    let _play = Killed(
+    let mut play = ros.command("rosbag");
+    let _play = Killed::new(
         play.args(["play", "-l", "-q", "-d", "3"])
             .arg(&ctx.opts.bag)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .context("starting rosbag play")?,
+        "rosbag play",
     );
-    let pid = node.0.id();
+    let pid = node.id();
     let warm = Duration::from_secs(10.min(soak_s / 3));
     std::thread::sleep(warm);
     let (cpu0, rss0) = (

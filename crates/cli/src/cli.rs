@@ -122,7 +122,9 @@ pub struct ReplayArgs {
     /// Write the run summary as JSON.
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
-    /// Record what the pipeline publishes into a bag.
+    /// Record what the pipeline publishes into an lz4 bag, as the node publishes it:
+    /// /sensorium/scene (sensorium_msgs/Scene), /sensorium/occupancy (nav_msgs/OccupancyGrid), plus
+    /// /sensorium/scene_json (std_msgs/String). `rosbag info` and `rosbag play` read it.
     #[arg(long, value_name = "OUT.bag")]
     pub record: Option<PathBuf>,
     /// Stop after this many fused scenes.
@@ -323,6 +325,26 @@ pub enum BagCommand {
     /// Summarise a recording like `rosbag info` (works on bags without an index).
     #[command(after_help = "Example:\n  sensorium bag info drive.bag")]
     Info { bag: PathBuf },
+    /// Read every message (reading and decompressing chunks, no pipeline): how fast a recording can be fed.
+    #[command(after_help = "Example:\n  sensorium bag read drive.bag --topics /lidar/points --json")]
+    Read {
+        bag: PathBuf,
+        /// Only these topics (comma separated); chunks without them are not read.
+        #[arg(long, value_name = "T", value_delimiter = ',')]
+        topics: Vec<String>,
+        /// Start this many seconds into the bag.
+        #[arg(long, value_name = "SECS")]
+        start: Option<f64>,
+        /// Read only this many seconds.
+        #[arg(long, value_name = "SECS")]
+        duration: Option<f64>,
+        /// Threads reading and decompressing chunks ahead (0: one per core, up to 4; 1: none).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        prefetch: usize,
+        /// Print the figures as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Export a topic: clouds as .npy (N×4 float32 x,y,z,intensity), images as PNG.
     #[command(after_help = "Example:\n  sensorium bag export drive.bag --topic /lidar/points --out clouds/")]
     Export {

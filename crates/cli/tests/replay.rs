@@ -228,7 +228,7 @@ print(n, b.get_message_count())
         .output()
         .expect("python");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "6 12");
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "6 18");
     let info = Command::new("rosbag")
         .arg("info")
         .arg(&rec)
@@ -240,6 +240,70 @@ print(n, b.get_message_count())
         info.status.success() && text.contains("nav_msgs/OccupancyGrid") && text.contains("lz4"),
         "{text}"
     );
+
+    // `rosbag play` publishes every recorded message to a live master; a rospy subscriber (AnyMsg: no
+    // message classes needed) on each recorded topic counts them against the bag's own counts.
+    use sensorium_core::rosmaster::{Killed, RosMaster};
+    use std::io::{BufRead, BufReader};
+    use std::time::Duration;
+    if !sensorium_core::testdata::require("Debian roscore", RosMaster::available()) {
+        return;
+    }
+    let ros = RosMaster::start(&home.path().join("master"), Duration::from_secs(30)).expect("roscore");
+    let counter = r#"
+import json, sys, time, rosbag, rospy
+b = rosbag.Bag(sys.argv[1])
+expected = {t: i.message_count for t, i in b.get_type_and_topic_info().topics.items()}
+b.close()
+rospy.init_node('play_counter', anonymous=True, disable_signals=True)
+got = {t: 0 for t in expected}
+def counter(t):
+    def cb(_m):
+        got[t] += 1
+    return cb
+subs = [rospy.Subscriber(t, rospy.AnyMsg, counter(t), queue_size=1000) for t in expected]
+print('ready', flush=True)
+end = time.time() + float(sys.argv[2])
+while time.time() < end and got != expected:
+    time.sleep(0.05)
+print(json.dumps({'expected': expected, 'got': got}), flush=True)
+"#;
+    let mut listener = Killed::new(
+        ros.command(&py)
+            .arg("-c")
+            .arg(counter)
+            .arg(&rec)
+            .arg("60")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the counting subscriber"),
+        "counter",
+    );
+    let mut lines = BufReader::new(listener.child.stdout.take().expect("stdout")).lines();
+    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert_eq!(ready, "ready");
+    // -d 2: wait after advertising so the subscriber connects before the first message goes out
+    let play = ros
+        .command("rosbag")
+        .args(["play", "-q", "-d", "2", "-r", "4"])
+        .arg(&rec)
+        .output()
+        .expect("rosbag play");
+    assert!(
+        play.status.success(),
+        "rosbag play failed: {}{}",
+        String::from_utf8_lossy(&play.stdout),
+        String::from_utf8_lossy(&play.stderr)
+    );
+    let result: Value = lines
+        .map_while(Result::ok)
+        .find_map(|l| serde_json::from_str(&l).ok())
+        .expect("the subscriber's counts");
+    eprintln!("rosbag play of the recording: {result}");
+    let expected = result["expected"].as_object().expect("expected counts");
+    assert!(expected.len() >= 3, "topics recorded: {expected:?}");
+    assert!(expected.contains_key("/sensorium/scene"), "{expected:?}");
+    assert_eq!(result["got"], result["expected"], "messages played vs recorded");
 }
 
 #[test]

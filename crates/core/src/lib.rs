@@ -11,4 +11,5 @@ pub mod time;
 pub use scene::{QueryScore, Scene, SceneBev, StageTiming};
 pub use sensor::{MapAnnotation, MapText, Modality, ModalityMask, PointsSoA, RgbImage};
 pub use time::Stamp;
+pub mod rosmaster;
 pub mod testdata;

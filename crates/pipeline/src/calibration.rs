@@ -121,6 +121,8 @@ pub fn from_bag(
         topics: Some(wanted),
         start: None,
         end: None,
+        // a few small messages near the start: no read-ahead threads
+        prefetch: 1,
     };
     let mut c = CalibCollector::default();
     let mut lidar_frame: Option<String> = None;

@@ -8,5 +8,6 @@ pub mod models;
 pub mod perception;
 pub mod publish;
 pub mod replay;
+pub mod scene_msg;
 pub mod streams;
 pub mod summary;

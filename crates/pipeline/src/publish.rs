@@ -7,7 +7,8 @@ use sensorium_msgs::{Header, MapMetaData, OccupancyGrid, Pose};
 ///
 /// nav_msgs grids are row-major along y with x along a row; the BEV grid has rows along x (forward)
 /// and columns along y (left), so cell (x index i, y index j) is `data[j * width + i]` with
-/// `width` = number of x cells. Values are occupancy probabilities in percent (0..100).
+/// `width` = number of x cells. Values are occupancy probabilities in percent (0..100); a non-finite
+/// cell (nothing observed) is unknown, -1.
 pub fn occupancy_grid(scene: &Scene, seq: u32) -> OccupancyGrid {
     let bev = &scene.bev;
     let (nx, ny) = (bev.height as usize, bev.width as usize); // rows = x cells, cols = y cells
@@ -15,7 +16,11 @@ pub fn occupancy_grid(scene: &Scene, seq: u32) -> OccupancyGrid {
     for i in 0..nx {
         for j in 0..ny {
             if let Some(p) = bev.occupancy.get(i * ny + j) {
-                data[j * nx + i] = (p.clamp(0.0, 1.0) * 100.0).round() as i8;
+                data[j * nx + i] = if p.is_finite() {
+                    (p.clamp(0.0, 1.0) * 100.0).round() as i8
+                } else {
+                    -1
+                };
             }
         }
     }

@@ -51,6 +51,7 @@ pub struct ReplayOptions {
 /// recording with an error in the summary; the pipeline goes on and the bag written so far stays readable.
 struct Recorder {
     writer: Option<sensorium_bag::BagWriter>,
+    scene: u32,
     occupancy: u32,
     scene_json: u32,
     seq: u32,
@@ -61,6 +62,14 @@ impl Recorder {
         use sensorium_msgs::{OccupancyGrid, RosMessage, StringMsg};
         let mut w = sensorium_bag::BagWriter::create(path, sensorium_bag::Compression::Lz4)
             .with_context(|| format!("creating {}", path.display()))?;
+        // what the node publishes (`~scene`, `~occupancy` under the node name `sensorium`), plus the
+        // scene as JSON for tools without the sensorium_msgs package
+        let scene = w.add_connection(
+            "/sensorium/scene",
+            crate::scene_msg::DATATYPE,
+            crate::scene_msg::md5sum(),
+            crate::scene_msg::definition(),
+        )?;
         let occupancy = w.add_connection(
             "/sensorium/occupancy",
             OccupancyGrid::DATATYPE,
@@ -75,6 +84,7 @@ impl Recorder {
         )?;
         Ok(Recorder {
             writer: Some(w),
+            scene,
             occupancy,
             scene_json,
             seq: 0,
@@ -92,8 +102,10 @@ impl Recorder {
             data: serde_json::to_string(&light).unwrap_or_default(),
         }
         .to_bytes();
+        let body = crate::scene_msg::encode(scene, self.seq, false);
         let res = w
-            .write(self.occupancy, scene.stamp, &grid)
+            .write(self.scene, scene.stamp, &body)
+            .and_then(|()| w.write(self.occupancy, scene.stamp, &grid))
             .and_then(|()| w.write(self.scene_json, scene.stamp, &json));
         if let Err(e) = res {
             summary.error(format!("recording stopped: {e}"));
@@ -178,6 +190,7 @@ fn spawn_reader(
                 topics: Some(topics.topics()),
                 start: from,
                 end: to,
+                prefetch: 0,
             };
             let wall0 = Instant::now();
             let mut t0: Option<Stamp> = None;

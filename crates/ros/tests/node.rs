@@ -4,56 +4,12 @@
 
 mod common;
 
+use sensorium_core::rosmaster::{Killed as Proc, RosMaster};
 use sensorium_core::testdata::require;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-/// Kills (SIGINT, then SIGKILL) a child on drop, so a failed assertion leaves no ROS processes.
-struct Proc(Child, &'static str);
-
-impl Proc {
-    fn interrupt(&self) {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.0.id().to_string()])
-            .status();
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            self.interrupt();
-            let t = Instant::now();
-            while t.elapsed() < Duration::from_secs(3) {
-                if let Ok(Some(_)) = self.0.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            eprintln!("{}: killing after SIGINT timeout", self.1);
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn ros_env<'a>(c: &'a mut Command, port: u16, home: &Path) -> &'a mut Command {
-    c.env("ROS_MASTER_URI", format!("http://127.0.0.1:{port}"))
-        .env("ROS_HOSTNAME", "localhost")
-        .env_remove("ROS_IP")
-        .env("ROS_HOME", home)
-        .env("ROS_LOG_DIR", home.join("log"))
-}
 
 fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let t = Instant::now();
@@ -66,20 +22,12 @@ fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     panic!("timed out after {timeout:?} waiting for {what}");
 }
 
-fn rostopic_info(port: u16, home: &Path, topic: &str) -> String {
-    let out = ros_env(&mut Command::new("rostopic"), port, home)
-        .args(["info", topic])
-        .output();
-    out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
-}
-
 #[test]
 fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera() {
     let repo = common::repo();
     let models = repo.join("models");
     let bag = repo.join("tests/fixtures/sample.bag");
-    let have_roscore = Command::new("roscore").arg("--help").output().is_ok();
+    let have_roscore = RosMaster::available();
     if !require(
         "Debian ROS (roscore, rospy, genpy)",
         have_roscore && common::ros_python_ok(),
@@ -97,23 +45,7 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
     );
     let home = tempfile::tempdir().expect("ROS_HOME");
     let home = home.path();
-    let port = free_port();
-
-    let _core = Proc(
-        ros_env(&mut Command::new("roscore"), port, home)
-            .args(["-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting roscore"),
-        "roscore",
-    );
-    wait_until("the ROS master", Duration::from_secs(30), || {
-        ros_env(&mut Command::new("rostopic"), port, home)
-            .arg("list")
-            .output()
-            .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("/rosout"))
-    });
+    let ros = RosMaster::start(home, Duration::from_secs(30)).expect("starting roscore");
 
     // the generated Python class of sensorium_msgs/Scene, for the listener
     let gen = home.join("genpy");
@@ -128,8 +60,8 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
     );
 
     let node_log = std::fs::File::create(home.join("node.log")).expect("node log");
-    let mut node = Proc(
-        ros_env(&mut Command::new(&node_bin), port, home)
+    let mut node = Proc::new(
+        ros.command(&node_bin)
             .arg(&models)
             .arg("sensorium")
             .env("SENSORIUM_QUERIES", "a parked car;a pedestrian")
@@ -142,41 +74,34 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
         "node",
     );
     wait_until("the node's subscriptions", Duration::from_secs(120), || {
-        rostopic_info(port, home, "/lidar/points").contains("/sensorium")
-            && rostopic_info(port, home, "/sensorium/scene").contains("/sensorium")
+        ros.topic_info("/lidar/points").contains("/sensorium")
+            && ros.topic_info("/sensorium/scene").contains("/sensorium")
     });
-    let scene_info = rostopic_info(port, home, "/sensorium/scene");
+    let scene_info = ros.topic_info("/sensorium/scene");
     assert!(scene_info.contains("sensorium_msgs/Scene"), "{scene_info}");
 
-    let mut listener = Proc(
-        ros_env(
-            &mut Command::new(sensorium_core::testdata::ros_python()),
-            port,
-            home,
-        )
-        .arg(common::peer_script())
-        .args(["listen", "24", "/sensorium"])
-        .env("PYTHONPATH", &gen)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting the listener"),
+    let mut listener = Proc::new(
+        ros.command(sensorium_core::testdata::ros_python())
+            .arg(common::peer_script())
+            .args(["listen", "24", "/sensorium"])
+            .env("PYTHONPATH", &gen)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting the listener"),
         "listener",
     );
-    let mut lines = BufReader::new(listener.0.stdout.take().expect("listener stdout")).lines();
+    let mut lines = BufReader::new(listener.child.stdout.take().expect("listener stdout")).lines();
     let ready = lines.next().and_then(Result::ok).unwrap_or_default();
     assert!(ready.contains("ready"), "listener: {ready:?}");
 
-    let player = ros_env(
-        &mut Command::new(sensorium_core::testdata::ros_python()),
-        port,
-        home,
-    )
-    .arg(common::peer_script())
-    .args(["play", bag.to_str().expect("utf-8 path"), "3", "1"])
-    .stderr(Stdio::inherit())
-    .output()
-    .expect("running the player");
+    let player = ros
+        .command(sensorium_core::testdata::ros_python())
+        .arg(common::peer_script())
+        .args(["play", bag.to_str().expect("utf-8 path"), "3", "1"])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("running the player");
     assert!(player.status.success(), "player failed");
     let events: Vec<Value> = String::from_utf8_lossy(&player.stdout)
         .lines()
@@ -205,7 +130,7 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
     let t_int = Instant::now();
     node.interrupt();
     let status = loop {
-        if let Ok(Some(s)) = node.0.try_wait() {
+        if let Ok(Some(s)) = node.child.try_wait() {
             break s;
         }
         assert!(
@@ -216,7 +141,7 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
     };
     let exit_s = t_int.elapsed().as_secs_f64();
     let mut report = String::new();
-    if let Some(mut out) = node.0.stdout.take() {
+    if let Some(mut out) = node.child.stdout.take() {
         use std::io::Read;
         let _ = out.read_to_string(&mut report);
     }

@@ -1,4 +1,4 @@
-//! `sensorium bag info|export`.
+//! `sensorium bag info|read|export`.
 
 use crate::cli::BagCommand;
 use anyhow::{bail, Context, Result};
@@ -19,7 +19,71 @@ pub fn run(cmd: BagCommand) -> Result<i32> {
             Ok(0)
         }
         BagCommand::Export { bag, topic, out } => export(&bag, &topic, &out),
+        BagCommand::Read {
+            bag,
+            topics,
+            start,
+            duration,
+            prefetch,
+            json,
+        } => read(&bag, topics, start, duration, prefetch, json),
     }
+}
+
+fn read(
+    bag: &Path,
+    topics: Vec<String>,
+    start: Option<f64>,
+    duration: Option<f64>,
+    prefetch: usize,
+    json: bool,
+) -> Result<i32> {
+    use sensorium_core::Stamp;
+    let reader = BagReader::open(bag).with_context(|| format!("{}", bag.display()))?;
+    let t0 = reader.start_time().unwrap_or(Stamp::ZERO).as_nanos();
+    let at = |s: f64| Stamp::from_nanos(t0.saturating_add((s.max(0.0) * 1e9) as u64));
+    let from = start.map(at);
+    let opts = ReadOptions {
+        topics: (!topics.is_empty()).then_some(topics),
+        start: from,
+        end: duration.map(|d| at(start.unwrap_or(0.0) + d)),
+        prefetch,
+    };
+    let st = sensorium_bag::throughput::read_all(&reader, &opts)
+        .with_context(|| format!("reading {}", bag.display()))?;
+    let mb = reader.file_size() as f64 / 1e6;
+    let warnings = reader.warnings();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "bag": bag.display().to_string(),
+                "file_mb": mb,
+                "messages": st.messages,
+                "payload_mb": st.payload_bytes as f64 / 1e6,
+                "chunks_read": st.chunks_read,
+                "chunks": reader.chunks().len(),
+                "seconds": st.seconds,
+                "file_mb_per_s": mb / st.seconds.max(1e-9),
+                "warnings": warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            })
+        );
+    } else {
+        println!(
+            "read {} messages ({:.1} MB payload, {} of {} chunks) of {} ({mb:.1} MB) in {:.3} s: {:.0} MB/s",
+            st.messages,
+            st.payload_bytes as f64 / 1e6,
+            st.chunks_read,
+            reader.chunks().len(),
+            bag.display(),
+            st.seconds,
+            mb / st.seconds.max(1e-9)
+        );
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    Ok(0)
 }
 
 /// Writes a cloud as an N×4 float32 `.npy` (x, y, z, intensity), one row per point.

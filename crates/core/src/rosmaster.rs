@@ -1,0 +1,144 @@
+//! A private ROS master for tests and benchmarks: Debian's `roscore` on a free port, with its own
+//! `ROS_HOME`, and the environment that points ROS tools (rostopic, rosbag, rospy scripts, the node) at it.
+//! Dropping it stops roscore (SIGINT, then SIGKILL), so a failed assertion leaves no ROS processes behind.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A child process interrupted (SIGINT, then SIGKILL after `grace`) when dropped.
+pub struct Killed {
+    pub child: Child,
+    pub name: &'static str,
+    pub grace: Duration,
+}
+
+impl Killed {
+    pub fn new(child: Child, name: &'static str) -> Self {
+        Self {
+            child,
+            name,
+            grace: Duration::from_secs(5),
+        }
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGINT (what Ctrl-C sends: ROS tools shut down cleanly on it).
+    pub fn interrupt(&self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return;
+        }
+        self.interrupt();
+        let t = Instant::now();
+        while t.elapsed() < self.grace {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("{}: killing after SIGINT timeout", self.name);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `roscore` on a free local port.
+pub struct RosMaster {
+    pub port: u16,
+    home: PathBuf,
+    _core: Killed,
+}
+
+impl RosMaster {
+    /// Is Debian's `roscore` installed?
+    pub fn available() -> bool {
+        Command::new("roscore").arg("--help").output().is_ok()
+    }
+
+    /// Starts roscore with `home` as ROS_HOME (logs under `home/log`) and waits until `rostopic list`
+    /// answers, at most `timeout`.
+    pub fn start(home: &Path, timeout: Duration) -> io::Result<Self> {
+        std::fs::create_dir_all(home)?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut core = Command::new("roscore");
+        env(&mut core, port, home);
+        let core = Killed::new(
+            core.args(["-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()?,
+            "roscore",
+        );
+        let master = Self {
+            port,
+            home: home.to_path_buf(),
+            _core: core,
+        };
+        let t = Instant::now();
+        loop {
+            let up =
+                master.command("rostopic").arg("list").output().is_ok_and(|o| {
+                    o.status.success() && String::from_utf8_lossy(&o.stdout).contains("/rosout")
+                });
+            if up {
+                return Ok(master);
+            }
+            if t.elapsed() > timeout {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("the ROS master on port {port} did not answer in {timeout:?}"),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    pub fn uri(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// `program` with the environment pointing at this master.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new(program);
+        self.env(&mut c);
+        c
+    }
+
+    /// Points `c` at this master (ROS_MASTER_URI, ROS_HOSTNAME, ROS_HOME, ROS_LOG_DIR).
+    pub fn env<'a>(&self, c: &'a mut Command) -> &'a mut Command {
+        env(c, self.port, &self.home)
+    }
+
+    /// `rostopic info TOPIC` (empty when it fails).
+    pub fn topic_info(&self, topic: &str) -> String {
+        self.command("rostopic")
+            .args(["info", topic])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+fn env<'a>(c: &'a mut Command, port: u16, home: &Path) -> &'a mut Command {
+    c.env("ROS_MASTER_URI", format!("http://127.0.0.1:{port}"))
+        .env("ROS_HOSTNAME", "localhost")
+        .env_remove("ROS_IP")
+        .env("ROS_HOME", home)
+        .env("ROS_LOG_DIR", home.join("log"))
+}
