@@ -69,7 +69,7 @@ pub fn make_kitti_bag(path: &Path, size_mb: u64, kitti_training: &Path) -> Resul
     // lz4 shrinks the clouds a little: the size that counts is the file's (chunks are flushed as they fill)
     let on_disk = || std::fs::metadata(&tmp).map_or(0, |m| m.len());
     let mut frame = 0u64;
-    while frame % 32 != 0 || on_disk() < size_mb * 1_000_000 {
+    while !frame.is_multiple_of(32) || on_disk() < size_mb * 1_000_000 {
         let k = frame as usize % 3;
         let t = Stamp::from_nanos(1_300_000_000_000_000_000 + frame * 100_000_000);
         w.write(cloud, t, &clouds[k])?;

@@ -341,6 +341,9 @@ pub enum BagCommand {
         /// Threads reading and decompressing chunks ahead (0: one per core, up to 4; 1: none).
         #[arg(long, value_name = "N", default_value_t = 0)]
         prefetch: usize,
+        /// Skip the LZ4 checksums (verified by default, as ROS's roslz4 does).
+        #[arg(long)]
+        skip_checksums: bool,
         /// Print the figures as one JSON object.
         #[arg(long)]
         json: bool,

@@ -38,6 +38,7 @@ fn every_subcommand_has_help_with_an_example() {
         vec!["models", "check"],
         vec!["bag", "info"],
         vec!["bag", "export"],
+        vec!["bag", "read"],
         vec!["sim"],
         vec!["config", "show"],
         vec!["sync"],
@@ -102,6 +103,47 @@ fn bag_info_reads_the_bundled_sample() {
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
+}
+
+#[test]
+fn bag_read_visits_what_the_index_counts() {
+    let sample = repo().join("tests/fixtures/sample.bag");
+    let path = sample.to_str().unwrap_or_default();
+    let reader = sensorium_bag::BagReader::open(&sample).expect("sample");
+    let counts = reader.topic_counts();
+    let (t0, t1) = (
+        reader.start_time().expect("start"),
+        reader.end_time().expect("end"),
+    );
+    for (args, want) in [
+        (vec![], reader.message_count()),
+        (
+            vec!["--topics", "/lidar/points", "--prefetch", "1"],
+            counts["/lidar/points"],
+        ),
+        (vec!["--prefetch", "3"], reader.message_count()),
+    ] {
+        let mut a = vec!["bag", "read", path, "--json"];
+        a.extend(&args);
+        let (code, out, err) = run(&a);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+        assert_eq!(v["messages"].as_u64(), Some(want), "{args:?}: {v}");
+        assert!(v["file_mb_per_s"].as_f64().is_some_and(|x| x > 0.0), "{v}");
+    }
+    // --start/--duration: the messages with record time in [t0 + 1 s, t0 + 2 s], counted independently
+    let (from, to) = (t0.as_nanos() + 1_000_000_000, t0.as_nanos() + 2_000_000_000);
+    assert!(to < t1.as_nanos());
+    let want = reader
+        .messages(&sensorium_bag::ReadOptions::all())
+        .filter_map(Result::ok)
+        .filter(|m| (from..=to).contains(&m.time.as_nanos()))
+        .count() as u64;
+    let (code, out, err) = run(&["bag", "read", path, "--json", "--start", "1", "--duration", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+    assert_eq!(v["messages"].as_u64(), Some(want), "{v}");
+    assert!(want > 0);
 }
 
 #[test]

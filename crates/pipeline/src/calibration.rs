@@ -123,6 +123,7 @@ pub fn from_bag(
         end: None,
         // a few small messages near the start: no read-ahead threads
         prefetch: 1,
+        skip_checksums: false,
     };
     let mut c = CalibCollector::default();
     let mut lidar_frame: Option<String> = None;

@@ -191,6 +191,7 @@ fn spawn_reader(
                 start: from,
                 end: to,
                 prefetch: 0,
+                skip_checksums: false,
             };
             let wall0 = Instant::now();
             let mut t0: Option<Stamp> = None;

@@ -25,8 +25,9 @@ pub fn run(cmd: BagCommand) -> Result<i32> {
             start,
             duration,
             prefetch,
+            skip_checksums,
             json,
-        } => read(&bag, topics, start, duration, prefetch, json),
+        } => read(&bag, topics, start, duration, (prefetch, skip_checksums), json),
     }
 }
 
@@ -35,7 +36,7 @@ fn read(
     topics: Vec<String>,
     start: Option<f64>,
     duration: Option<f64>,
-    prefetch: usize,
+    (prefetch, skip_checksums): (usize, bool),
     json: bool,
 ) -> Result<i32> {
     use sensorium_core::Stamp;
@@ -48,6 +49,7 @@ fn read(
         start: from,
         end: duration.map(|d| at(start.unwrap_or(0.0) + d)),
         prefetch,
+        skip_checksums,
     };
     let st = sensorium_bag::throughput::read_all(&reader, &opts)
         .with_context(|| format!("reading {}", bag.display()))?;
