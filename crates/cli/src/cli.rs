@@ -123,7 +123,8 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
     /// Record what the pipeline publishes into an lz4 bag, as the node publishes it:
-    /// /sensorium/scene (sensorium_msgs/Scene), /sensorium/occupancy (nav_msgs/OccupancyGrid), plus
+    /// /sensorium/scene (sensorium_msgs/Scene), /sensorium/occupancy (nav_msgs/OccupancyGrid),
+    /// /sensorium/markers (visualization_msgs/MarkerArray), plus
     /// /sensorium/scene_json (std_msgs/String). `rosbag info` and `rosbag play` read it.
     #[arg(long, value_name = "OUT.bag")]
     pub record: Option<PathBuf>,

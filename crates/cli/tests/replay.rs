@@ -228,7 +228,7 @@ print(n, b.get_message_count())
         .output()
         .expect("python");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "6 18");
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "6 24");
     let info = Command::new("rosbag")
         .arg("info")
         .arg(&rec)
@@ -302,7 +302,9 @@ print(json.dumps({'expected': expected, 'got': got}), flush=True)
     eprintln!("rosbag play of the recording: {result}");
     let expected = result["expected"].as_object().expect("expected counts");
     assert!(expected.len() >= 3, "topics recorded: {expected:?}");
-    assert!(expected.contains_key("/sensorium/scene"), "{expected:?}");
+    for topic in ["/sensorium/scene", "/sensorium/occupancy", "/sensorium/markers"] {
+        assert!(expected.contains_key(topic), "{topic} not recorded: {expected:?}");
+    }
     assert_eq!(result["got"], result["expected"], "messages played vs recorded");
 }
 

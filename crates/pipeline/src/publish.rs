@@ -1,7 +1,7 @@
 //! What the pipeline publishes, as ROS messages: shared by the node and `replay --record`.
 
-use sensorium_core::Scene;
-use sensorium_msgs::{Header, MapMetaData, OccupancyGrid, Pose};
+use sensorium_core::{Modality, Scene};
+use sensorium_msgs::{Header, MapMetaData, Marker, MarkerArray, OccupancyGrid, Pose};
 
 /// The scene's occupancy as `nav_msgs/OccupancyGrid` in the scene frame.
 ///
@@ -44,6 +44,100 @@ pub fn occupancy_grid(scene: &Scene, seq: u32) -> OccupancyGrid {
     }
 }
 
+/// Marker types and actions of `visualization_msgs/Marker`.
+const LINE_STRIP: i32 = 4;
+const TEXT_VIEW_FACING: i32 = 9;
+const ADD: i32 = 0;
+const DELETE: i32 = 2;
+
+/// Most query rows the markers show (ids of the `sensorium/queries` namespace are 0..MAX_QUERY_MARKERS).
+pub const MAX_QUERY_MARKERS: usize = 16;
+
+/// `~markers` for RViz, in the scene frame: the BEV extent (`sensorium/extent`, a line strip on the
+/// ground), the modality status above the ego origin (`sensorium/status`, green when camera and LiDAR
+/// are both in the scene, orange when degraded) and one text row per text query with its score
+/// (`sensorium/queries`, brighter for higher scores; rows beyond the scene's queries are deleted, so a
+/// shorter query list leaves no stale rows). Same ids every scene: RViz replaces them in place.
+pub fn scene_markers(scene: &Scene, seq: u32) -> MarkerArray {
+    let header = Header {
+        seq,
+        stamp: scene.stamp,
+        frame_id: scene.frame_id.clone(),
+    };
+    let bev = &scene.bev;
+    let (x0, y0) = (f64::from(bev.origin_x), f64::from(bev.origin_y));
+    let res = f64::from(bev.resolution);
+    // rows run along x, columns along y (see occupancy_grid)
+    let (x1, y1) = (x0 + f64::from(bev.height) * res, y0 + f64::from(bev.width) * res);
+    let base = |ns: &str, id: i32, kind: i32| Marker {
+        header: header.clone(),
+        ns: ns.into(),
+        id,
+        kind,
+        action: ADD,
+        pose: Pose::default(),
+        ..Default::default()
+    };
+    let mut markers = Vec::with_capacity(2 + MAX_QUERY_MARKERS);
+    markers.push(Marker {
+        scale: [0.15, 0.0, 0.0],
+        color: [0.3, 0.7, 1.0, 0.9],
+        points: vec![
+            [x0, y0, 0.0],
+            [x1, y0, 0.0],
+            [x1, y1, 0.0],
+            [x0, y1, 0.0],
+            [x0, y0, 0.0],
+        ],
+        ..base("sensorium/extent", 0, LINE_STRIP)
+    });
+    let mask = scene.mask;
+    let full = mask.contains(Modality::Camera) && mask.contains(Modality::Lidar);
+    let on = |m: Modality, name: &str| format!("{name} {}", if mask.contains(m) { "on" } else { "off" });
+    markers.push(Marker {
+        pose: Pose {
+            position: [0.0, 0.0, 3.0],
+            ..Pose::default()
+        },
+        scale: [0.0, 0.0, 0.8],
+        color: if full {
+            [0.2, 0.9, 0.2, 1.0]
+        } else {
+            [1.0, 0.6, 0.0, 1.0]
+        },
+        text: format!(
+            "{} | {} | {}",
+            on(Modality::Camera, "camera"),
+            on(Modality::Lidar, "lidar"),
+            on(Modality::MapText, "map text")
+        ),
+        ..base("sensorium/status", 0, TEXT_VIEW_FACING)
+    });
+    for i in 0..MAX_QUERY_MARKERS {
+        let id = i as i32;
+        markers.push(match scene.queries.get(i) {
+            Some(q) => {
+                let g = q.score.clamp(0.0, 1.0);
+                Marker {
+                    pose: Pose {
+                        position: [0.0, 0.0, 4.0 + 0.7 * i as f64],
+                        ..Pose::default()
+                    },
+                    scale: [0.0, 0.0, 0.6],
+                    color: [1.0 - g, 0.4 + 0.6 * g, 0.4, 1.0],
+                    text: format!("{}: {:.2}", q.query, q.score),
+                    ..base("sensorium/queries", id, TEXT_VIEW_FACING)
+                }
+            }
+            None => Marker {
+                action: DELETE,
+                ..base("sensorium/queries", id, TEXT_VIEW_FACING)
+            },
+        });
+    }
+    MarkerArray { markers }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +163,52 @@ mod tests {
         assert_eq!(g.data.iter().filter(|v| **v > 0).count(), 2);
         assert_eq!(g.info.origin.position, [0.0, -0.75, 0.0]);
         assert_eq!(g.header.frame_id, "base_link");
+    }
+
+    #[test]
+    fn markers_outline_the_grid_and_list_the_queries() {
+        use sensorium_core::{ModalityMask, QueryScore};
+        use sensorium_msgs::RosMessage;
+        let mut s = Scene {
+            frame_id: "base_link".into(),
+            mask: ModalityMask::default().with(Modality::Lidar),
+            queries: vec![
+                QueryScore {
+                    query: "a pedestrian".into(),
+                    score: 0.8,
+                },
+                QueryScore {
+                    query: "a truck".into(),
+                    score: 0.1,
+                },
+            ],
+            ..Default::default()
+        };
+        s.bev.resolution = 0.5;
+        s.bev.width = 4; // y cells
+        s.bev.height = 10; // x cells
+        s.bev.origin_x = -1.0;
+        s.bev.origin_y = -1.0;
+        let m = scene_markers(&s, 3);
+        assert_eq!(m.markers.len(), 2 + MAX_QUERY_MARKERS);
+        let extent = &m.markers[0];
+        assert_eq!(extent.points[2], [4.0, 1.0, 0.0]); // far corner: x0 + 10 × 0.5, y0 + 4 × 0.5
+        assert_eq!(extent.points.first(), extent.points.last());
+        let status = &m.markers[1];
+        assert_eq!(status.text, "camera off | lidar on | map text off");
+        assert!(
+            status.color[0] > status.color[2],
+            "degraded is orange: {:?}",
+            status.color
+        );
+        assert_eq!(m.markers[2].text, "a pedestrian: 0.80");
+        assert_eq!(m.markers[3].text, "a truck: 0.10");
+        assert!(m.markers[4..].iter().all(|k| k.action == DELETE));
+        assert!(m
+            .markers
+            .iter()
+            .all(|k| k.header.frame_id == "base_link" && k.header.seq == 3));
+        // the wire form decodes to the same markers
+        assert_eq!(MarkerArray::decode(&m.to_bytes()).expect("decodes"), m);
     }
 }

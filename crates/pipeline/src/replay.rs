@@ -53,6 +53,7 @@ struct Recorder {
     writer: Option<sensorium_bag::BagWriter>,
     scene: u32,
     occupancy: u32,
+    markers: u32,
     scene_json: u32,
     seq: u32,
 }
@@ -76,6 +77,12 @@ impl Recorder {
             OccupancyGrid::MD5SUM,
             OccupancyGrid::DEFINITION,
         )?;
+        let markers = w.add_connection(
+            "/sensorium/markers",
+            sensorium_msgs::MarkerArray::DATATYPE,
+            sensorium_msgs::MarkerArray::MD5SUM,
+            sensorium_msgs::MarkerArray::DEFINITION,
+        )?;
         let scene_json = w.add_connection(
             "/sensorium/scene_json",
             StringMsg::DATATYPE,
@@ -86,6 +93,7 @@ impl Recorder {
             writer: Some(w),
             scene,
             occupancy,
+            markers,
             scene_json,
             seq: 0,
         })
@@ -106,6 +114,10 @@ impl Recorder {
         let res = w
             .write(self.scene, scene.stamp, &body)
             .and_then(|()| w.write(self.occupancy, scene.stamp, &grid))
+            .and_then(|()| {
+                let markers = crate::publish::scene_markers(scene, self.seq).to_bytes();
+                w.write(self.markers, scene.stamp, &markers)
+            })
             .and_then(|()| w.write(self.scene_json, scene.stamp, &json));
         if let Err(e) = res {
             summary.error(format!("recording stopped: {e}"));

@@ -14,7 +14,9 @@ use rosrust::{RawMessage, RawMessageDescription};
 use sensorium_core::{Scene, Stamp};
 use sensorium_engine::sync::PolicyConfig;
 use sensorium_geometry::VehicleCalib;
-use sensorium_msgs::{DiagnosticArray, DiagnosticStatus, Header, KeyValue, OccupancyGrid, RosMessage};
+use sensorium_msgs::{
+    DiagnosticArray, DiagnosticStatus, Header, KeyValue, MarkerArray, OccupancyGrid, RosMessage,
+};
 use sensorium_pipeline::calibration::CalibCollector;
 use sensorium_pipeline::models::Models;
 use sensorium_pipeline::perception::{FrameSet, Perception};
@@ -262,6 +264,9 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
     let occ_pub =
         rosrust::publish_with_description::<RawMessage>("~occupancy", 4, raw_description::<OccupancyGrid>())
             .map_err(|e| anyhow!("advertising ~occupancy: {e}"))?;
+    let marker_pub =
+        rosrust::publish_with_description::<RawMessage>("~markers", 4, raw_description::<MarkerArray>())
+            .map_err(|e| anyhow!("advertising ~markers: {e}"))?;
 
     let send_diag = |status: Vec<DiagnosticStatus>| {
         let msg = DiagnosticArray {
@@ -356,6 +361,10 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
                         let grid = scene_msg::occupancy_grid(&scene, seq);
                         if let Err(e) = occ_pub.send(RawMessage(grid.to_bytes())) {
                             warn!("publishing ~occupancy: {e}");
+                        }
+                        let markers = sensorium_pipeline::publish::scene_markers(&scene, seq);
+                        if let Err(e) = marker_pub.send(RawMessage(markers.to_bytes())) {
+                            warn!("publishing ~markers: {e}");
                         }
                         state.latencies.push(received.elapsed().as_secs_f64() * 1e3);
                         if state.latencies.len() > 100_000 {

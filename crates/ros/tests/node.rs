@@ -229,6 +229,49 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
         );
     }
 
+    // markers (RViz): one array per scene, in the scene frame, with the grid outline, the modality status
+    // (camera off while it is silent) and the two queries with their scores
+    let markers = summary["markers"].as_array().expect("markers");
+    assert!(
+        markers.len() >= scenes.len() * 9 / 10,
+        "{} marker arrays for {} scenes",
+        markers.len(),
+        scenes.len()
+    );
+    for m in markers {
+        assert_eq!(m["frame_ids"], serde_json::json!(["base_link"]), "{m}");
+        assert_eq!(
+            m["namespaces"],
+            serde_json::json!(["sensorium/extent", "sensorium/queries", "sensorium/status"]),
+            "{m}"
+        );
+        assert_eq!(m["extent_points"], serde_json::json!([5]), "{m}");
+        let q = m["queries"].as_array().expect("query rows");
+        assert!(
+            q.len() == 2 && q[0].as_str().is_some_and(|s| s.starts_with("a parked car: ")),
+            "{m}"
+        );
+    }
+    let status_in = |from: f64, to: f64| -> Vec<String> {
+        markers
+            .iter()
+            .filter(|m| t(m) >= from && t(m) < to)
+            .filter_map(|m| m["status"][0].as_str().map(str::to_string))
+            .collect()
+    };
+    let silent = status_in(off + 1.5, on);
+    assert!(
+        silent.iter().filter(|s| s.contains("camera off")).count() * 10 >= silent.len() * 8
+            && !silent.is_empty(),
+        "status markers while the camera is silent: {silent:?}"
+    );
+    assert!(
+        status_in(on + 1.5, done + 2.0)
+            .iter()
+            .any(|s| s.contains("camera on | lidar on")),
+        "status markers after recovery"
+    );
+
     // diagnostics: OK while both stream, WARN then ERROR for the camera when it stops, OK again after
     let level_of = |name: &str, from: f64, to: f64| -> Vec<u64> {
         diags

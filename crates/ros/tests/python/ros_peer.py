@@ -56,9 +56,10 @@ def listen(seconds, node, kill_at=None):
     from diagnostic_msgs.msg import DiagnosticArray
     from nav_msgs.msg import OccupancyGrid
     from sensorium_msgs.msg import Scene
+    from visualization_msgs.msg import MarkerArray
 
     rospy.init_node("sensorium_test_listener", anonymous=True, disable_signals=True)
-    scenes, grids, diags = [], [], []
+    scenes, grids, diags, markers = [], [], [], []
 
     def on_scene(m):
         scenes.append({
@@ -93,6 +94,16 @@ def listen(seconds, node, kill_at=None):
             "max": max(m.data) if m.data else None,
         })
 
+    def on_markers(m):
+        markers.append({
+            "t": time.time(),
+            "frame_ids": sorted({k.header.frame_id for k in m.markers}),
+            "namespaces": sorted({k.ns for k in m.markers}),
+            "status": [k.text for k in m.markers if k.ns == "sensorium/status"],
+            "queries": [k.text for k in m.markers if k.ns == "sensorium/queries" and k.action == 0],
+            "extent_points": [len(k.points) for k in m.markers if k.ns == "sensorium/extent"],
+        })
+
     def on_diag(m):
         for s in m.status:
             if s.name.startswith("sensorium"):
@@ -106,12 +117,13 @@ def listen(seconds, node, kill_at=None):
 
     rospy.Subscriber(node + "/scene", Scene, on_scene, queue_size=100)
     rospy.Subscriber(node + "/occupancy", OccupancyGrid, on_grid, queue_size=100)
+    rospy.Subscriber(node + "/markers", MarkerArray, on_markers, queue_size=100)
     rospy.Subscriber("/diagnostics", DiagnosticArray, on_diag, queue_size=100)
     print(json.dumps({"ready": True}), flush=True)
     end = time.time() + seconds
     while time.time() < end and not rospy.is_shutdown():
         time.sleep(0.05)
-    print(json.dumps({"scenes": scenes, "grids": grids, "diagnostics": diags}), flush=True)
+    print(json.dumps({"scenes": scenes, "grids": grids, "diagnostics": diags, "markers": markers}), flush=True)
     import os
 
     os._exit(0)  # the summary is out; skip rospy's shutdown (the test may interrupt it)
