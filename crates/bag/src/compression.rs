@@ -85,16 +85,17 @@ pub fn decompress(
             }
         }
         Compression::Lz4 => {
+            // LZ4 cannot expand more than ~255x; preallocate exactly when the claim is plausible.
+            let plausible = input.len().saturating_mul(256).saturating_add(1 << 16);
             let mut out = out;
-            if expected.is_some_and(|e| lz4_frame_into(&input, e, &mut out, verify)) {
+            // a plausible claim goes the direct way first (a larger one is damage: bounded general path)
+            if expected.is_some_and(|e| e <= plausible && lz4_frame_into(&input, e, &mut out, verify)) {
                 return Decompressed {
                     data: out,
                     problem: None,
                     input,
                 };
             }
-            // LZ4 cannot expand more than ~255x; preallocate exactly when the claim is plausible.
-            let plausible = input.len().saturating_mul(256).saturating_add(1 << 16);
             let dec = lz4_flex::frame::FrameDecoder::new(&input[..]);
             let (data, problem) = read_limited(dec, expected, plausible, "lz4", out);
             Decompressed { data, problem, input }
@@ -123,9 +124,7 @@ fn lz4_frame_into(input: &[u8], expected: usize, out: &mut Vec<u8>, verify: bool
             .get(p..p + 4)
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     };
-    // LZ4 expands at most ~255×: a larger claim is damage, left to the bounded general path
-    let plausible = input.len().saturating_mul(256).saturating_add(1 << 16);
-    if le32(0) != Some(LZ4_MAGIC) || input.len() < 7 || expected > plausible {
+    if le32(0) != Some(LZ4_MAGIC) || input.len() < 7 {
         return false;
     }
     let (flg, bd) = (input[4], input[5]);

@@ -389,6 +389,17 @@ impl BagReader {
     }
 
     /// Number of messages according to the index (or the rebuilt index).
+    /// `[start, end]` record times for "start `start_s` seconds into the bag, for `duration_s` seconds"
+    /// (`replay --start/--duration`, `bag read --start/--duration`): None leaves that end open; negative
+    /// seconds count as 0 and the sums saturate.
+    pub fn window(&self, start_s: Option<f64>, duration_s: Option<f64>) -> (Option<Stamp>, Option<Stamp>) {
+        let after = |t: Stamp, s: f64| Stamp::from_nanos(t.as_nanos().saturating_add((s * 1e9) as u64));
+        let bag_start = self.start_time().unwrap_or(Stamp::ZERO);
+        let from = start_s.map(|s| after(bag_start, s));
+        let to = duration_s.map(|d| after(from.unwrap_or(bag_start), d));
+        (from, to)
+    }
+
     pub fn message_count(&self) -> u64 {
         self.chunks.iter().map(ChunkInfo::message_count).sum()
     }
@@ -464,7 +475,6 @@ impl BagReader {
             reader: self,
             order,
             prefetch,
-            lanes,
             verify: !opts.skip_checksums,
             next: 0,
             heap: BinaryHeap::new(),
@@ -512,6 +522,7 @@ type Loaded = Result<(Bytes, Option<String>), BagError>;
 /// from channel `k % T` and gets them in order without a reorder buffer. Dropping it stops the threads
 /// (their next send fails) and joins them.
 struct Prefetch {
+    lanes: usize,
     rxs: Vec<std::sync::mpsc::Receiver<Loaded>>,
     handles: Vec<std::thread::JoinHandle<()>>,
     taken: usize,
@@ -551,6 +562,7 @@ impl Prefetch {
             }
         }
         Prefetch {
+            lanes: threads,
             rxs,
             handles,
             taken: 0,
@@ -558,8 +570,8 @@ impl Prefetch {
     }
 
     /// The next chunk in order, or None when its lane has no thread (then the caller loads it).
-    fn next(&mut self, lanes: usize) -> Option<Loaded> {
-        let lane = self.taken % lanes;
+    fn next(&mut self) -> Option<Loaded> {
+        let lane = self.taken % self.lanes;
         self.taken += 1;
         self.rxs.get(lane).and_then(|rx| rx.recv().ok())
     }
@@ -984,7 +996,6 @@ pub struct Messages<'a> {
     order: Vec<usize>,
     /// Threads loading the chunks of `order` ahead (None: loaded here, on demand).
     prefetch: Option<Prefetch>,
-    lanes: usize,
     verify: bool,
     next: usize,
     heap: BinaryHeap<Reverse<Pending>>,
@@ -1006,8 +1017,7 @@ impl Messages<'_> {
     fn load(&mut self, idx: usize) -> Result<(), BagError> {
         let reader = self.reader;
         let chunk = &reader.chunks[idx];
-        let lanes = self.lanes;
-        let loaded = match self.prefetch.as_mut().and_then(|p| p.next(lanes)) {
+        let loaded = match self.prefetch.as_mut().and_then(Prefetch::next) {
             Some(l) => l,
             None => load_chunk(&reader.src, chunk, &mut self.scratch, &self.pool, self.verify),
         };

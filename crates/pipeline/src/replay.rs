@@ -194,10 +194,7 @@ fn spawn_reader(
         .name("sensorium-reader".into())
         .spawn(move || {
             let mut dropped: BTreeMap<String, u64> = BTreeMap::new();
-            let bag_start = reader.start_time().unwrap_or(Stamp::ZERO);
-            let from = start.map(|s| Stamp::from_nanos(bag_start.as_nanos() + (s * 1e9) as u64));
-            let to =
-                duration.map(|d| Stamp::from_nanos(from.unwrap_or(bag_start).as_nanos() + (d * 1e9) as u64));
+            let (from, to) = reader.window(start, duration);
             let ro = ReadOptions {
                 topics: Some(topics.topics()),
                 start: from,

@@ -27,30 +27,28 @@ pub fn run(cmd: BagCommand) -> Result<i32> {
             prefetch,
             skip_checksums,
             json,
-        } => read(&bag, topics, start, duration, (prefetch, skip_checksums), json),
+        } => {
+            let opts = ReadOptions {
+                topics: (!topics.is_empty()).then_some(topics),
+                prefetch,
+                skip_checksums,
+                ..ReadOptions::all()
+            };
+            read(&bag, opts, start, duration, json)
+        }
     }
 }
 
+/// `bag read`: `opts` without its time window, which `start`/`duration` (seconds into the bag) set.
 fn read(
     bag: &Path,
-    topics: Vec<String>,
+    mut opts: ReadOptions,
     start: Option<f64>,
     duration: Option<f64>,
-    (prefetch, skip_checksums): (usize, bool),
     json: bool,
 ) -> Result<i32> {
-    use sensorium_core::Stamp;
     let reader = BagReader::open(bag).with_context(|| format!("{}", bag.display()))?;
-    let t0 = reader.start_time().unwrap_or(Stamp::ZERO).as_nanos();
-    let at = |s: f64| Stamp::from_nanos(t0.saturating_add((s.max(0.0) * 1e9) as u64));
-    let from = start.map(at);
-    let opts = ReadOptions {
-        topics: (!topics.is_empty()).then_some(topics),
-        start: from,
-        end: duration.map(|d| at(start.unwrap_or(0.0) + d)),
-        prefetch,
-        skip_checksums,
-    };
+    (opts.start, opts.end) = reader.window(start, duration);
     let st = sensorium_bag::throughput::read_all(&reader, &opts)
         .with_context(|| format!("reading {}", bag.display()))?;
     let mb = reader.file_size() as f64 / 1e6;
