@@ -58,7 +58,7 @@ impl Drop for Killed {
 pub struct RosMaster {
     pub port: u16,
     home: PathBuf,
-    _core: Killed,
+    core: Option<Killed>,
 }
 
 impl RosMaster {
@@ -72,28 +72,46 @@ impl RosMaster {
     pub fn start(home: &Path, timeout: Duration) -> io::Result<Self> {
         std::fs::create_dir_all(home)?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut master = Self {
+            port,
+            home: home.to_path_buf(),
+            core: None,
+        };
+        master.spawn_and_wait(timeout)?;
+        Ok(master)
+    }
+
+    /// Stops roscore (SIGINT, as Ctrl-C would) and starts a fresh one on the same port: a new master
+    /// with a new `/run_id` and no registrations, what a vehicle sees when roscore is restarted.
+    pub fn restart(&mut self, timeout: Duration) -> io::Result<()> {
+        drop(self.core.take());
+        self.spawn_and_wait(timeout)
+    }
+
+    fn spawn_and_wait(&mut self, timeout: Duration) -> io::Result<()> {
+        let port = self.port;
         let mut core = Command::new("roscore");
-        env(&mut core, port, home);
-        let core = Killed::new(
+        env(&mut core, port, &self.home);
+        self.core = Some(Killed::new(
             core.args(["-p", &port.to_string()])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()?,
             "roscore",
-        );
-        let master = Self {
-            port,
-            home: home.to_path_buf(),
-            _core: core,
-        };
+        ));
         let t = Instant::now();
         loop {
             let up =
-                master.command("rostopic").arg("list").output().is_ok_and(|o| {
+                self.command("rostopic").arg("list").output().is_ok_and(|o| {
                     o.status.success() && String::from_utf8_lossy(&o.stdout).contains("/rosout")
                 });
             if up {
-                return Ok(master);
+                return Ok(());
+            }
+            if let Some(Ok(Some(status))) = self.core.as_mut().map(|c| c.child.try_wait()) {
+                return Err(io::Error::other(format!(
+                    "roscore on port {port} exited ({status}) before answering"
+                )));
             }
             if t.elapsed() > timeout {
                 return Err(io::Error::new(

@@ -7,6 +7,10 @@
 //!
 //! The full sequence of matched sets (the message ids of every set, in emission order)
 //! must be equal.
+//!
+//! The last test goes through the CLI as users do: each sequence is written to a bag (one topic per
+//! stream, header stamps, record times in arrival order) and `sensorium sync BAG --jsonl` must give
+//! the references' sets, stamp for stamp.
 
 mod common;
 
@@ -298,4 +302,223 @@ fn slop_matches_python_message_filters() {
     }
     eprintln!("slop: {sets_compared} matched sets equal to python3-message-filters");
     assert!(sets_compared > 500, "{sets_compared}");
+}
+
+/// The `sensorium` binary next to this test binary (`cargo test --workspace` builds it).
+fn sensorium_binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let bin = exe.parent()?.parent()?.join("sensorium");
+    require(
+        "the sensorium binary (built by `cargo test --workspace`)",
+        bin.is_file(),
+    )
+    .then_some(bin)
+}
+
+/// Writes the arrival sequence as a bag: stream `i` on topic `/s{i}` as `std_msgs/Header` messages
+/// (header stamp = the sequence's stamp), record times 1 ms apart in arrival order.
+fn write_bag(path: &Path, seq: &[(usize, Stamp)], streams: usize) {
+    use sensorium_msgs::{Header, RosMessage};
+    let mut w = sensorium_bag::BagWriter::create(path, sensorium_bag::Compression::Lz4).expect("bag");
+    w.set_chunk_threshold(4096); // several chunks
+    let conns: Vec<u32> = (0..streams)
+        .map(|i| {
+            w.add_connection(
+                &format!("/s{i}"),
+                Header::DATATYPE,
+                Header::MD5SUM,
+                Header::DEFINITION,
+            )
+            .expect("connection")
+        })
+        .collect();
+    for (k, &(stream, stamp)) in seq.iter().enumerate() {
+        let msg = Header {
+            seq: k as u32,
+            stamp,
+            frame_id: format!("s{stream}"),
+        };
+        let t = Stamp::from_nanos(1_000_000_000_000 + k as u64 * 1_000_000);
+        w.write(conns[stream], t, &msg.to_bytes()).expect("message");
+    }
+    w.finish().expect("finishing the bag");
+}
+
+/// `sensorium sync` on the bag; one map topic → stamp (s) per matched set.
+fn cli_sets(bin: &Path, bag: &Path, streams: usize, args: &[String]) -> Vec<Vec<(String, f64)>> {
+    let out_path = bag.with_extension("jsonl");
+    let topics: Vec<String> = (0..streams).map(|i| format!("/s{i}")).collect();
+    let out = Command::new(bin)
+        .arg("sync")
+        .arg(bag)
+        .args(["--topics", &topics.join(",")])
+        .args(args)
+        .arg("--jsonl")
+        .arg(&out_path)
+        .output()
+        .expect("running sensorium sync");
+    assert!(
+        out.status.success(),
+        "sensorium sync {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(&out_path)
+        .expect("jsonl")
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("json line");
+            let mut set: Vec<(String, f64)> = v["stamps"]
+                .as_object()
+                .expect("stamps object")
+                .iter()
+                .map(|(k, s)| (k.clone(), s.as_f64().expect("float seconds")))
+                .collect();
+            set.sort_by(|a, b| a.0.cmp(&b.0));
+            set
+        })
+        .collect()
+}
+
+/// Same sets, same topics, stamps equal to 1 µs (float seconds near 1.6e9 carry ~0.24 µs, and JSON
+/// parsing may round the last bit).
+fn assert_same_stamps(what: &str, ours: &[Vec<(String, f64)>], theirs: &[Vec<(String, f64)>]) {
+    let same = |a: &Vec<(String, f64)>, b: &Vec<(String, f64)>| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| x.0 == y.0 && (x.1 - y.1).abs() <= 1e-6)
+    };
+    let k = ours.iter().zip(theirs).position(|(a, b)| !same(a, b));
+    assert!(
+        k.is_none() && ours.len() == theirs.len(),
+        "{what}: {} sets (CLI) vs {} (reference); first difference at set {k:?}: {:?} vs {:?}",
+        ours.len(),
+        theirs.len(),
+        k.and_then(|k| ours.get(k)),
+        k.and_then(|k| theirs.get(k)),
+    );
+}
+
+#[test]
+fn cli_sync_on_a_bag_matches_the_references() {
+    let (Some(bin), Some(cpp), Some((python, script))) =
+        (sensorium_binary(), cpp_reference(), python_reference())
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let as_stamps = |seq: &[(usize, Stamp)], sets: Vec<Vec<u64>>| -> Vec<Vec<(String, f64)>> {
+        sets.into_iter()
+            .map(|ids| {
+                let mut set: Vec<(String, f64)> = ids
+                    .iter()
+                    .map(|&id| {
+                        let (stream, stamp) = seq[id as usize];
+                        (format!("/s{stream}"), stamp.as_secs_f64())
+                    })
+                    .collect();
+                set.sort_by(|a, b| a.0.cmp(&b.0));
+                set
+            })
+            .collect()
+    };
+    let mut compared = 0usize;
+    let mut runs = 0usize;
+    for streams in [2usize, 3] {
+        for queue in [1usize, 5, 30] {
+            let seed = 9100 + streams as u64 * 10 + queue as u64;
+            let seq = generate(ArrivalSpec {
+                streams,
+                duration_s: 15.0,
+                seed,
+                shared_clock: false,
+            });
+            let bag = dir.path().join(format!("s{streams}_q{queue}.bag"));
+            write_bag(&bag, &seq, streams);
+            let q = queue.to_string();
+            // approximate (message_filters C++), with and without a max interval; default age penalty
+            for max_interval in [None, Some(0.05)] {
+                let max_ns = max_interval.map_or(-1, |s: f64| (s * 1e9).round() as i64);
+                let mut args = vec![
+                    "approx".to_string(),
+                    streams.to_string(),
+                    q.clone(),
+                    max_ns.to_string(),
+                    "0.1".to_string(),
+                ];
+                args.extend((0..streams).map(|_| "0".to_string()));
+                let theirs = as_stamps(&seq, run_reference(cpp, &args, &seq));
+                let mut cli = vec![
+                    "--policy".to_string(),
+                    "approximate".into(),
+                    "--queue".into(),
+                    q.clone(),
+                ];
+                if let Some(m) = max_interval {
+                    cli.extend(["--max-interval".to_string(), format!("{m}")]);
+                }
+                let ours = cli_sets(&bin, &bag, streams, &cli);
+                assert_same_stamps(
+                    &format!("approximate {cli:?} streams={streams} seed={seed}"),
+                    &ours,
+                    &theirs,
+                );
+                compared += theirs.len();
+                runs += 1;
+            }
+            // slop (python3-message-filters)
+            for slop in [0.01f64, 0.1] {
+                let args = vec![
+                    script.display().to_string(),
+                    streams.to_string(),
+                    q.clone(),
+                    format!("{slop:?}"),
+                ];
+                let theirs = as_stamps(&seq, run_reference(&python, &args, &seq));
+                let cli = vec![
+                    "--policy".to_string(),
+                    "slop".into(),
+                    "--queue".into(),
+                    q.clone(),
+                    "--slop".into(),
+                    format!("{slop}"),
+                ];
+                let ours = cli_sets(&bin, &bag, streams, &cli);
+                assert_same_stamps(
+                    &format!("slop {cli:?} streams={streams} seed={seed}"),
+                    &ours,
+                    &theirs,
+                );
+                compared += theirs.len();
+                runs += 1;
+            }
+        }
+    }
+    // exact on a shared clock (equal stamps across streams)
+    for queue in [1usize, 5, 30] {
+        let seq = generate(ArrivalSpec {
+            streams: 2,
+            duration_s: 15.0,
+            seed: 9300 + queue as u64,
+            shared_clock: true,
+        });
+        let bag = dir.path().join(format!("exact_q{queue}.bag"));
+        write_bag(&bag, &seq, 2);
+        let args = vec!["exact".to_string(), "2".into(), queue.to_string()];
+        let theirs = as_stamps(&seq, run_reference(cpp, &args, &seq));
+        let cli = vec![
+            "--policy".to_string(),
+            "exact".into(),
+            "--queue".into(),
+            queue.to_string(),
+        ];
+        let ours = cli_sets(&bin, &bag, 2, &cli);
+        assert_same_stamps(&format!("exact queue={queue}"), &ours, &theirs);
+        compared += theirs.len();
+        runs += 1;
+    }
+    eprintln!(
+        "sensorium sync (CLI, through bags): {runs} runs, {compared} matched sets equal to the references"
+    );
+    assert!(compared > 500, "{compared}");
 }

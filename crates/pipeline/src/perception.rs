@@ -63,6 +63,8 @@ pub struct Perception {
     scratch: PointsSoA,
     uvd: Vec<(f64, f64, f64)>,
     painted: Vec<f32>,
+    /// `ego` and `painted` hold the last frame set's LiDAR points (false after a camera-only set).
+    painted_valid: bool,
     bev: Vec<f32>,
     queries: Vec<(String, Vec<f32>)>,
     frame_id: String,
@@ -139,6 +141,7 @@ impl Perception {
             scratch: PointsSoA::default(),
             uvd: Vec::new(),
             painted: Vec::new(),
+            painted_valid: false,
             bev: Vec::new(),
             queries: Vec::new(),
             frame_id: frame_id.to_string(),
@@ -148,6 +151,18 @@ impl Perception {
             p.queries.push((q.clone(), e));
         }
         Ok(p)
+    }
+
+    /// The last processed frame set's LiDAR points in the ego frame (cropped to the grid) and their
+    /// painted features, `width` values per point (image feature channels, then the in-image flag);
+    /// `None` when that set had no LiDAR. Borrowed: nothing is copied per frame.
+    pub fn painted_points(&self) -> Option<(&EgoPoints, &[f32], usize)> {
+        let width = self.pillars.config().painted;
+        (self.painted_valid && self.painted.len() == self.ego.len() * width).then_some((
+            &self.ego,
+            self.painted.as_slice(),
+            width,
+        ))
     }
 
     pub fn grid(&self) -> &BevGrid {
@@ -205,6 +220,7 @@ impl Perception {
         // LiDAR: ego transform + crop, projection, painting, pillars
         let mut debug = FrameDebug::default();
         let cfg = *self.pillars.config();
+        self.painted_valid = set.lidar.is_some();
         if let Some(cloud) = &set.lidar {
             self.ego.crop_from(
                 &self.grid,

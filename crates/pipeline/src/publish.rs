@@ -1,7 +1,67 @@
 //! What the pipeline publishes, as ROS messages: shared by the node and `replay --record`.
 
-use sensorium_core::{Modality, Scene};
-use sensorium_msgs::{Header, MapMetaData, Marker, MarkerArray, OccupancyGrid, Pose};
+use sensorium_core::{Modality, Scene, Stamp};
+use sensorium_fusion::pillars::EgoPoints;
+use sensorium_msgs::{
+    FieldType, Header, MapMetaData, Marker, MarkerArray, OccupancyGrid, PointCloud2, PointField, Pose,
+};
+
+/// `~painted_points` (`sensor_msgs/PointCloud2`, in the scene frame): the LiDAR points the scene used
+/// (ego frame, cropped to the grid) with what painting gave each. Float32 fields `x`, `y`, `z`,
+/// `intensity`, `seen` (1 where the point projects into the camera image, 0 elsewhere and in
+/// LiDAR-only scenes) and `f0 … f{C-1}`, the image features sampled at the point's projection (zeros
+/// when unseen). RViz colours by any of them (PointCloud2 display, Channel Name).
+///
+/// `painted` holds `width` values per point: `width - 1` feature channels, then the flag
+/// ([`sensorium_fusion::paint`]'s layout). A length mismatch gives an empty cloud with the fields.
+pub fn painted_points(
+    ego: &EgoPoints,
+    painted: &[f32],
+    width: usize,
+    stamp: Stamp,
+    frame_id: &str,
+    seq: u32,
+) -> PointCloud2 {
+    let channels = width.saturating_sub(1);
+    let mut fields: Vec<PointField> = ["x", "y", "z", "intensity", "seen"]
+        .iter()
+        .map(|n| n.to_string())
+        .chain((0..channels).map(|c| format!("f{c}")))
+        .enumerate()
+        .map(|(k, name)| PointField::new(&name, 4 * k as u32, FieldType::F32))
+        .collect();
+    fields.shrink_to_fit();
+    let point_step = 4 * fields.len();
+    let n = if width > 0 && painted.len() == ego.len() * width {
+        ego.len()
+    } else {
+        0
+    };
+    let mut data = Vec::with_capacity(n * point_step);
+    let xyzi = ego.x.iter().zip(&ego.y).zip(&ego.z).zip(&ego.intensity);
+    for ((((x, y), z), i), p) in xyzi.zip(painted.chunks_exact(width.max(1))).take(n) {
+        let (features, flag) = p.split_at(channels);
+        for v in [*x, *y, *z, *i].iter().chain(flag).chain(features) {
+            data.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    let n = data.len() / point_step;
+    PointCloud2 {
+        header: Header {
+            seq,
+            stamp,
+            frame_id: frame_id.to_string(),
+        },
+        height: 1,
+        width: n as u32,
+        fields,
+        is_bigendian: false,
+        point_step: point_step as u32,
+        row_step: (point_step * n) as u32,
+        data,
+        is_dense: true,
+    }
+}
 
 /// The scene's occupancy as `nav_msgs/OccupancyGrid` in the scene frame.
 ///
@@ -141,6 +201,36 @@ pub fn scene_markers(scene: &Scene, seq: u32) -> MarkerArray {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn painted_points_carry_position_flag_and_features() {
+        use sensorium_msgs::{PointCloud2View, RosMessage};
+        let ego = EgoPoints {
+            x: vec![1.0, 2.0, 3.0],
+            y: vec![-1.0, 0.0, 1.0],
+            z: vec![0.5, 0.25, 0.0],
+            intensity: vec![10.0, 20.0, 30.0],
+            cell: vec![0, 1, 2],
+            source: vec![4, 5, 6],
+        };
+        // two channels + flag per point; the middle point is unseen
+        let painted = [0.1, 0.2, 1.0, 0.0, 0.0, 0.0, 0.7, 0.8, 1.0];
+        let c = painted_points(&ego, &painted, 3, Stamp::new(5, 6), "base_link", 9);
+        let wire = PointCloud2::decode(&c.to_bytes()).expect("round trip");
+        let v = PointCloud2View::new(&wire).expect("view");
+        assert_eq!(v.len(), 3);
+        let names: Vec<&str> = wire.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["x", "y", "z", "intensity", "seen", "f0", "f1"]);
+        let col = |n: &str| v.field_f64(n).expect(n);
+        assert_eq!(col("x"), [1.0, 2.0, 3.0]);
+        assert_eq!(col("intensity"), [10.0, 20.0, 30.0]);
+        assert_eq!(col("seen"), [1.0, 0.0, 1.0]);
+        assert!((col("f1")[2] - 0.8).abs() < 1e-6 && (col("f0")[0] - 0.1).abs() < 1e-6);
+        assert_eq!((wire.header.seq, wire.header.frame_id.as_str()), (9, "base_link"));
+        // a painted buffer of the wrong length: no points, same fields
+        let empty = painted_points(&ego, &painted[..8], 3, Stamp::new(5, 6), "base_link", 9);
+        assert_eq!((empty.width, empty.fields.len(), empty.data.len()), (0, 7, 0));
+    }
 
     #[test]
     fn grid_axes_follow_nav_msgs() {

@@ -61,5 +61,10 @@ fn main() -> anyhow::Result<()> {
     }
     println!("latency_p50_ms={:.2}", report.latency_p50_ms);
     println!("latency_p99_ms={:.2}", report.latency_p99_ms);
+    if let Some(why) = &report.master_restarted {
+        println!("master_restarted=1");
+        eprintln!("{why}");
+        std::process::exit(sensorium_ros::EXIT_MASTER_RESTARTED);
+    }
     Ok(())
 }

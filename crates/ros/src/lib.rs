@@ -9,4 +9,4 @@ pub mod assembler;
 pub mod node;
 pub mod scene_msg;
 
-pub use node::{run_node, NodeReport, NodeSettings};
+pub use node::{run_node, NodeReport, NodeSettings, EXIT_MASTER_RESTARTED};

@@ -57,6 +57,10 @@ pub struct NodeSettings {
     pub frame_id: String,
     /// Include the BEV feature tensor in `~scene`.
     pub publish_features: bool,
+    /// Advertise `~painted_points` (filled only while someone subscribes).
+    pub publish_painted_points: bool,
+    /// How often the ROS master's system state is read to notice a master restart.
+    pub master_check_period: Duration,
     pub diagnostics_period: Duration,
 }
 
@@ -95,12 +99,14 @@ impl NodeSettings {
             queries: Vec::new(),
             frame_id: "base_link".into(),
             publish_features: false,
+            publish_painted_points: true,
+            master_check_period: Duration::from_secs(1),
             diagnostics_period: Duration::from_secs(1),
         }
     }
 
     /// Merges the node's private parameters (`~stale_factor`, `~deadline_ms`, `~map_text_ttl`,
-    /// `~publish_features`, `~image_preference`, `~models_dir`, `~frame_id`, `~queries`) over `self`.
+    /// `~publish_features`, `~publish_painted_points`, `~image_preference`, `~models_dir`, `~frame_id`, `~queries`) over `self`.
     /// Returns the names of the parameters applied.
     pub fn apply_private_params(&mut self) -> Vec<String> {
         let mut applied = Vec::new();
@@ -117,6 +123,10 @@ impl NodeSettings {
         if let Some(v) = get("publish_features").and_then(|p| p.get::<bool>().ok()) {
             self.publish_features = v;
             applied.push("publish_features".into());
+        }
+        if let Some(v) = get("publish_painted_points").and_then(|p| p.get::<bool>().ok()) {
+            self.publish_painted_points = v;
+            applied.push("publish_painted_points".into());
         }
         if let Some(v) = get("image_preference").and_then(|p| p.get::<String>().ok()) {
             self.topics.prefer_compressed = v == "compressed";
@@ -148,6 +158,71 @@ pub struct NodeReport {
     /// Message received → scene published (ms), p50 and p99.
     pub latency_p50_ms: f64,
     pub latency_p99_ms: f64,
+    /// Set when the node stopped because the ROS master restarted (see [`EXIT_MASTER_RESTARTED`]).
+    pub master_restarted: Option<String>,
+}
+
+/// Exit status of `sensorium node` after a master restart: rosrust cannot re-register with a new
+/// master, so the node exits and roslaunch's `respawn` (on in `launch/sensorium.launch`) starts it
+/// again, registered with the new master.
+pub const EXIT_MASTER_RESTARTED: i32 = 3;
+
+/// Watches the ROS master from its own thread (a call to an unreachable master may block for the
+/// TCP timeout; the processing loop must not). Every `period` it asks the master for its system
+/// state (uncached, unlike rosrust's parameters): when a master that answers no longer lists this
+/// node as the publisher of `topic` (advertised before the watch starts) on two checks in a row, it
+/// is a new master that never heard of the node — roscore was restarted. An unreachable master alone
+/// is not a restart: publishers and subscribers already connected go on peer to peer, as in roscpp
+/// and rospy.
+fn watch_master(topic: String, period: Duration, stop: Arc<AtomicBool>) -> Arc<OnceLock<String>> {
+    let restarted = Arc::new(OnceLock::new());
+    let out = Arc::clone(&restarted);
+    let spawned = std::thread::Builder::new()
+        .name("master-watch".into())
+        .spawn(move || {
+            let node = rosrust::name();
+            let mut missing = 0u32;
+            let mut unreachable_since: Option<Instant> = None;
+            while !stop.load(Ordering::SeqCst) && rosrust::is_ok() {
+                match rosrust::state() {
+                    Ok(state) => {
+                        if let Some(t) = unreachable_since.take() {
+                            info!(
+                                after_s = t.elapsed().as_secs_f64(),
+                                "the ROS master answers again"
+                            );
+                        }
+                        let registered = state
+                            .publishers
+                            .iter()
+                            .any(|t| t.name == topic && t.connections.contains(&node));
+                        missing = if registered { 0 } else { missing + 1 };
+                        if missing >= 2 {
+                            let msg = format!(
+                                "the ROS master no longer lists {node} as publisher of {topic}: it was \
+                                 restarted, and rosrust cannot register again; exiting with status \
+                                 {EXIT_MASTER_RESTARTED} so that roslaunch's respawn starts the node with \
+                                 the new master"
+                            );
+                            warn!("{msg}");
+                            let _ = restarted.set(msg);
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        if unreachable_since.is_none() {
+                            warn!("the ROS master does not answer ({e}); connected topics go on");
+                            unreachable_since = Some(Instant::now());
+                        }
+                    }
+                }
+                std::thread::sleep(period);
+            }
+        });
+    if let Err(e) = spawned {
+        warn!("cannot start the master watch thread: {e}");
+    }
+    out
 }
 
 /// Receive statistics of one input stream, on the wall clock.
@@ -267,6 +342,24 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
     let marker_pub =
         rosrust::publish_with_description::<RawMessage>("~markers", 4, raw_description::<MarkerArray>())
             .map_err(|e| anyhow!("advertising ~markers: {e}"))?;
+    let painted_pub = if s.publish_painted_points {
+        Some(
+            rosrust::publish_with_description::<RawMessage>(
+                "~painted_points",
+                2,
+                raw_description::<sensorium_msgs::PointCloud2>(),
+            )
+            .map_err(|e| anyhow!("advertising ~painted_points: {e}"))?,
+        )
+    } else {
+        None
+    };
+    let watch_stop = Arc::new(AtomicBool::new(false));
+    let master_restarted = watch_master(
+        format!("{}/scene", node_name.trim_end_matches('/')),
+        s.master_check_period,
+        Arc::clone(&watch_stop),
+    );
 
     let send_diag = |status: Vec<DiagnosticStatus>| {
         let msg = DiagnosticArray {
@@ -366,6 +459,24 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
                         if let Err(e) = marker_pub.send(RawMessage(markers.to_bytes())) {
                             warn!("publishing ~markers: {e}");
                         }
+                        // built only for a listener: a painted cloud is ~150 B per point
+                        let painted = painted_pub
+                            .as_ref()
+                            .filter(|p| p.subscriber_count() > 0)
+                            .zip(state.perception.as_ref().and_then(Perception::painted_points));
+                        if let Some((p, (ego, feats, width))) = painted {
+                            let cloud = sensorium_pipeline::publish::painted_points(
+                                ego,
+                                feats,
+                                width,
+                                scene.stamp,
+                                &scene.frame_id,
+                                seq,
+                            );
+                            if let Err(e) = p.send(RawMessage(cloud.to_bytes())) {
+                                warn!("publishing ~painted_points: {e}");
+                            }
+                        }
                         state.latencies.push(received.elapsed().as_secs_f64() * 1e3);
                         if state.latencies.len() > 100_000 {
                             state.latencies.drain(..50_000);
@@ -376,6 +487,10 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
+        if let Some(msg) = master_restarted.get() {
+            state.report.master_restarted = Some(msg.clone());
+            break;
+        }
         // periodically, and at once when a level changes (so WARN is seen before ERROR)
         let levels = state.levels(&shared);
         if last_diag.is_none_or(|l| l.elapsed() >= s.diagnostics_period) || levels != last_levels {
@@ -385,6 +500,7 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
         }
     }
     // drain: what is still queued is not processed (the in-flight frame set was finished above)
+    watch_stop.store(true, Ordering::SeqCst); // not joined: it may sit in a call to a dead master
     drop(subs);
     let pending = rx.try_iter().count() as u64;
     if pending > 0 {

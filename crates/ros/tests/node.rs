@@ -272,6 +272,60 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
         "status markers after recovery"
     );
 
+    // painted points (published while someone listens): the scene's LiDAR points in its frame with
+    // x, y, z, intensity, the in-image flag and the 32 image-feature channels; painted (flag 1, nonzero
+    // features) where the camera sees them, all unseen in LiDAR-only scenes
+    let painted = summary["painted"].as_array().expect("painted clouds");
+    assert!(
+        painted.len() >= scenes.len() * 9 / 10,
+        "{} painted clouds for {} scenes",
+        painted.len(),
+        scenes.len()
+    );
+    let mut fields = vec!["x", "y", "z", "intensity", "seen"]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+    fields.extend((0..32).map(|c| format!("f{c}")));
+    for c in painted {
+        assert_eq!(c["frame_id"], "base_link", "{c}");
+        assert_eq!(c["fields"], serde_json::json!(fields), "{c}");
+        assert!(c["floats"] == true && c["n"].as_u64().unwrap_or(0) > 100, "{c}");
+        assert!(c["finite"] == true, "{c}");
+        assert!(
+            c["unseen_feature_max"].as_f64() == Some(0.0),
+            "unseen points carry no features: {c}"
+        );
+    }
+    let seen_fraction = |from: f64, to: f64| -> Vec<f64> {
+        painted
+            .iter()
+            .filter(|c| t(c) >= from && t(c) < to)
+            .map(|c| c["seen"].as_f64().unwrap_or(0.0) / c["n"].as_f64().unwrap_or(1.0))
+            .collect()
+    };
+    let (seen1, seen2) = (seen_fraction(0.0, off), seen_fraction(off + 1.5, on));
+    println!(
+        "painted points: {} clouds, in-image fraction pass 1 {:?}…, camera silent {:?}…",
+        painted.len(),
+        &seen1[..seen1.len().min(3)],
+        &seen2[..seen2.len().min(3)]
+    );
+    assert!(
+        seen1.iter().filter(|f| **f > 0.05).count() * 2 >= seen1.len() && !seen1.is_empty(),
+        "points painted while the camera streams: {seen1:?}"
+    );
+    assert!(
+        seen2.iter().filter(|f| **f == 0.0).count() * 10 >= seen2.len() * 8 && !seen2.is_empty(),
+        "no painted point while the camera is silent: {seen2:?}"
+    );
+    assert!(
+        painted
+            .iter()
+            .any(|c| c["seen_feature_mean_abs"].as_f64().unwrap_or(0.0) > 0.0),
+        "painted points carry image features"
+    );
+
     // diagnostics: OK while both stream, WARN then ERROR for the camera when it stops, OK again after
     let level_of = |name: &str, from: f64, to: f64| -> Vec<u64> {
         diags

@@ -1,13 +1,16 @@
 //! `roslaunch launch/replay.launch bag:=...` runs the node on a recording with simulated time.
 //!
-//! roslaunch needs a ROS package `sensorium` with a `sensorium` executable: the test makes one in a
-//! temporary folder (package.xml + a script running the example node binary) and puts it first on
-//! ROS_PACKAGE_PATH, next to Debian's packages under /usr/share.
+//! The repository is the ROS package `sensorium` (package.xml at its root); roslaunch finds the node
+//! type `sensorium_node` (scripts/sensorium_node), which runs the binary named by `SENSORIUM_BIN` — here
+//! the example node binary that `cargo test` builds. ROS_PACKAGE_PATH: the repository, the message
+//! package and Debian's packages under /usr/share.
 
 mod common;
 
+use sensorium_core::rosmaster::{Killed, RosMaster};
 use sensorium_core::testdata::require;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 #[test]
 fn replay_launch_runs_the_node_on_the_sample() {
@@ -25,24 +28,6 @@ fn replay_launch_runs_the_node_on_the_sample() {
         return;
     }
     let tmp = tempfile::tempdir().expect("tempdir");
-    let pkg = tmp.path().join("pkgs/sensorium");
-    std::fs::create_dir_all(&pkg).expect("package folder");
-    std::fs::write(
-        pkg.join("package.xml"),
-        "<?xml version=\"1.0\"?>\n<package format=\"2\"><name>sensorium</name><version>0.1.0</version>\
-         <description>test package</description><maintainer email=\"x@example.invalid\">x</maintainer>\
-         <license>Apache-2.0</license></package>\n",
-    )
-    .expect("package.xml");
-    let script = pkg.join("sensorium");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\nexec {} \"$@\"\n", common::example_binary().display()),
-    )
-    .expect("node script");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -57,10 +42,8 @@ fn replay_launch_runs_the_node_on_the_sample() {
         .env("ROS_HOSTNAME", "localhost")
         .env("ROS_HOME", &home)
         .env("ROS_LOG_DIR", home.join("log"))
-        .env(
-            "ROS_PACKAGE_PATH",
-            format!("{}:/usr/share", tmp.path().join("pkgs").display()),
-        )
+        .env("ROS_PACKAGE_PATH", common::ros_package_path())
+        .env("SENSORIUM_BIN", common::example_binary())
         .output()
         .expect("running roslaunch");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -75,5 +58,74 @@ fn replay_launch_runs_the_node_on_the_sample() {
     assert!(
         stdout.contains("received_tf_static=1"),
         "the node read /tf_static from the bag:\n{stdout}"
+    );
+}
+
+/// rosrust cannot re-register with a restarted master: the node notices the new `/run_id`, exits with
+/// status 3, and roslaunch (`respawn` on in sensorium.launch) starts it again, registered with the new
+/// master. roslaunch runs against an existing master here (as on a vehicle whose roscore is a service).
+#[test]
+fn node_exits_on_a_master_restart_and_roslaunch_respawns_it() {
+    let repo = common::repo();
+    let models = repo.join("models");
+    if !require(
+        "Debian ROS (roscore, roslaunch)",
+        RosMaster::available() && common::ros_python_ok(),
+    ) || !require("models/", models.is_dir())
+    {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut ros = RosMaster::start(&tmp.path().join("ros"), Duration::from_secs(30)).expect("roscore");
+    let log_path = tmp.path().join("roslaunch.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let _launch = Killed::new(
+        ros.command("roslaunch")
+            .args(["--wait", "sensorium", "sensorium.launch"])
+            .arg(format!("models:={}", models.display()))
+            .env("ROS_PACKAGE_PATH", common::ros_package_path())
+            .env("SENSORIUM_BIN", common::example_binary())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("starting roslaunch"),
+        "roslaunch",
+    );
+    let registered = |ros: &RosMaster, timeout: Duration| -> bool {
+        let t = Instant::now();
+        while t.elapsed() < timeout {
+            if ros
+                .topic_info("/sensorium/scene")
+                .contains("sensorium_msgs/Scene")
+            {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        false
+    };
+    let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert!(
+        registered(&ros, Duration::from_secs(120)),
+        "the node never advertised ~scene:\n{}",
+        read_log()
+    );
+    let t_restart = Instant::now();
+    ros.restart(Duration::from_secs(30)).expect("restarting roscore");
+    assert!(
+        registered(&ros, Duration::from_secs(120)),
+        "the node is not registered with the new master:\n{}",
+        read_log()
+    );
+    let back_s = t_restart.elapsed().as_secs_f64();
+    let log = read_log();
+    println!("node registered with the restarted master {back_s:.1} s after the restart");
+    assert!(
+        log.contains("exit code 3"),
+        "the node exits with status 3 on a master restart:\n{log}"
+    );
+    assert!(
+        log.contains("restarting process"),
+        "roslaunch respawned the node:\n{log}"
     );
 }

@@ -17,7 +17,12 @@ fn rviz_config_shows_the_node_topics_in_the_scene_frame() {
         vm["Global Options"]["Fixed Frame"].as_str(),
         Some(s.frame_id.as_str())
     );
-    let outputs = ["/sensorium/occupancy", "/sensorium/markers", "/sensorium/scene"];
+    let outputs = [
+        "/sensorium/occupancy",
+        "/sensorium/markers",
+        "/sensorium/scene",
+        "/sensorium/painted_points",
+    ];
     let inputs = [
         s.topics.camera.as_str(),
         s.topics.camera_compressed.as_str(),

@@ -19,6 +19,16 @@ pub fn msg_dir() -> PathBuf {
     crate_dir().join("sensorium_msgs/msg")
 }
 
+/// ROS_PACKAGE_PATH for roslaunch/rospack: the repository (the package `sensorium`), the message
+/// package (rospack does not look inside another package) and Debian's packages.
+pub fn ros_package_path() -> String {
+    format!(
+        "{}:{}:/usr/share",
+        repo().display(),
+        crate_dir().join("sensorium_msgs").display()
+    )
+}
+
 pub fn peer_script() -> PathBuf {
     crate_dir().join("tests/python/ros_peer.py")
 }

@@ -5,8 +5,9 @@
   ros_peer.py genpy MSG_DIR OUT_DIR       -> generates the Python class sensorium_msgs.msg.Scene under OUT_DIR
   ros_peer.py decode FILE                 -> JSON of a Scene body deserialized by the genpy class
   ros_peer.py play BAG LOOPS OFF_LOOP      -> publishes BAG LOOPS times with rospy, camera silent in loop OFF_LOOP
-  ros_peer.py listen SECONDS NODE [KILL_AT] -> subscribes to NODE/scene (generated class), NODE/occupancy and
-                                            /diagnostics; prints a JSON summary per phase
+  ros_peer.py listen SECONDS NODE [KILL_AT] -> subscribes to NODE/scene (generated class), NODE/occupancy,
+                                            NODE/markers, NODE/painted_points and /diagnostics; prints a
+                                            JSON summary per phase
 """
 import json
 import sys
@@ -55,11 +56,12 @@ def listen(seconds, node, kill_at=None):
     import rospy
     from diagnostic_msgs.msg import DiagnosticArray
     from nav_msgs.msg import OccupancyGrid
+    from sensor_msgs.msg import PointCloud2
     from sensorium_msgs.msg import Scene
     from visualization_msgs.msg import MarkerArray
 
     rospy.init_node("sensorium_test_listener", anonymous=True, disable_signals=True)
-    scenes, grids, diags, markers = [], [], [], []
+    scenes, grids, diags, markers, painted = [], [], [], [], []
 
     def on_scene(m):
         scenes.append({
@@ -104,6 +106,26 @@ def listen(seconds, node, kill_at=None):
             "extent_points": [len(k.points) for k in m.markers if k.ns == "sensorium/extent"],
         })
 
+    def on_painted(m):
+        import numpy as np
+
+        names = [f.name for f in m.fields]
+        floats = all(f.datatype == 7 and f.count == 1 for f in m.fields)  # FLOAT32
+        row = {"t": time.time(), "frame_id": m.header.frame_id, "n": m.width * m.height, "fields": names,
+               "floats": floats, "point_step": m.point_step}
+        if floats and m.width and m.point_step == 4 * len(names):
+            a = np.frombuffer(m.data, dtype="<f4").reshape(-1, len(names))
+            col = {n: a[:, k] for k, n in enumerate(names)}
+            seen = col["seen"] > 0.5
+            row["seen"] = int(seen.sum())
+            row["flag_values"] = sorted({float(v) for v in np.unique(col["seen"])})
+            # painted features are nonzero only where the point is seen
+            feats = a[:, names.index("f0"):] if "f0" in names else a[:, :0]
+            row["unseen_feature_max"] = float(np.abs(feats[~seen]).max()) if (~seen).any() and feats.size else 0.0
+            row["seen_feature_mean_abs"] = float(np.abs(feats[seen]).mean()) if seen.any() and feats.size else 0.0
+            row["finite"] = bool(np.isfinite(a).all())
+        painted.append(row)
+
     def on_diag(m):
         for s in m.status:
             if s.name.startswith("sensorium"):
@@ -118,12 +140,14 @@ def listen(seconds, node, kill_at=None):
     rospy.Subscriber(node + "/scene", Scene, on_scene, queue_size=100)
     rospy.Subscriber(node + "/occupancy", OccupancyGrid, on_grid, queue_size=100)
     rospy.Subscriber(node + "/markers", MarkerArray, on_markers, queue_size=100)
+    rospy.Subscriber(node + "/painted_points", PointCloud2, on_painted, queue_size=100)
     rospy.Subscriber("/diagnostics", DiagnosticArray, on_diag, queue_size=100)
     print(json.dumps({"ready": True}), flush=True)
     end = time.time() + seconds
     while time.time() < end and not rospy.is_shutdown():
         time.sleep(0.05)
-    print(json.dumps({"scenes": scenes, "grids": grids, "diagnostics": diags, "markers": markers}), flush=True)
+    print(json.dumps({"scenes": scenes, "grids": grids, "diagnostics": diags, "markers": markers,
+                      "painted": painted}), flush=True)
     import os
 
     os._exit(0)  # the summary is out; skip rospy's shutdown (the test may interrupt it)
