@@ -55,6 +55,13 @@ pub struct EngineSettings {
     pub ring_capacity: u32,
     /// A stream is stale after expected period × this factor (WARN), ×2 (ERROR).
     pub stale_factor: f64,
+    /// Replay's perception stages: `pipelined` — camera, LiDAR and fusion each on its own thread,
+    /// frame t+1 encoded while t is fused (the encoders share the thread budget, `threads / 3` each,
+    /// at least 1): more throughput, more latency per set; `inline` — one after another on one thread,
+    /// each encoder with the whole budget: least latency; `auto` — pipelined for `--fast` or with
+    /// 6 cores or more, inline otherwise.
+    #[serde(default = "auto")]
+    pub stages: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -137,6 +144,7 @@ impl Default for Settings {
                 deadline_ms: 100.0,
                 ring_capacity: 8,
                 stale_factor: 3.0,
+                stages: "auto".into(),
             },
             models: ModelSettings {
                 dir: PathBuf::from("models"),
@@ -499,6 +507,11 @@ impl Loaded {
             &["tract", "onnxruntime", "auto"],
         )?;
         one_of("log.format", &s.log.format, &["human", "json"])?;
+        one_of(
+            "engine.stages",
+            &s.engine.stages,
+            &["auto", "pipelined", "inline"],
+        )?;
         if s.sync.queue_size == 0 || s.sync.queue_size > 1000 {
             return Err(self.range_error("sync.queue_size", s.sync.queue_size, "must be in 1..=1000"));
         }

@@ -10,8 +10,16 @@ fn repo() -> PathBuf {
 }
 
 fn replay(extra: &[&str], out: &Path) -> Value {
+    replay_env(extra, out, &[])
+}
+
+/// `sensorium replay --fast` (unless `extra` has `--rate`) with extra environment variables.
+fn replay_env(extra: &[&str], out: &Path, env: &[(&str, &str)]) -> Value {
     let summary = out.join("summary.json");
-    let mut args: Vec<String> = vec!["replay".into(), "--fast".into(), "--quiet".into()];
+    let mut args: Vec<String> = vec!["replay".into(), "--quiet".into()];
+    if !extra.contains(&"--rate") {
+        args.push("--fast".into());
+    }
     args.extend(extra.iter().map(|s| s.to_string()));
     args.extend([
         "--summary-json".into(),
@@ -23,6 +31,7 @@ fn replay(extra: &[&str], out: &Path) -> Value {
         .args(&args)
         .current_dir(repo())
         .env("SENSORIUM_CACHE_DIR", out.join("cache"))
+        .envs(env.iter().copied())
         .output()
         .expect("run sensorium replay");
     assert!(
@@ -137,6 +146,84 @@ fn same_bag_gives_the_same_scenes() {
     );
     assert_eq!(sa.len(), 12);
     assert_eq!(sa, sb, "replay is not deterministic");
+    // the stages one after another on the main thread (each encoder with the whole thread budget) give
+    // the same scenes as the pipelined stage threads (the default)
+    let c = tempfile::tempdir().expect("tmp");
+    let s = replay_env(
+        &["--max-frames", "12", "--render", "none"],
+        c.path(),
+        &[("SENSORIUM__ENGINE__STAGES", "inline")],
+    );
+    assert!(
+        s["models"].to_string().contains("2 thread(s)") || s["models"].to_string().contains("1 thread(s)"),
+        "{}",
+        s["models"]
+    );
+    let sc: Vec<Value> = scenes(c.path()).into_iter().map(strip).collect();
+    assert_eq!(sa, sc, "pipelined and inline stages disagree");
+}
+
+/// Real-time replay 6× faster than recorded, on the pipelined stage threads: the stages cannot keep up
+/// (about 2× overloaded on 2 cores). Latency stays bounded by the deadline instead of growing with a
+/// backlog, the excess is dropped and counted by reason (full stage input, late at a stage boundary),
+/// and every sweep is accounted for. The deadline (bag time, so 500 ms of wall time at rate 6) is
+/// one the stages can meet when not overloaded, even on a busy test machine.
+#[test]
+fn overload_drops_by_reason_and_keeps_latency_bounded() {
+    let out = tempfile::tempdir().expect("tmp");
+    let (rate, deadline_ms) = (6.0, 3000.0);
+    let s = replay_env(
+        &["--rate", "6", "--deadline-ms", "3000", "--render", "none"],
+        out.path(),
+        &[("SENSORIUM__ENGINE__STAGES", "pipelined")],
+    );
+    let sweeps = s["received"]["lidar"].as_u64().unwrap_or(0);
+    let fused = s["framesets_fused"].as_u64().unwrap_or(0);
+    let dropped = s["dropped"].as_object().expect("dropped");
+    let count = |pred: &dyn Fn(&str) -> bool| -> u64 {
+        dropped
+            .iter()
+            .filter(|(k, _)| pred(k))
+            .filter_map(|(_, v)| v.as_u64())
+            .sum()
+    };
+    // frame sets dropped for time: before the stages (late), inside them (a stage's late, a full input)
+    // or at their output
+    let overload = count(&|k: &str| k == "late" || k.starts_with("stage"));
+    let lidar_sync = count(&|k: &str| k.starts_with("sync_") && k.ends_with("_lidar"));
+    let gone = count(&|k: &str| k == "sync_input_gone");
+    let ingest_lidar = count(&|k: &str| k == "ingest_overflow_lidar");
+    println!(
+        "rate 6: {sweeps} sweeps read, {fused} fused, {overload} dropped for time, {lidar_sync} sync, \
+         {ingest_lidar} ingest: {}\nend to end (bag ms) {}\nstage latency (wall ms) {}",
+        s["dropped"], s["end_to_end_ms"], s["latency_ms"]["total"]
+    );
+    assert!(
+        count(&|k: &str| k.starts_with("stage")) > 0,
+        "6x real time on 2 cores overloads the stages: {}",
+        s["dropped"]
+    );
+    assert!(fused >= 1, "sets still fused under overload: {fused}");
+    // `received.lidar` counts what reached the synchronizer (ingest overflow is before it)
+    assert_eq!(
+        fused + overload + lidar_sync + gone,
+        sweeps,
+        "every sweep fused or dropped by reason: {}",
+        s["dropped"]
+    );
+    // end to end counts from the set's oldest input; ApproximateTime confirms a set one LiDAR period
+    // (100 ms) after it, camera and LiDAR are up to 50 ms apart
+    let p99 = s["end_to_end_ms"]["p99"].as_f64().unwrap_or(f64::MAX);
+    assert!(
+        p99 <= deadline_ms + 150.0,
+        "end-to-end p99 {p99} ms (bag time) past the {deadline_ms} ms deadline"
+    );
+    let total = s["latency_ms"]["total"]["max"].as_f64().unwrap_or(f64::MAX);
+    assert!(
+        total <= deadline_ms / rate + 5.0,
+        "a delivered set took {total} ms of wall time, over the deadline's {} ms",
+        deadline_ms / rate
+    );
 }
 
 #[test]

@@ -16,6 +16,7 @@ pub fn noop_pipeline() -> Result<Pipeline<MatchedSet, MatchedSet>, EngineError> 
         channel_capacity: 4,
         deadline: Duration::from_secs(1),
         threads: ThreadBudget::detect(),
+        ..PipelineConfig::default()
     };
     Ok(Pipeline::<MatchedSet>::builder(config)?
         .stage("preprocess", Box::new(Some))?

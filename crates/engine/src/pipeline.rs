@@ -42,6 +42,31 @@ pub const DROP_FILTERED: &str = "filtered";
 pub const DROP_UNREAD: &str = "unread_at_finish";
 pub const DROP_CLOSED: &str = "closed";
 
+/// Default [`PipelineConfig::spin`].
+pub const DEFAULT_SPIN: Duration = Duration::from_micros(200);
+
+/// Receives from `rx`, polling (with `yield_now`) for up to `spin` before blocking: a wake-up of a
+/// parked thread costs 10–30 µs on a VM, a poll that finds the item costs nothing.
+fn recv_spinning<T>(rx: &Receiver<T>, spin: Duration) -> Result<T, crossbeam_channel::RecvError> {
+    if !spin.is_zero() {
+        let t = Instant::now();
+        loop {
+            match rx.try_recv() {
+                Ok(v) => return Ok(v),
+                Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                    return Err(crossbeam_channel::RecvError)
+                }
+                Err(crossbeam_channel::TryRecvError::Empty) => {}
+            }
+            if t.elapsed() >= spin {
+                break;
+            }
+            std::thread::yield_now();
+        }
+    }
+    rx.recv()
+}
+
 /// A stage's work: `None` drops the item.
 pub type StageFn<In, Out> = Box<dyn FnMut(In) -> Option<Out> + Send>;
 
@@ -85,6 +110,16 @@ pub struct PipelineConfig {
     /// Deadline of an item submitted with [`Pipeline::submit`], from its submission.
     pub deadline: Duration,
     pub threads: ThreadBudget,
+    /// How long a waiting stage (and [`Pipeline::recv_timeout`]) polls its channel, yielding the
+    /// core between polls, before it parks. Waking a parked thread costs 10–30 µs (measured on a
+    /// 2-core VM: 56 µs for a set through 3 no-op stages, 4.5 µs with 200 µs of polling); polling
+    /// costs at most this much CPU per item and stage. Zero: park at once.
+    #[serde(default = "default_spin")]
+    pub spin: Duration,
+}
+
+fn default_spin() -> Duration {
+    DEFAULT_SPIN
 }
 
 impl Default for PipelineConfig {
@@ -93,6 +128,7 @@ impl Default for PipelineConfig {
             channel_capacity: 2,
             deadline: Duration::from_millis(100),
             threads: ThreadBudget::detect(),
+            spin: DEFAULT_SPIN,
         }
     }
 }
@@ -229,10 +265,11 @@ impl<I: Send + 'static, T: Send + 'static> PipelineBuilder<I, T> {
         let stats = Arc::new(Mutex::new(StageStats::default()));
         let inbox = self.tail;
         let thread_stats = Arc::clone(&stats);
+        let spin = self.shared.config.spin;
         let handle = std::thread::Builder::new()
             .name(format!("stage-{name}"))
             .spawn(move || {
-                for env in inbox.iter() {
+                while let Ok(env) = recv_spinning(&inbox, spin) {
                     let start = Instant::now();
                     if env.deadline.is_past(start) {
                         let mut s = lock(&thread_stats);
@@ -355,6 +392,18 @@ impl<I: Send + 'static, O: Send + 'static> Pipeline<I, O> {
     /// at the output are dropped and counted.
     pub fn recv_timeout(&mut self, timeout: Duration) -> Option<Delivered<O>> {
         let until = Instant::now() + timeout;
+        let t = Instant::now();
+        while t.elapsed() < self.shared.config.spin.min(timeout) {
+            match self.output.try_recv() {
+                Ok(env) => {
+                    if let Some(d) = self.accept(env) {
+                        return Some(d);
+                    }
+                }
+                Err(crossbeam_channel::TryRecvError::Disconnected) => return None,
+                Err(crossbeam_channel::TryRecvError::Empty) => std::thread::yield_now(),
+            }
+        }
         loop {
             let left = until.saturating_duration_since(Instant::now());
             match self.output.recv_timeout(left) {
@@ -366,6 +415,23 @@ impl<I: Send + 'static, O: Send + 'static> Pipeline<I, O> {
                 Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => return None,
             }
         }
+    }
+
+    /// The next delivered item, waiting as long as it takes; `None` once the input is closed
+    /// ([`Pipeline::close_input`]) and every stage has passed on what it held.
+    pub fn recv(&mut self) -> Option<Delivered<O>> {
+        while let Ok(env) = self.output.recv() {
+            if let Some(d) = self.accept(env) {
+                return Some(d);
+            }
+        }
+        None
+    }
+
+    /// Closes the input: later submissions are dropped (`closed`); the stages finish what they
+    /// hold, which [`Pipeline::recv`] still delivers.
+    pub fn close_input(&mut self) {
+        self.input = None;
     }
 
     /// The next delivered item if one is ready.

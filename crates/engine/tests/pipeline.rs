@@ -13,6 +13,7 @@ fn config(capacity: usize, deadline_ms: u64) -> PipelineConfig {
             cores: 2,
             max_stage_threads: 8,
         },
+        ..PipelineConfig::default()
     }
 }
 

@@ -9,5 +9,6 @@ pub mod perception;
 pub mod publish;
 pub mod replay;
 pub mod scene_msg;
+pub mod staged;
 pub mod streams;
 pub mod summary;

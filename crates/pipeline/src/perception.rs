@@ -1,8 +1,14 @@
 //! One frame set in, one [`Scene`] out: the model-running half of the pipeline.
 //!
-//! Stages (each timed into `Scene::timing`): camera preprocessing + image encoder; LiDAR ego
-//! transform + crop + projection + painting + pillars + point encoder + scatter; map-text
-//! encoding (cached per string); fusion; heads and queries.
+//! Three stages, each timed into `Scene::timing`:
+//! - [`CameraStage`]: camera preprocessing + image encoder;
+//! - [`LidarStage`]: LiDAR ego transform + crop, projection, painting with the image features,
+//!   pillars, point encoder, scatter to the BEV grid;
+//! - [`FusionStage`]: map-text encoding (cached per string), fusion, heads and queries.
+//!
+//! [`Perception::process`] runs them one after another on the caller's thread (the node);
+//! [`crate::staged::StagedPerception`] runs each on its own thread, pipelined (replay). The stages share
+//! the loaded models ([`Models`] is `Send + Sync`) and own their buffers, so both give the same scenes.
 
 use crate::models::{ImageOut, Models};
 use anyhow::{anyhow, Result};
@@ -13,6 +19,7 @@ use sensorium_fusion::paint::{paint, painted_width, FeatureMap};
 use sensorium_fusion::pillars::EgoPoints;
 use sensorium_fusion::{BevGrid, PillarBuilder};
 use sensorium_geometry::{CameraCalib, Projector, VehicleCalib};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The inputs of one fusion step; any modality may be missing (degraded mode).
@@ -48,26 +55,304 @@ pub struct FrameDebug {
     pub pillars: usize,
 }
 
-/// Everything needed to turn frame sets into scenes.
-pub struct Perception {
-    pub models: Models,
-    calib: VehicleCalib,
-    camera: Option<CameraCalib>,
+/// Camera preprocessing + image encoder.
+pub struct CameraStage {
+    models: Arc<Models>,
+}
+
+impl CameraStage {
+    /// The image features of the set's camera frame (`None` without one); times `image_encoder`.
+    pub fn run(&mut self, set: &FrameSet, timing: &mut Vec<StageTiming>) -> Result<Option<ImageOut>> {
+        let t = Instant::now();
+        let out = match &set.camera {
+            Some(img) => {
+                let pre = self.models.image_pre()?;
+                let chw = sensorium_infer::image::preprocess(img, pre)?;
+                Some(
+                    self.models
+                        .run_image(chw, pre.height as usize, pre.width as usize)?,
+                )
+            }
+            None => None,
+        };
+        lap("image_encoder", t, timing);
+        Ok(out)
+    }
+}
+
+/// What the LiDAR stage hands to fusion.
+#[derive(Debug, Clone, Default)]
+pub struct LidarOut {
+    /// BEV features, channel-major over the grid (zeros without LiDAR).
+    pub bev: Vec<f32>,
+    pub debug: FrameDebug,
+}
+
+/// LiDAR ego transform + crop, projection, painting, pillars, point encoder, scatter.
+pub struct LidarStage {
+    models: Arc<Models>,
     /// ego → camera projector (points are projected after the ego transform and crop).
     projector: Option<Projector>,
     t_ego_lidar: [f64; 12],
     grid: BevGrid,
     pillars: PillarBuilder,
-    image_channels: usize,
     ego: EgoPoints,
     scratch: PointsSoA,
     uvd: Vec<(f64, f64, f64)>,
     painted: Vec<f32>,
     /// `ego` and `painted` hold the last frame set's LiDAR points (false after a camera-only set).
     painted_valid: bool,
-    bev: Vec<f32>,
+    /// Clone the cropped points into [`FrameDebug::ego_points`] (for rendering).
+    pub keep_points: bool,
+}
+
+impl LidarStage {
+    /// BEV features of the set's sweep, painted with `image` where the camera sees it; times
+    /// `project_paint`, `pillarize`, `point_encoder`.
+    pub fn run(
+        &mut self,
+        set: &FrameSet,
+        image: Option<&ImageOut>,
+        timing: &mut Vec<StageTiming>,
+    ) -> Result<LidarOut> {
+        let mut t = Instant::now();
+        let mut debug = FrameDebug::default();
+        let cfg = *self.pillars.config();
+        self.painted_valid = set.lidar.is_some();
+        let Some(cloud) = &set.lidar else {
+            // the point encoder's output width, from its manifest
+            let c = self
+                .models
+                .point
+                .manifest()
+                .outputs
+                .iter()
+                .find(|o| o.name == "pillar_features")
+                .and_then(|o| o.shape.as_ref())
+                .and_then(|s| s.get(1).cloned())
+                .and_then(|d| match d {
+                    sensorium_infer::manifest::Dim::Fixed(n) => Some(n as usize),
+                    sensorium_infer::manifest::Dim::Symbol(_) => None,
+                })
+                .unwrap_or(64);
+            return Ok(LidarOut {
+                bev: vec![0.0; c * self.grid.cells()],
+                debug,
+            });
+        };
+        self.ego.crop_from(
+            &self.grid,
+            &cloud.x,
+            &cloud.y,
+            &cloud.z,
+            &cloud.intensity,
+            &self.t_ego_lidar,
+        );
+        match (image, &self.projector, &set.camera) {
+            (Some(img_out), Some(proj), Some(img)) => {
+                std::mem::swap(&mut self.scratch.x, &mut self.ego.x);
+                std::mem::swap(&mut self.scratch.y, &mut self.ego.y);
+                std::mem::swap(&mut self.scratch.z, &mut self.ego.z);
+                proj.project_into(&self.scratch, &mut self.uvd);
+                std::mem::swap(&mut self.scratch.x, &mut self.ego.x);
+                std::mem::swap(&mut self.scratch.y, &mut self.ego.y);
+                std::mem::swap(&mut self.scratch.z, &mut self.ego.z);
+                let fm = FeatureMap {
+                    data: &img_out.features,
+                    channels: img_out.channels,
+                    height: img_out.height,
+                    width: img_out.width,
+                };
+                paint(&self.uvd, img.width, img.height, &fm, &mut self.painted);
+            }
+            _ => {
+                self.painted.clear();
+                self.painted.resize(self.ego.len() * cfg.painted, 0.0);
+            }
+        }
+        t = lap("project_paint", t, timing);
+        self.pillars.build(&self.ego, &self.painted);
+        t = lap("pillarize", t, timing);
+        let (c, feats) = self.models.run_point(
+            &cfg,
+            &self.pillars.tensor,
+            &self.pillars.mask,
+            self.pillars.used(),
+        )?;
+        let mut bev = Vec::new();
+        self.pillars.scatter(&feats, c, &mut bev);
+        lap("point_encoder", t, timing);
+        let pw = cfg.painted;
+        let painted_pts = (0..self.ego.len())
+            .filter(|i| self.painted.get(i * pw + pw - 1).is_some_and(|f| *f > 0.0))
+            .count();
+        debug.painted_fraction = painted_pts as f64 / self.ego.len().max(1) as f64;
+        debug.pillars = self.pillars.used();
+        if self.keep_points {
+            debug.ego_points = self.ego.clone();
+        }
+        Ok(LidarOut { bev, debug })
+    }
+
+    /// The last processed set's LiDAR points in the ego frame (cropped to the grid) and their
+    /// painted features, `width` values per point (image feature channels, then the in-image flag);
+    /// `None` when that set had no LiDAR. Borrowed: nothing is copied per frame.
+    pub fn painted_points(&self) -> Option<(&EgoPoints, &[f32], usize)> {
+        let width = self.pillars.config().painted;
+        (self.painted_valid && self.painted.len() == self.ego.len() * width).then_some((
+            &self.ego,
+            self.painted.as_slice(),
+            width,
+        ))
+    }
+}
+
+/// Map-text encoding, fusion, heads and text queries.
+pub struct FusionStage {
+    models: Arc<Models>,
+    grid: BevGrid,
+    image_channels: usize,
     queries: Vec<(String, Vec<f32>)>,
     frame_id: String,
+}
+
+impl FusionStage {
+    /// The scene of `set` from its stage outputs; times `text_encoder`, `fusion`, `heads`.
+    pub fn run(
+        &mut self,
+        set: &FrameSet,
+        stamp: Stamp,
+        image: Option<&ImageOut>,
+        bev: Vec<f32>,
+        mut timing: Vec<StageTiming>,
+    ) -> Result<Scene> {
+        let mut t = Instant::now();
+        let bev_c = bev.len() / self.grid.cells().max(1);
+        // map text
+        let (slots, dim) = self.models.text_slots()?;
+        let mut text = vec![0.0f32; slots * dim];
+        let mut text_mask = vec![0.0f32; slots];
+        if let Some(mt) = &set.map_text {
+            for (k, a) in mt.annotations.iter().take(slots).enumerate() {
+                let e = embed_text(&self.models, &a.text)?;
+                for (d, v) in e.iter().take(dim).enumerate() {
+                    text[k * dim + d] = *v;
+                }
+                text_mask[k] = 1.0;
+            }
+        }
+        t = lap("text_encoder", t, &mut timing);
+
+        // fusion
+        let zero_image;
+        let img_ref = match image {
+            Some(i) => i,
+            None => {
+                let pre = self.models.image_pre()?;
+                let (c, h, w) = (
+                    self.image_channels,
+                    (pre.height / 8) as usize,
+                    (pre.width / 8) as usize,
+                );
+                zero_image = ImageOut {
+                    features: vec![0.0; c * h * w],
+                    channels: c,
+                    height: h,
+                    width: w,
+                    embedding: Vec::new(),
+                };
+                &zero_image
+            }
+        };
+        let out = self.models.run_fusion(
+            bev,
+            [bev_c, self.grid.rows(), self.grid.cols()],
+            img_ref,
+            text,
+            text_mask,
+        )?;
+        t = lap("fusion", t, &mut timing);
+
+        let cells = self.grid.cells();
+        let occupancy: Vec<f32> = out
+            .occupancy_logits
+            .iter()
+            .take(cells)
+            .map(|l| sigmoid(*l))
+            .collect();
+        let class: Vec<u8> = (0..cells)
+            .map(|i| {
+                (0..out.classes)
+                    .max_by(|&a, &b| {
+                        let (va, vb) = (out.class_logits[a * cells + i], out.class_logits[b * cells + i]);
+                        va.partial_cmp(&vb).unwrap_or(std::cmp::Ordering::Equal)
+                    })
+                    .unwrap_or(0) as u8
+            })
+            .collect();
+        let mut embedding = out.scene_embedding;
+        l2_normalise(&mut embedding);
+        let queries = self
+            .queries
+            .iter()
+            .map(|(q, e)| QueryScore {
+                query: q.clone(),
+                score: cosine(&embedding, e),
+            })
+            .collect();
+        lap("heads", t, &mut timing);
+
+        Ok(Scene {
+            seq: set.seq,
+            stamp,
+            frame_id: self.frame_id.clone(),
+            mask: set.mask(),
+            camera_stamp: set.camera.as_ref().map(|c| c.stamp),
+            lidar_stamp: set.lidar.as_ref().map(|l| l.stamp),
+            map_text_stamp: set.map_text.as_ref().map(|m| m.stamp),
+            embedding,
+            bev: SceneBev {
+                resolution: self.grid.res,
+                width: self.grid.cols() as u32,
+                height: self.grid.rows() as u32,
+                origin_x: self.grid.x_min,
+                origin_y: self.grid.y_min,
+                channels: out.bev_channels as u32,
+                features: out.bev_features,
+                occupancy,
+                class,
+            },
+            queries,
+            timing,
+            end_to_end_ms: 0.0,
+        })
+    }
+}
+
+/// Records the time since `t` as stage `name`; returns now.
+fn lap(name: &str, t: Instant, timing: &mut Vec<StageTiming>) -> Instant {
+    timing.push(StageTiming {
+        stage: name.to_string(),
+        ms: t.elapsed().as_secs_f64() * 1e3,
+    });
+    Instant::now()
+}
+
+/// Text embedding (L2-normalised), cached per string by the models.
+pub fn embed_text(models: &Models, text: &str) -> Result<Vec<f32>> {
+    let mut e = models.embed_text(text)?.to_vec();
+    l2_normalise(&mut e);
+    Ok(e)
+}
+
+/// Everything needed to turn frame sets into scenes: the three stages over one set of models.
+pub struct Perception {
+    models: Arc<Models>,
+    calib: VehicleCalib,
+    grid: BevGrid,
+    pub camera: CameraStage,
+    pub lidar: LidarStage,
+    pub fusion: FusionStage,
 }
 
 fn l2_normalise(v: &mut [f32]) {
@@ -89,7 +374,7 @@ fn sigmoid(x: f32) -> f32 {
 }
 
 impl Perception {
-    /// `image_channels`: channels of the image encoder's feature map (painted = channels + flag).
+    /// `queries`: text queries scored against every scene; `frame_id`: the scene frame.
     pub fn new(
         models: Models,
         calib: VehicleCalib,
@@ -119,7 +404,7 @@ impl Perception {
         let ego_frame = calib.ego_frame.clone();
         let t_ego_lidar = crate::calibration::transform_3x4(&calib, &ego_frame, &calib.lidar_frame)
             .map_err(|e| anyhow!(e))?;
-        let camera = calib.camera(None).ok().cloned();
+        let camera: Option<CameraCalib> = calib.camera(None).ok().cloned();
         let projector = match &camera {
             Some(cam) => Some(Projector::new(
                 &calib.tree.lookup_matrix(&cam.frame_id, &ego_frame)?,
@@ -128,41 +413,49 @@ impl Perception {
             )),
             None => None,
         };
-        let mut p = Perception {
+        let models = Arc::new(models);
+        let mut query_embeddings = Vec::new();
+        for q in queries {
+            query_embeddings.push((q.clone(), embed_text(&models, q)?));
+        }
+        Ok(Perception {
+            camera: CameraStage {
+                models: Arc::clone(&models),
+            },
+            lidar: LidarStage {
+                models: Arc::clone(&models),
+                projector,
+                t_ego_lidar,
+                grid,
+                pillars: PillarBuilder::new(cfg),
+                ego: EgoPoints::default(),
+                scratch: PointsSoA::default(),
+                uvd: Vec::new(),
+                painted: Vec::new(),
+                painted_valid: false,
+                keep_points: true,
+            },
+            fusion: FusionStage {
+                models: Arc::clone(&models),
+                grid,
+                image_channels,
+                queries: query_embeddings,
+                frame_id: frame_id.to_string(),
+            },
             models,
             calib,
-            camera,
-            projector,
-            t_ego_lidar,
             grid,
-            pillars: PillarBuilder::new(cfg),
-            image_channels,
-            ego: EgoPoints::default(),
-            scratch: PointsSoA::default(),
-            uvd: Vec::new(),
-            painted: Vec::new(),
-            painted_valid: false,
-            bev: Vec::new(),
-            queries: Vec::new(),
-            frame_id: frame_id.to_string(),
-        };
-        for q in queries {
-            let e = p.embed_text(q)?;
-            p.queries.push((q.clone(), e));
-        }
-        Ok(p)
+        })
     }
 
-    /// The last processed frame set's LiDAR points in the ego frame (cropped to the grid) and their
-    /// painted features, `width` values per point (image feature channels, then the in-image flag);
-    /// `None` when that set had no LiDAR. Borrowed: nothing is copied per frame.
+    /// The loaded models (shared by the stages).
+    pub fn models(&self) -> &Arc<Models> {
+        &self.models
+    }
+
+    /// See [`LidarStage::painted_points`].
     pub fn painted_points(&self) -> Option<(&EgoPoints, &[f32], usize)> {
-        let width = self.pillars.config().painted;
-        (self.painted_valid && self.painted.len() == self.ego.len() * width).then_some((
-            &self.ego,
-            self.painted.as_slice(),
-            width,
-        ))
+        self.lidar.painted_points()
     }
 
     pub fn grid(&self) -> &BevGrid {
@@ -175,224 +468,23 @@ impl Perception {
 
     /// Text embedding (L2-normalised), cached per string.
     pub fn embed_text(&mut self, text: &str) -> Result<Vec<f32>> {
-        let mut e = self.models.embed_text(text)?.to_vec();
-        l2_normalise(&mut e);
-        Ok(e)
+        embed_text(&self.models, text)
     }
 
-    fn encode_camera(&self, img: &RgbImage) -> Result<ImageOut> {
-        let pre = self.models.image_pre()?;
-        let chw = sensorium_infer::image::preprocess(img, pre)?;
-        self.models
-            .run_image(chw, pre.height as usize, pre.width as usize)
-    }
-
-    /// Runs the whole frame set.
+    /// Runs the whole frame set: the three stages one after another on this thread.
     pub fn process(&mut self, set: &FrameSet, stamp: Stamp) -> Result<(Scene, FrameDebug)> {
         let mut timing = Vec::new();
-        let mut t = Instant::now();
-        let lap = |name: &str, t: &mut Instant, timing: &mut Vec<StageTiming>| {
-            timing.push(StageTiming {
-                stage: name.to_string(),
-                ms: t.elapsed().as_secs_f64() * 1e3,
-            });
-            *t = Instant::now();
-        };
-
-        // camera
-        let image = match &set.camera {
-            Some(img) => Some(self.encode_camera(img)?),
-            None => None,
-        };
-        lap("image_encoder", &mut t, &mut timing);
-        let (c_img, fh, fw) = match &image {
-            Some(i) => (i.channels, i.height, i.width),
-            None => {
-                let pre = self.models.image_pre()?;
-                (
-                    self.image_channels,
-                    (pre.height / 8) as usize,
-                    (pre.width / 8) as usize,
-                )
-            }
-        };
-
-        // LiDAR: ego transform + crop, projection, painting, pillars
-        let mut debug = FrameDebug::default();
-        let cfg = *self.pillars.config();
-        self.painted_valid = set.lidar.is_some();
-        if let Some(cloud) = &set.lidar {
-            self.ego.crop_from(
-                &self.grid,
-                &cloud.x,
-                &cloud.y,
-                &cloud.z,
-                &cloud.intensity,
-                &self.t_ego_lidar,
-            );
-            match (&image, &self.projector, &self.camera, &set.camera) {
-                (Some(img_out), Some(proj), Some(cam), Some(img)) => {
-                    std::mem::swap(&mut self.scratch.x, &mut self.ego.x);
-                    std::mem::swap(&mut self.scratch.y, &mut self.ego.y);
-                    std::mem::swap(&mut self.scratch.z, &mut self.ego.z);
-                    proj.project_into(&self.scratch, &mut self.uvd);
-                    std::mem::swap(&mut self.scratch.x, &mut self.ego.x);
-                    std::mem::swap(&mut self.scratch.y, &mut self.ego.y);
-                    std::mem::swap(&mut self.scratch.z, &mut self.ego.z);
-                    let _ = cam;
-                    let fm = FeatureMap {
-                        data: &img_out.features,
-                        channels: img_out.channels,
-                        height: img_out.height,
-                        width: img_out.width,
-                    };
-                    paint(&self.uvd, img.width, img.height, &fm, &mut self.painted);
-                }
-                _ => {
-                    self.painted.clear();
-                    self.painted.resize(self.ego.len() * cfg.painted, 0.0);
-                }
-            }
-            lap("project_paint", &mut t, &mut timing);
-            self.pillars.build(&self.ego, &self.painted);
-            lap("pillarize", &mut t, &mut timing);
-            let (c, feats) = self.models.run_point(
-                &cfg,
-                &self.pillars.tensor,
-                &self.pillars.mask,
-                self.pillars.used(),
-            )?;
-            self.pillars.scatter(&feats, c, &mut self.bev);
-            lap("point_encoder", &mut t, &mut timing);
-            let pw = cfg.painted;
-            let painted_pts = (0..self.ego.len())
-                .filter(|i| self.painted.get(i * pw + pw - 1).is_some_and(|f| *f > 0.0))
-                .count();
-            debug.painted_fraction = painted_pts as f64 / self.ego.len().max(1) as f64;
-            debug.pillars = self.pillars.used();
-            debug.ego_points = self.ego.clone();
-        } else {
-            // the point encoder's output width, from its manifest
-            let c = self
-                .models
-                .point
-                .manifest()
-                .outputs
-                .iter()
-                .find(|o| o.name == "pillar_features")
-                .and_then(|o| o.shape.as_ref())
-                .and_then(|s| s.get(1).cloned())
-                .and_then(|d| match d {
-                    sensorium_infer::manifest::Dim::Fixed(n) => Some(n as usize),
-                    sensorium_infer::manifest::Dim::Symbol(_) => None,
-                })
-                .unwrap_or(64);
-            self.bev.clear();
-            self.bev.resize(c * self.grid.cells(), 0.0);
-        }
-        let bev_c = self.bev.len() / self.grid.cells().max(1);
-
-        // map text
-        let (slots, dim) = self.models.text_slots()?;
-        let mut text = vec![0.0f32; slots * dim];
-        let mut text_mask = vec![0.0f32; slots];
-        if let Some(mt) = &set.map_text {
-            for (k, a) in mt.annotations.iter().take(slots).enumerate() {
-                let e = self.embed_text(&a.text)?;
-                for (d, v) in e.iter().take(dim).enumerate() {
-                    text[k * dim + d] = *v;
-                }
-                text_mask[k] = 1.0;
-            }
-        }
-        lap("text_encoder", &mut t, &mut timing);
-
-        // fusion
-        let zero_image;
-        let img_ref = match &image {
-            Some(i) => i,
-            None => {
-                zero_image = ImageOut {
-                    features: vec![0.0; c_img * fh * fw],
-                    channels: c_img,
-                    height: fh,
-                    width: fw,
-                    embedding: Vec::new(),
-                };
-                &zero_image
-            }
-        };
-        let bev = std::mem::take(&mut self.bev);
-        let out = self.models.run_fusion(
-            bev,
-            [bev_c, self.grid.rows(), self.grid.cols()],
-            img_ref,
-            text,
-            text_mask,
-        )?;
-        lap("fusion", &mut t, &mut timing);
-
-        let cells = self.grid.cells();
-        let occupancy: Vec<f32> = out
-            .occupancy_logits
-            .iter()
-            .take(cells)
-            .map(|l| sigmoid(*l))
-            .collect();
-        let class: Vec<u8> = (0..cells)
-            .map(|i| {
-                (0..out.classes)
-                    .max_by(|&a, &b| {
-                        let (va, vb) = (out.class_logits[a * cells + i], out.class_logits[b * cells + i]);
-                        va.partial_cmp(&vb).unwrap_or(std::cmp::Ordering::Equal)
-                    })
-                    .unwrap_or(0) as u8
-            })
-            .collect();
-        let mut embedding = out.scene_embedding;
-        l2_normalise(&mut embedding);
-        let queries = self
-            .queries
-            .iter()
-            .map(|(q, e)| QueryScore {
-                query: q.clone(),
-                score: cosine(&embedding, e),
-            })
-            .collect();
-        lap("heads", &mut t, &mut timing);
-
-        let scene = Scene {
-            seq: set.seq,
-            stamp,
-            frame_id: self.frame_id.clone(),
-            mask: set.mask(),
-            camera_stamp: set.camera.as_ref().map(|c| c.stamp),
-            lidar_stamp: set.lidar.as_ref().map(|l| l.stamp),
-            map_text_stamp: set.map_text.as_ref().map(|m| m.stamp),
-            embedding,
-            bev: SceneBev {
-                resolution: self.grid.res,
-                width: self.grid.cols() as u32,
-                height: self.grid.rows() as u32,
-                origin_x: self.grid.x_min,
-                origin_y: self.grid.y_min,
-                channels: out.bev_channels as u32,
-                features: out.bev_features,
-                occupancy,
-                class,
-            },
-            queries,
-            timing,
-            end_to_end_ms: 0.0,
-        };
-        Ok((scene, debug))
+        let image = self.camera.run(set, &mut timing)?;
+        let lidar = self.lidar.run(set, image.as_ref(), &mut timing)?;
+        let scene = self.fusion.run(set, stamp, image.as_ref(), lidar.bev, timing)?;
+        Ok((scene, lidar.debug))
     }
 
     /// Cosine similarity of a scene embedding to each text (embedded through the cache).
     pub fn score_texts(&mut self, embedding: &[f32], texts: &[String]) -> Result<Vec<f32>> {
         texts
             .iter()
-            .map(|t| Ok(cosine(embedding, &self.embed_text(t)?)))
+            .map(|t| Ok(cosine(embedding, &embed_text(&self.models, t)?)))
             .collect()
     }
 }

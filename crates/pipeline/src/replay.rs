@@ -1,19 +1,25 @@
 //! `sensorium replay`: a recording played through the whole pipeline.
 //!
-//! Two threads: the reader reads the bag in time order, paces it on the bag clock (or not at all
-//! with `fast`) and decodes every message into its role; the main thread synchronizes, runs the
-//! perception and writes the outputs. Ingest never blocks on a slow pipeline in real-time mode:
-//! a full ingest queue drops the message and counts it; frame sets older than the deadline are
-//! dropped and counted as `late`. With `fast`, nothing is dropped (evaluation is deterministic).
+//! Threads: the reader reads the bag in time order, paces it on the bag clock (or not at all with
+//! `fast`) and decodes every message into its role; the main thread synchronizes, submits frame sets
+//! to the perception stages and writes the outputs; with `pipelined` (the default) the camera, LiDAR
+//! and fusion stages run on three more threads ([`StagedPerception`]), else one after another on the
+//! main thread. Ingest never blocks on a slow pipeline in real-time mode: a full ingest queue drops
+//! the message, a full stage input its oldest set, and a set past its deadline is dropped at the next
+//! stage boundary — each counted by reason. With `fast`, nothing is dropped (evaluation is
+//! deterministic): the main thread keeps at most [`FAST_IN_FLIGHT`] sets in the stages.
 
 use crate::groundtruth::GroundTruthIndex;
 use crate::perception::{FrameSet, Perception};
+use crate::staged::{Done, StagedPerception};
 use crate::streams::{decode, Decoded, Role, TopicMap};
 use crate::summary::Summary;
 use anyhow::{anyhow, Context, Result};
 use crossbeam_channel::{bounded, Receiver, TrySendError};
 use sensorium_bag::{BagReader, ReadOptions};
 use sensorium_core::{MapText, PointsSoA, RgbImage, Stamp};
+use sensorium_engine::deadline::Deadline;
+use sensorium_engine::pipeline::{Delivered, PipelineConfig, ThreadBudget};
 use sensorium_engine::sync::{MatchedSet, PolicyConfig, Synchronizer};
 use sensorium_fusion::metrics::{best_match, MetricsAccumulator};
 use std::collections::{BTreeMap, VecDeque};
@@ -45,6 +51,60 @@ pub struct ReplayOptions {
     pub record: Option<PathBuf>,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Camera, LiDAR and fusion stages on their own threads (pipelined) instead of one after another.
+    pub pipelined: bool,
+}
+
+/// With `fast`, the most frame sets inside the stages at once (one per stage).
+pub const FAST_IN_FLIGHT: usize = 3;
+
+/// The perception, inline or on stage threads, behind one interface.
+enum Runner {
+    Inline {
+        p: Box<Perception>,
+        ready: VecDeque<Delivered<Done>>,
+        seq: u64,
+    },
+    Staged(Box<StagedPerception>),
+}
+
+impl Runner {
+    fn submit(&mut self, set: FrameSet, stamp: Stamp, origin: Instant, deadline: Deadline) {
+        match self {
+            Runner::Inline { p, ready, seq } => {
+                let result = p.process(&set, stamp).map_err(|e| format!("{e:#}"));
+                ready.push_back(Delivered {
+                    value: Done { set, result },
+                    seq: *seq,
+                    latency: origin.elapsed(),
+                });
+                *seq += 1;
+            }
+            Runner::Staged(s) => s.submit(set, stamp, origin, deadline),
+        }
+    }
+
+    fn try_recv(&mut self) -> Option<Delivered<Done>> {
+        match self {
+            Runner::Inline { ready, .. } => ready.pop_front(),
+            Runner::Staged(s) => s.try_recv(),
+        }
+    }
+
+    /// Waits for the next set; `None` when nothing is left (inline: nothing ready).
+    fn recv(&mut self) -> Option<Delivered<Done>> {
+        match self {
+            Runner::Inline { ready, .. } => ready.pop_front(),
+            Runner::Staged(s) => s.recv(),
+        }
+    }
+
+    fn models(&self) -> std::sync::Arc<crate::models::Models> {
+        match self {
+            Runner::Inline { p, .. } => std::sync::Arc::clone(p.models()),
+            Runner::Staged(s) => std::sync::Arc::clone(s.models()),
+        }
+    }
 }
 
 /// `replay --record`: the published topics written to a bag. A write error (disk full) stops the
@@ -295,7 +355,7 @@ impl<T> Pending<T> {
 }
 
 /// Plays a bag through `perception`; returns the summary (also written as configured).
-pub fn run(opts: &ReplayOptions, perception: &mut Perception) -> Result<Summary> {
+pub fn run(opts: &ReplayOptions, perception: Perception) -> Result<Summary> {
     let reader = BagReader::open(&opts.bag).with_context(|| format!("opening {}", opts.bag.display()))?;
     let mut summary = Summary::new(&opts.bag);
     let total_msgs: u64 = reader
@@ -347,83 +407,131 @@ pub fn run(opts: &ReplayOptions, perception: &mut Perception) -> Result<Summary>
     let wall0 = Instant::now();
     let bag_t0: std::cell::Cell<Option<Stamp>> = std::cell::Cell::new(None);
 
-    let mut process =
-        |set: FrameSet, stamp: Stamp, summary: &mut Summary, gt: &mut GroundTruthIndex| -> Result<()> {
-            let span = info_span!("frameset", seq = set.seq, stamp = %stamp);
-            let _g = span.enter();
-            // deadline: in real-time mode, a set whose newest input is older than the deadline is late
-            if !opts.fast {
-                if let Some(t0) = bag_t0.get() {
-                    let now_bag = t0.as_nanos() as f64 * 1e-9 + wall0.elapsed().as_secs_f64() * opts.rate;
-                    let age_ms = (now_bag - stamp.as_secs_f64()) * 1e3;
-                    if age_ms > opts.deadline_ms {
-                        summary.drop_reason("late");
-                        debug!(age_ms, "frame set dropped: past its deadline");
-                        return Ok(());
-                    }
-                }
-            }
-            let started = Instant::now();
-            let (mut scene, dbg) = match perception.process(&set, stamp) {
-                Ok(x) => x,
-                Err(e) => {
-                    summary.drop_reason("pipeline_error");
-                    summary.error(format!("frame set {}: {e:#}", set.seq));
-                    return Ok(());
-                }
-            };
-            let proc_ms = started.elapsed().as_secs_f64() * 1e3;
-            scene.end_to_end_ms = if opts.fast {
-                proc_ms
-            } else {
-                let oldest = [scene.camera_stamp, scene.lidar_stamp]
-                    .into_iter()
-                    .flatten()
-                    .min()
-                    .unwrap_or(stamp);
-                let now_bag = bag_t0.get().map_or(0.0, |t0| {
-                    t0.as_secs_f64() + wall0.elapsed().as_secs_f64() * opts.rate
-                });
-                (now_bag - oldest.as_secs_f64()) * 1e3
-            };
-            for t in &scene.timing {
-                summary.latency(&t.stage, t.ms);
-            }
-            summary.latency("total", proc_ms);
-            summary.end_to_end(scene.end_to_end_ms);
-            summary.fused(scene.mask);
-            if let (Some(lidar_stamp), Some(truth)) =
-                (scene.lidar_stamp, scene.lidar_stamp.and_then(|s| gt.take(s)))
-            {
-                metrics.add_frame(&truth, &scene.bev.occupancy, &scene.bev.class);
-                retrieval.push((scene.embedding.clone(), truth.caption.clone()));
-                let _ = lidar_stamp;
-            }
-            if let Some(dir) = &opts.out_dir {
-                if opts.render_every > 0 && scene.seq % opts.render_every == 0 {
-                    let bev = sensorium_fusion::render::render_bev(
-                        &scene,
-                        perception.grid(),
-                        Some(&dbg.ego_points),
-                        None,
-                    );
-                    let img = sensorium_fusion::render::side_by_side(set.camera.as_ref(), &bev);
-                    let path = dir.join(format!("scene_{:06}.png", scene.seq));
-                    img.save(&path)
-                        .with_context(|| format!("writing {}", path.display()))?;
-                }
-            }
-            if let Some(r) = recorder.as_mut() {
-                r.write(&scene, summary);
-            }
-            if let Some(w) = jsonl.as_mut() {
-                let mut s = scene.clone();
-                s.bev.features.clear();
-                serde_json::to_writer(&mut *w, &s)?;
-                w.write_all(b"\n")?;
-            }
-            Ok(())
+    let grid = *perception.grid();
+    let mut perception = perception;
+    perception.lidar.keep_points = opts.out_dir.is_some() && opts.render_every > 0;
+    let mut runner = if opts.pipelined {
+        let config = PipelineConfig {
+            // real time: one set waits per boundary at most (fresh sets over queued ones); fast: enough
+            // to keep every stage busy
+            channel_capacity: if opts.fast { FAST_IN_FLIGHT } else { 1 },
+            deadline: Duration::from_secs_f64(opts.deadline_ms.max(0.0) / 1e3 / opts.rate.max(1e-6)),
+            threads: ThreadBudget::detect(),
+            ..PipelineConfig::default()
         };
+        Runner::Staged(Box::new(StagedPerception::start(perception, config)?))
+    } else {
+        Runner::Inline {
+            p: Box::new(perception),
+            ready: VecDeque::new(),
+            seq: 0,
+        }
+    };
+    let mut in_flight = 0usize;
+    let submitted = std::cell::Cell::new(0u64);
+
+    // one finished frame set: summary, metrics, renderings, recording, JSON lines
+    let mut finish = |d: Delivered<Done>, summary: &mut Summary, gt: &mut GroundTruthIndex| -> Result<()> {
+        let Done { set, result } = d.value;
+        let (mut scene, dbg) = match result {
+            Ok(x) => x,
+            Err(e) => {
+                summary.drop_reason("pipeline_error");
+                summary.error(format!("frame set {}: {e}", set.seq));
+                return Ok(());
+            }
+        };
+        let proc_ms = d.latency.as_secs_f64() * 1e3;
+        scene.end_to_end_ms = if opts.fast {
+            proc_ms
+        } else {
+            let oldest = [scene.camera_stamp, scene.lidar_stamp]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(scene.stamp);
+            let now_bag = bag_t0.get().map_or(0.0, |t0| {
+                t0.as_secs_f64() + wall0.elapsed().as_secs_f64() * opts.rate
+            });
+            (now_bag - oldest.as_secs_f64()) * 1e3
+        };
+        for t in &scene.timing {
+            summary.latency(&t.stage, t.ms);
+        }
+        summary.latency("total", proc_ms);
+        summary.end_to_end(scene.end_to_end_ms);
+        summary.fused(scene.mask);
+        if let Some(truth) = scene.lidar_stamp.and_then(|s| gt.take(s)) {
+            metrics.add_frame(&truth, &scene.bev.occupancy, &scene.bev.class);
+            retrieval.push((scene.embedding.clone(), truth.caption.clone()));
+        }
+        if let Some(dir) = &opts.out_dir {
+            if opts.render_every > 0 && scene.seq % opts.render_every == 0 {
+                let bev = sensorium_fusion::render::render_bev(&scene, &grid, Some(&dbg.ego_points), None);
+                let img = sensorium_fusion::render::side_by_side(set.camera.as_ref(), &bev);
+                let path = dir.join(format!("scene_{:06}.png", scene.seq));
+                img.save(&path)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+        }
+        if let Some(r) = recorder.as_mut() {
+            r.write(&scene, summary);
+        }
+        if let Some(w) = jsonl.as_mut() {
+            let mut s = scene.clone();
+            s.bev.features.clear();
+            serde_json::to_writer(&mut *w, &s)?;
+            w.write_all(b"\n")?;
+        }
+        Ok(())
+    };
+
+    // one matched frame set into the stages; collects what has finished meanwhile
+    let mut process = |set: FrameSet,
+                       stamp: Stamp,
+                       arrival: Stamp,
+                       summary: &mut Summary,
+                       gt: &mut GroundTruthIndex|
+     -> Result<()> {
+        let span = info_span!("frameset", seq = set.seq, stamp = %stamp);
+        let _g = span.enter();
+        let now = Instant::now();
+        // deadline, in real-time mode: from the arrival (bag receive time) of the message that
+        // completed the set, as in the node. Not from the set's newest stamp: ApproximateTime confirms
+        // a set only when a later message arrives, one period after it (100 ms at 10 Hz), so a
+        // deadline of 100 ms from the stamp would drop every set. The rest of the budget goes with the
+        // set through the stages, which drop it at their next boundary once it is spent.
+        let deadline = if opts.fast {
+            Deadline::from(now, Duration::from_secs(86_400))
+        } else {
+            let age_ms = bag_t0.get().map_or(0.0, |t0| {
+                let now_bag = t0.as_nanos() as f64 * 1e-9 + wall0.elapsed().as_secs_f64() * opts.rate;
+                (now_bag - arrival.as_secs_f64()) * 1e3
+            });
+            if age_ms > opts.deadline_ms {
+                summary.drop_reason("late");
+                debug!(age_ms, "frame set dropped: past its deadline");
+                return Ok(());
+            }
+            // the budget is bag time (what a vehicle would have); at --rate r it passes r× faster
+            let left_ms = (opts.deadline_ms - age_ms.max(0.0)) / opts.rate.max(1e-6);
+            Deadline::from(now, Duration::from_secs_f64(left_ms / 1e3))
+        };
+        runner.submit(set, stamp, now, deadline);
+        submitted.set(submitted.get() + 1);
+        in_flight += 1;
+        while let Some(d) = runner.try_recv() {
+            in_flight = in_flight.saturating_sub(1);
+            finish(d, summary, gt)?;
+        }
+        // evaluation: no drops, at most FAST_IN_FLIGHT sets in the stages
+        while opts.fast && in_flight >= FAST_IN_FLIGHT {
+            let Some(d) = runner.recv() else { break };
+            in_flight -= 1;
+            finish(d, summary, gt)?;
+        }
+        Ok(())
+    };
 
     loop {
         let item = rx
@@ -494,7 +602,7 @@ pub fn run(opts: &ReplayOptions, perception: &mut Perception) -> Result<Summary>
                     ) {
                         Some((fs, st)) => {
                             seq += 1;
-                            process(fs, st, &mut summary, &mut gt)?;
+                            process(fs, st, time, &mut summary, &mut gt)?;
                         }
                         None => summary.drop_reason("sync_input_gone"),
                     }
@@ -509,7 +617,7 @@ pub fn run(opts: &ReplayOptions, perception: &mut Perception) -> Result<Summary>
                             lidar: None,
                             map_text: live_text(&map_text, stamp, opts.map_text_ttl),
                         };
-                        process(set, stamp, &mut summary, &mut gt)?;
+                        process(set, stamp, time, &mut summary, &mut gt)?;
                     }
                 }
             }
@@ -532,7 +640,7 @@ pub fn run(opts: &ReplayOptions, perception: &mut Perception) -> Result<Summary>
                     ) {
                         Some((fs, st)) => {
                             seq += 1;
-                            process(fs, st, &mut summary, &mut gt)?;
+                            process(fs, st, time, &mut summary, &mut gt)?;
                         }
                         None => summary.drop_reason("sync_input_gone"),
                     }
@@ -547,20 +655,41 @@ pub fn run(opts: &ReplayOptions, perception: &mut Perception) -> Result<Summary>
                             lidar: Some(cloud),
                             map_text: live_text(&map_text, stamp, opts.map_text_ttl),
                         };
-                        process(set, stamp, &mut summary, &mut gt)?;
+                        process(set, stamp, time, &mut summary, &mut gt)?;
                     }
                 }
             }
         }
-        if opts.max_frames.is_some_and(|m| summary.framesets_fused >= m) {
-            info!(
-                "stopping after {} frame sets (--max-frames)",
-                summary.framesets_fused
-            );
+        if opts.max_frames.is_some_and(|m| submitted.get() >= m) {
+            info!("stopping after {} frame sets (--max-frames)", submitted.get());
             break;
         }
     }
     drop(rx);
+    // the sets still in the stages
+    if let Runner::Staged(s) = &mut runner {
+        s.close();
+    }
+    while let Some(d) = runner.recv() {
+        finish(d, &mut summary, &mut gt)?;
+    }
+    let models = runner.models();
+    if let Runner::Staged(s) = runner {
+        let report = *s;
+        let report = report.finish()?;
+        // drops inside the stages, by reason (late at a stage boundary, full stage input, ...)
+        for (reason, n) in &report.ingest.dropped {
+            summary.drop_n(&format!("stages_input_{reason}"), *n);
+        }
+        for st in &report.stages {
+            for (reason, n) in &st.counters.dropped {
+                summary.drop_n(&format!("stage_{}_{reason}", st.name), *n);
+            }
+        }
+        for (reason, n) in &report.output.dropped {
+            summary.drop_n(&format!("stages_output_{reason}"), *n);
+        }
+    }
     bar.finish_and_clear();
     if let Some(r) = recorder.as_mut() {
         r.finish(&mut summary);
@@ -596,7 +725,10 @@ pub fn run(opts: &ReplayOptions, perception: &mut Perception) -> Result<Summary>
             let cands: Vec<String> = (0..10)
                 .map(|k| captions[(pos + k) % captions.len()].clone())
                 .collect();
-            let embs: Result<Vec<Vec<f32>>> = cands.iter().map(|c| perception.embed_text(c)).collect();
+            let embs: Result<Vec<Vec<f32>>> = cands
+                .iter()
+                .map(|c| crate::perception::embed_text(&models, c))
+                .collect();
             let embs = embs?;
             metrics.add_query_trial(best_match(emb, &embs) == Some(0));
         }

@@ -598,7 +598,9 @@ struct Processing<'a> {
 impl Processing<'_> {
     fn build_perception(&mut self, models: &mut Option<Models>, calib: VehicleCalib) -> Result<()> {
         let m = models.take().ok_or_else(|| anyhow!("models already used"))?;
-        self.perception = Some(Perception::new(m, calib, &self.s.queries, &self.s.frame_id)?);
+        let mut p = Perception::new(m, calib, &self.s.queries, &self.s.frame_id)?;
+        p.lidar.keep_points = false; // the node renders nothing; ~painted_points borrows the stage's buffers
+        self.perception = Some(p);
         info!("calibration ready: perception running");
         Ok(())
     }

@@ -84,7 +84,21 @@ pub fn threads(l: &Loaded) -> usize {
     }
 }
 
-pub fn load_perception(l: &Loaded, bag: Option<&Path>, topics: &TopicMap) -> Result<Perception> {
+/// Does replay run the perception stages on their own threads (`engine.stages`)?
+pub fn pipelined(l: &Loaded, fast: bool) -> bool {
+    match l.settings.engine.stages.as_str() {
+        "pipelined" => true,
+        "inline" => false,
+        _ => fast || threads(l) >= 6,
+    }
+}
+
+pub fn load_perception(
+    l: &Loaded,
+    bag: Option<&Path>,
+    topics: &TopicMap,
+    pipelined: bool,
+) -> Result<Perception> {
     let s = &l.settings;
     let calib = if s.calibration.dir.as_os_str().is_empty() {
         let bag = bag.context(
@@ -102,8 +116,17 @@ pub fn load_perception(l: &Loaded, bag: Option<&Path>, topics: &TopicMap) -> Res
         })?
     };
     let models_dir = resolve(&s.models.dir);
-    // the encoders get the whole thread budget: stages run one after another per frame
-    let selection = crate::settings::model_selection(s, threads(l));
+    // one after another, each encoder gets the whole thread budget; pipelined, the three stages share it
+    let model_threads = if pipelined {
+        sensorium_engine::pipeline::ThreadBudget {
+            cores: threads(l),
+            max_stage_threads: 3,
+        }
+        .compute_threads_per_heavy_stage(3)
+    } else {
+        threads(l)
+    };
+    let selection = crate::settings::model_selection(s, model_threads);
     let models = Models::load(&models_dir, &selection).with_context(|| {
         format!(
             "models {} (from {})",
@@ -159,7 +182,9 @@ pub fn run(a: ReplayArgs) -> Result<i32> {
     apply_remaps(&mut topics, &a.topics)?;
     let s = &loaded.settings;
     let t_load = std::time::Instant::now();
-    let mut perception = load_perception(&loaded, Some(&bag), &topics)?;
+    let pipelined = pipelined(&loaded, a.fast);
+    let perception = load_perception(&loaded, Some(&bag), &topics, pipelined)?;
+    let models_used = perception.models().choices.clone();
     info!(
         ms = t_load.elapsed().as_millis() as u64,
         "models and calibration loaded"
@@ -204,9 +229,10 @@ pub fn run(a: ReplayArgs) -> Result<i32> {
         ingest_capacity: (s.engine.ring_capacity as usize) * 4,
         record: a.record.clone(),
         progress: !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        pipelined,
     };
-    let mut summary = replay::run(&opts, &mut perception)?;
-    summary.models = perception.models.choices.clone();
+    let mut summary = replay::run(&opts, perception)?;
+    summary.models = models_used;
     summary.finish();
     let json = serde_json::to_string_pretty(&summary)?;
     if let Some(p) = &a.summary_json {
