@@ -25,6 +25,8 @@ use sensorium_fusion::metrics::{best_match, MetricsAccumulator};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::{debug, info, info_span, warn};
 
@@ -242,11 +244,16 @@ impl Rate {
 const CAMERA: usize = 0;
 const LIDAR: usize = 1;
 
+/// The reader thread; it ends at the end of the bag, when the receiver is dropped, or when `stop` is
+/// set (it holds a receiver of its own to drop the oldest message in real time, so dropping the
+/// caller's receiver alone does not end it).
 fn spawn_reader(
     opts: &ReplayOptions,
     reader: BagReader,
+    stop: Arc<AtomicBool>,
 ) -> (Receiver<Ingest>, std::thread::JoinHandle<BTreeMap<String, u64>>) {
     let (tx, rx) = bounded(opts.ingest_capacity.max(1));
+    let drain = (!opts.fast).then(|| rx.clone());
     let topics = opts.topics.clone();
     let (fast, rate) = (opts.fast, opts.rate.max(1e-3));
     let (start, duration) = (opts.start, opts.duration);
@@ -265,6 +272,9 @@ fn spawn_reader(
             let wall0 = Instant::now();
             let mut t0: Option<Stamp> = None;
             for item in reader.messages(&ro) {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
                 let msg = match item {
                     Ok(m) => m,
                     Err(e) => {
@@ -298,17 +308,30 @@ fn spawn_reader(
                         break;
                     }
                 } else {
-                    match tx.try_send(item) {
-                        Ok(()) => {}
-                        Err(TrySendError::Full(_)) => {
-                            *dropped
-                                .entry(format!("ingest_overflow_{}", role.name()))
-                                .or_default() += 1
+                    // real time: a full queue drops its oldest message (the freshest data wins), counted
+                    // by that message's stream; ingest never waits for the pipeline
+                    let mut item = item;
+                    loop {
+                        match tx.try_send(item) {
+                            Ok(()) => break,
+                            Err(TrySendError::Full(back)) => {
+                                item = back;
+                                if let Some(Ok(old)) = drain.as_ref().map(Receiver::try_recv) {
+                                    let what = match &old {
+                                        Ingest::Msg { role, .. } => role.name(),
+                                        Ingest::DecodeError { .. } => "decode_error",
+                                        Ingest::BagWarning(_) => "bag_warning",
+                                        Ingest::Done => "done",
+                                    };
+                                    *dropped.entry(format!("ingest_overflow_{what}")).or_default() += 1;
+                                }
+                            }
+                            Err(TrySendError::Disconnected(_)) => return dropped,
                         }
-                        Err(TrySendError::Disconnected(_)) => break,
                     }
                 }
             }
+            drop(drain); // from here a dropped caller's receiver ends the sends below
             for w in reader.warnings() {
                 let _ = tx.send(Ingest::BagWarning(w.to_string()));
             }
@@ -380,7 +403,8 @@ pub fn run(opts: &ReplayOptions, perception: Perception) -> Result<Summary> {
         Some(p) => Some(Recorder::create(p)?),
         None => None,
     };
-    let (rx, reader_handle) = spawn_reader(opts, reader);
+    let stop_reader = Arc::new(AtomicBool::new(false));
+    let (rx, reader_handle) = spawn_reader(opts, reader, Arc::clone(&stop_reader));
     if let Some(dir) = &opts.out_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -665,6 +689,7 @@ pub fn run(opts: &ReplayOptions, perception: Perception) -> Result<Summary> {
             break;
         }
     }
+    stop_reader.store(true, Ordering::Relaxed);
     drop(rx);
     // the sets still in the stages
     if let Runner::Staged(s) = &mut runner {

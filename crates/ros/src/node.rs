@@ -418,7 +418,13 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
         if topic.is_empty() {
             continue;
         }
-        subs.push(subscribe(topic, role, tx.clone(), Arc::clone(&shared))?);
+        subs.push(subscribe(
+            topic,
+            role,
+            tx.clone(),
+            rx.clone(),
+            Arc::clone(&shared),
+        )?);
     }
     drop(tx);
     info!(topics = subs.len(), "subscribed");
@@ -538,10 +544,14 @@ fn bump(shared: &Mutex<Shared>, key: &str) {
     }
 }
 
+/// Subscribes `topic` as raw bytes. A full ingest queue drops its oldest message (the freshest data
+/// wins), counted as `ingest_overflow_<stream of the dropped message>`; `/tf_static` (latched, sent once)
+/// waits for room instead.
 fn subscribe(
     topic: &str,
     role: Role,
     tx: Sender<Ingest>,
+    drain: crossbeam_channel::Receiver<Ingest>,
     shared: Arc<Mutex<Shared>>,
 ) -> Result<rosrust::Subscriber> {
     // the publisher's datatype comes with its connection header (RawMessage subscribes with "*")
@@ -569,9 +579,21 @@ fn subscribe(
                 decoded,
                 topic: name.clone(),
             };
-            match tx.try_send(item) {
-                Ok(()) | Err(TrySendError::Disconnected(_)) => {}
-                Err(TrySendError::Full(_)) => bump(&shared, &format!("ingest_overflow_{}", role.name())),
+            if role == Role::TfStatic {
+                let _ = tx.send_timeout(item, Duration::from_secs(1));
+                return;
+            }
+            let mut item = item;
+            loop {
+                match tx.try_send(item) {
+                    Ok(()) | Err(TrySendError::Disconnected(_)) => break,
+                    Err(TrySendError::Full(back)) => {
+                        item = back;
+                        if let Ok(old) = drain.try_recv() {
+                            bump(&shared, &format!("ingest_overflow_{}", old.role.name()));
+                        }
+                    }
+                }
             }
         },
         move |headers: HashMap<String, String>| {
