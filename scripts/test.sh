@@ -43,6 +43,12 @@ set +e
 cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
+# the patched XML-RPC crate rosrust runs on (crates/vendor: not a workspace member); its lock file is
+# generated and ignored
+step "cargo test (crates/vendor/xml-rpc: rosrust's XML-RPC client/server, bounded)"
+CARGO_TARGET_DIR="$TGT" cargo test --manifest-path crates/vendor/xml-rpc/Cargo.toml 2>&1 | tee -a "$log" || rc=1
+step "cargo test (crates/vendor/rosrust --lib: upstream unit tests + the TCPROS length caps)"
+CARGO_TARGET_DIR="$TGT" cargo test --manifest-path crates/vendor/rosrust/Cargo.toml --lib -- --test-threads 1 2>&1 | tee -a "$log" || rc=1
 
 step "sensorium bench --quick: every stage beside its peer, same run (full run: sensorium bench --update-docs)"
 "$TGT/debug/sensorium" bench --quick --strict --json "$TGT/bench-quick.json" || rc=1

@@ -24,6 +24,20 @@ pub struct InputSettings {
     pub map_text_topic: String,
     pub tf_static_topic: String,
     pub ground_truth_topic: String,
+    /// Node: a message claiming more bytes is refused by the transport before memory is reserved.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: u64,
+    /// Node: messages per second accepted per input topic (more are dropped before decoding); 0 = no limit.
+    #[serde(default = "default_max_rate_hz")]
+    pub max_rate_hz: f64,
+}
+
+fn default_max_message_bytes() -> u64 {
+    64 << 20
+}
+
+fn default_max_rate_hz() -> f64 {
+    100.0
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -129,6 +143,8 @@ impl Default for Settings {
                 map_text_topic: "/map/text".into(),
                 tf_static_topic: "/tf_static".into(),
                 ground_truth_topic: "/sensorium/ground_truth".into(),
+                max_message_bytes: default_max_message_bytes(),
+                max_rate_hz: default_max_rate_hz(),
             },
             sync: SyncSettings {
                 policy: "approximate".into(),
@@ -551,6 +567,20 @@ impl Loaded {
         }
         if !(s.engine.stale_factor.is_finite() && s.engine.stale_factor >= 1.0) {
             return Err(self.range_error("engine.stale_factor", s.engine.stale_factor, "must be ≥ 1"));
+        }
+        if s.input.max_message_bytes < 1024 || s.input.max_message_bytes > 1_000_000_000 {
+            return Err(self.range_error(
+                "input.max_message_bytes",
+                s.input.max_message_bytes,
+                "must be in 1024..=1000000000 (roscpp's limit)",
+            ));
+        }
+        if !(s.input.max_rate_hz.is_finite() && s.input.max_rate_hz >= 0.0) {
+            return Err(self.range_error(
+                "input.max_rate_hz",
+                s.input.max_rate_hz,
+                "must be ≥ 0 (0 = no limit)",
+            ));
         }
         if s.scene.queries.len() > 64 {
             return Err(self.range_error("scene.queries", s.scene.queries.len(), "at most 64 queries"));

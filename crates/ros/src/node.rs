@@ -59,6 +59,12 @@ pub struct NodeSettings {
     pub publish_features: bool,
     /// Advertise `~painted_points` (filled only while someone subscribes).
     pub publish_painted_points: bool,
+    /// A message claiming more bytes is refused by the (patched) rosrust transport before any memory
+    /// is reserved for it; counted as `dropped_oversized`.
+    pub max_message_bytes: usize,
+    /// Messages per second accepted per input topic (token bucket, burst of one second); more are
+    /// dropped before decoding, counted as `rate_limited_<stream>`. 0: no limit.
+    pub max_rate_hz: f64,
     /// How often the ROS master's system state is read to notice a master restart.
     pub master_check_period: Duration,
     pub diagnostics_period: Duration,
@@ -100,13 +106,15 @@ impl NodeSettings {
             frame_id: "base_link".into(),
             publish_features: false,
             publish_painted_points: true,
+            max_message_bytes: 64 << 20,
+            max_rate_hz: 100.0,
             master_check_period: Duration::from_secs(1),
             diagnostics_period: Duration::from_secs(1),
         }
     }
 
     /// Merges the node's private parameters (`~stale_factor`, `~deadline_ms`, `~map_text_ttl`,
-    /// `~publish_features`, `~publish_painted_points`, `~image_preference`, `~models_dir`, `~frame_id`, `~queries`) over `self`.
+    /// `~publish_features`, `~publish_painted_points`, `~max_message_bytes`, `~max_rate_hz`, `~image_preference`, `~models_dir`, `~frame_id`, `~queries`) over `self`.
     /// Returns the names of the parameters applied.
     pub fn apply_private_params(&mut self) -> Vec<String> {
         let mut applied = Vec::new();
@@ -128,6 +136,11 @@ impl NodeSettings {
             self.publish_painted_points = v;
             applied.push("publish_painted_points".into());
         }
+        if let Some(v) = get("max_message_bytes").and_then(|p| p.get::<i32>().ok()) {
+            self.max_message_bytes = v.max(1024) as usize;
+            applied.push("max_message_bytes".into());
+        }
+        f64_param("max_rate_hz", &mut self.max_rate_hz, &mut applied);
         if let Some(v) = get("image_preference").and_then(|p| p.get::<String>().ok()) {
             self.topics.prefer_compressed = v == "compressed";
             applied.push("image_preference".into());
@@ -403,6 +416,9 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
     };
     info!(ms = load_ms as u64, "models loaded");
 
+    // the transport refuses a message over the cap before reserving memory for it (vendored rosrust)
+    rosrust::limits::set_max_message_bytes(s.max_message_bytes);
+    let oversized_at_start = rosrust::limits::oversized_messages();
     let (tx, rx) = bounded::<Ingest>(s.ingest_capacity.max(1));
     let shared = Arc::new(Mutex::new(Shared::default()));
     let mut subs = Vec::new();
@@ -421,6 +437,7 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
         subs.push(subscribe(
             topic,
             role,
+            s.max_rate_hz,
             tx.clone(),
             rx.clone(),
             Arc::clone(&shared),
@@ -529,6 +546,10 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
     for (k, v) in &state.assembler.drops {
         *report.dropped.entry(k.clone()).or_default() += v;
     }
+    let oversized = rosrust::limits::oversized_messages().saturating_sub(oversized_at_start);
+    if oversized > 0 {
+        *report.dropped.entry("oversized".into()).or_default() += oversized;
+    }
     info!(
         scenes = report.scenes,
         p50 = report.latency_p50_ms,
@@ -536,6 +557,41 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
         "node stopped"
     );
     Ok(report)
+}
+
+/// Token bucket: `rate` tokens per second, at most one second's worth banked. Rate 0: unlimited.
+struct TokenBucket {
+    rate: f64,
+    tokens: f64,
+    last: Option<Instant>,
+}
+
+impl TokenBucket {
+    fn new(rate: f64) -> Self {
+        TokenBucket {
+            rate,
+            tokens: rate.max(1.0),
+            last: None,
+        }
+    }
+
+    /// Takes a token at `now`; false when none is left.
+    fn take(&mut self, now: Instant) -> bool {
+        if self.rate <= 0.0 {
+            return true;
+        }
+        if let Some(l) = self.last {
+            let dt = now.saturating_duration_since(l).as_secs_f64();
+            self.tokens = (self.tokens + dt * self.rate).min(self.rate.max(1.0));
+        }
+        self.last = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 fn bump(shared: &Mutex<Shared>, key: &str) {
@@ -550,6 +606,7 @@ fn bump(shared: &Mutex<Shared>, key: &str) {
 fn subscribe(
     topic: &str,
     role: Role,
+    max_rate_hz: f64,
     tx: Sender<Ingest>,
     drain: crossbeam_channel::Receiver<Ingest>,
     shared: Arc<Mutex<Shared>>,
@@ -558,11 +615,19 @@ fn subscribe(
     let datatype = Arc::new(Mutex::new(String::from("*")));
     let dt_connect = Arc::clone(&datatype);
     let name = topic.to_string();
+    let bucket = Mutex::new(TokenBucket::new(max_rate_hz));
     rosrust::subscribe_with_ids_and_headers(
         topic,
         4,
         move |raw: RawMessage, _caller: &str| {
             let received = Instant::now();
+            // per-topic rate limit, before any decoding work (calibration topics are never limited)
+            let limited = !matches!(role, Role::TfStatic | Role::CameraInfo)
+                && bucket.lock().is_ok_and(|mut b| !b.take(received));
+            if limited {
+                bump(&shared, &format!("rate_limited_{}", role.name()));
+                return;
+            }
             let dtype = datatype.lock().map(|d| d.clone()).unwrap_or_else(|_| "*".into());
             let dtype = if dtype == "*" && role == Role::TfStatic {
                 "tf2_msgs/TFMessage".to_string()
@@ -863,6 +928,7 @@ impl Processing<'_> {
         for (k, v) in &self.assembler.drops {
             *all_drops.entry(k.clone()).or_default() += v;
         }
+        *all_drops.entry("oversized".into()).or_default() += rosrust::limits::oversized_messages();
         let (uc, ul) = self.assembler.unmatched();
         *all_drops.entry("sync_unmatched_camera".into()).or_default() += uc;
         *all_drops.entry("sync_unmatched_lidar".into()).or_default() += ul;
@@ -904,6 +970,19 @@ mod tests {
         assert_eq!(stream_level(&r, last + Duration::from_millis(400), 3.0).0, WARN);
         assert_eq!(stream_level(&r, last + Duration::from_millis(700), 3.0).0, ERROR);
         assert_eq!(r.count, 5);
+    }
+
+    #[test]
+    fn token_bucket_limits_the_rate_after_a_one_second_burst() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(10.0);
+        // 100 messages in one second at 100 Hz: the banked second (10) plus 10 refilled, give or take one
+        let passed = (0..100)
+            .filter(|k| b.take(t0 + Duration::from_millis(10 * k)))
+            .count();
+        assert!((19..=21).contains(&passed), "{passed}");
+        let mut free = TokenBucket::new(0.0);
+        assert!((0..1000).all(|_| free.take(t0)));
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub fn run(a: NodeArgs) -> Result<i32> {
         ..Default::default()
     };
     n.stale_factor = s.engine.stale_factor;
+    n.max_message_bytes = s.input.max_message_bytes as usize;
+    n.max_rate_hz = s.input.max_rate_hz;
     n.map_text_ttl = s.sync.map_text_ttl;
     n.deadline_ms = s.engine.deadline_ms;
     n.threads = threads(&loaded);

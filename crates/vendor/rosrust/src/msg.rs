@@ -1,0 +1,1 @@
+crate::rosmsg_include!(rosgraph_msgs / Clock, rosgraph_msgs / Log, INTERNAL);

@@ -1,0 +1,2 @@
+pub mod streamfork;
+pub mod tcpconnection;

@@ -1,0 +1,3 @@
+mod de;
+mod parsevalue;
+mod ser;
