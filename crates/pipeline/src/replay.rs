@@ -601,14 +601,11 @@ pub fn run(opts: &ReplayOptions, perception: Perception) -> Result<Summary> {
                     }
                 }
                 let stamp = img.stamp;
-                if let Some(l) = last_stamp {
-                    if stamp.diff_nanos(l) < -5_000_000_000 {
-                        warn!(from = %l, to = %stamp, "time went backwards: resetting the synchronizer");
-                        sync.reset();
-                        summary.drop_reason("clock_jump_reset");
-                    }
+                if clock_jumped(&mut last_stamp, stamp) {
+                    sync.reset();
+                    rates = [Rate::default(); 2];
+                    summary.drop_reason("clock_jump_reset");
                 }
-                last_stamp = Some(stamp);
                 rates[CAMERA].observe(stamp);
                 let id = next_id;
                 next_id += 1;
@@ -647,6 +644,11 @@ pub fn run(opts: &ReplayOptions, perception: Perception) -> Result<Summary> {
             }
             Decoded::Lidar(cloud) => {
                 let stamp = cloud.stamp;
+                if clock_jumped(&mut last_stamp, stamp) {
+                    sync.reset();
+                    rates = [Rate::default(); 2];
+                    summary.drop_reason("clock_jump_reset");
+                }
                 rates[LIDAR].observe(stamp);
                 let id = next_id;
                 next_id += 1;
@@ -771,6 +773,20 @@ pub fn run(opts: &ReplayOptions, perception: Perception) -> Result<Summary> {
         w.flush()?;
     }
     Ok(summary)
+}
+
+/// A header stamp this much older than the previous one is a clock jump (looped bag, restarted sim
+/// clock), not reordering (which is milliseconds).
+pub const CLOCK_JUMP_BACK_NS: i64 = 1_000_000_000;
+
+/// Records `stamp` as the newest seen; true when it jumped back by more than [`CLOCK_JUMP_BACK_NS`].
+fn clock_jumped(last: &mut Option<Stamp>, stamp: Stamp) -> bool {
+    let jumped = last.is_some_and(|l| stamp.diff_nanos(l) < -CLOCK_JUMP_BACK_NS);
+    if jumped {
+        warn!(from = %last.unwrap_or(stamp), to = %stamp, "time went backwards: resetting the synchronizer");
+    }
+    *last = Some(stamp);
+    jumped
 }
 
 fn live_text(m: &Option<MapText>, now: Stamp, ttl: f64) -> Option<MapText> {

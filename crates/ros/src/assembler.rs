@@ -12,6 +12,10 @@ use std::collections::{BTreeMap, VecDeque};
 const CAMERA: usize = 0;
 const LIDAR: usize = 1;
 
+/// A header stamp this much older than the previous one is a clock jump (looped bag, restarted sim),
+/// not reordering (which is milliseconds).
+pub const CLOCK_JUMP_BACK_NS: i64 = 1_000_000_000;
+
 /// Expected period of a stream, learned from its stamps (EWMA of positive intervals).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Rate {
@@ -179,17 +183,24 @@ impl Assembler {
         Some((fs, stamp))
     }
 
-    /// A camera image arrived; returns the frame sets it completes.
-    pub fn camera(&mut self, img: RgbImage) -> Vec<(FrameSet, Stamp)> {
-        let stamp = img.stamp;
+    /// Time going backwards by more than [`CLOCK_JUMP_BACK_NS`] (a looped bag, a restarted sim clock):
+    /// the synchronizer and the stream rates start over, counted as `clock_jump_reset`.
+    fn check_clock(&mut self, stamp: Stamp) {
         if let Some(l) = self.last_stamp {
-            if stamp.diff_nanos(l) < -5_000_000_000 {
+            if stamp.diff_nanos(l) < -CLOCK_JUMP_BACK_NS {
                 tracing::warn!(from = %l, to = %stamp, "time went backwards: resetting the synchronizer");
                 self.sync.reset();
+                self.rates = Default::default();
                 self.drop_reason("clock_jump_reset");
             }
         }
         self.last_stamp = Some(stamp);
+    }
+
+    /// A camera image arrived; returns the frame sets it completes.
+    pub fn camera(&mut self, img: RgbImage) -> Vec<(FrameSet, Stamp)> {
+        let stamp = img.stamp;
+        self.check_clock(stamp);
         self.rates[CAMERA].observe(stamp);
         let id = self.next_id;
         self.next_id += 1;
@@ -218,6 +229,7 @@ impl Assembler {
     /// A LiDAR sweep arrived; returns the frame sets it completes.
     pub fn lidar(&mut self, cloud: PointsSoA) -> Vec<(FrameSet, Stamp)> {
         let stamp = cloud.stamp;
+        self.check_clock(stamp);
         self.rates[LIDAR].observe(stamp);
         let id = self.next_id;
         self.next_id += 1;

@@ -5,6 +5,8 @@
   ros_peer.py genpy MSG_DIR OUT_DIR       -> generates the Python class sensorium_msgs.msg.Scene under OUT_DIR
   ros_peer.py decode FILE                 -> JSON of a Scene body deserialized by the genpy class
   ros_peer.py play BAG LOOPS OFF_LOOP      -> publishes BAG LOOPS times with rospy, camera silent in loop OFF_LOOP
+  ros_peer.py flood BAG SECONDS FACTOR BYTES -> publishes BAG FACTOR x faster for SECONDS, one BYTES-sized
+                                            camera message at half time
   ros_peer.py listen SECONDS NODE [KILL_AT] -> subscribes to NODE/scene (generated class), NODE/occupancy,
                                             NODE/markers, NODE/painted_points and /diagnostics; prints a
                                             JSON summary per phase
@@ -140,7 +142,10 @@ def listen(seconds, node, kill_at=None):
     rospy.Subscriber(node + "/scene", Scene, on_scene, queue_size=100)
     rospy.Subscriber(node + "/occupancy", OccupancyGrid, on_grid, queue_size=100)
     rospy.Subscriber(node + "/markers", MarkerArray, on_markers, queue_size=100)
-    rospy.Subscriber(node + "/painted_points", PointCloud2, on_painted, queue_size=100)
+    import os
+
+    if os.environ.get("SENSORIUM_LISTEN_PAINTED", "1") != "0":
+        rospy.Subscriber(node + "/painted_points", PointCloud2, on_painted, queue_size=100)
     rospy.Subscriber("/diagnostics", DiagnosticArray, on_diag, queue_size=100)
     print(json.dumps({"ready": True}), flush=True)
     end = time.time() + seconds
@@ -200,6 +205,61 @@ def play(bag_path, loops, off_loop):
     rospy.signal_shutdown("done")
 
 
+def flood(bag_path, seconds, factor, oversize_bytes):
+    """Publishes the recording FACTOR times faster than recorded, looping, for SECONDS (stamps shifted so
+    time runs on). At half time one CompressedImage of OVERSIZE_BYTES goes out on the camera topic, on the
+    same connection as the others. Prints JSON events with wall times and counts."""
+    import rosbag
+    import rospy
+    from sensor_msgs.msg import CompressedImage
+
+    rospy.init_node("sensorium_test_flooder", anonymous=True, disable_signals=True)
+    bag = rosbag.Bag(bag_path)
+    msgs = list(bag.read_messages())
+    bag.close()
+    t_first = msgs[0][2].to_sec()
+    span = (msgs[-1][2].to_sec() - t_first) + 0.1
+    orig = [m.header.stamp if hasattr(m, "header") else None for _, m, _ in msgs]
+    pubs = {}
+    for topic, msg, _ in msgs:
+        if topic not in pubs:
+            pubs[topic] = rospy.Publisher(topic, type(msg), queue_size=1000, latch=(topic == "/tf_static"))
+    time.sleep(1.5)  # let the node connect
+    camera = "/camera/image_raw/compressed"
+    sent = {}
+    wall0 = time.time()
+    print(json.dumps({"event": "start", "t": wall0}), flush=True)
+    oversized_sent = False
+    loop = 0
+    while time.time() - wall0 < seconds:
+        shift = rospy.Duration.from_sec(loop * span)
+        for (topic, msg, t), stamp in zip(msgs, orig):
+            if topic == "/tf_static" and loop > 0:
+                continue
+            due = wall0 + (loop * span + (t.to_sec() - t_first)) / factor
+            wait = due - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            if time.time() - wall0 >= seconds:
+                break
+            if stamp is not None:
+                msg.header.stamp = stamp + shift
+            pubs[topic].publish(msg)
+            sent[topic] = sent.get(topic, 0) + 1
+            if not oversized_sent and topic == camera and time.time() - wall0 >= seconds / 2:
+                big = CompressedImage()
+                big.header = msg.header
+                big.format = "jpeg"
+                big.data = bytes(oversize_bytes)
+                pubs[camera].publish(big)
+                oversized_sent = True
+                print(json.dumps({"event": "oversized", "t": time.time(), "bytes": oversize_bytes}), flush=True)
+        loop += 1
+    print(json.dumps({"event": "done", "t": time.time(), "sent": sent}), flush=True)
+    time.sleep(0.5)
+    rospy.signal_shutdown("done")
+
+
 def decode(path):
     """Deserializes a sensorium_msgs/Scene body with the genpy class (PYTHONPATH must hold it)."""
     from sensorium_msgs.msg import Scene
@@ -243,6 +303,8 @@ if __name__ == "__main__":
         decode(sys.argv[2])
     elif cmd == "play":
         play(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif cmd == "flood":
+        flood(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]))
     elif cmd == "listen":
         listen(float(sys.argv[2]), sys.argv[3])
     else:

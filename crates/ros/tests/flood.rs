@@ -1,0 +1,253 @@
+//! Hostile input against the live node (issue #14): the bundled sample published 10× faster than
+//! recorded for 60 s (`SENSORIUM_FLOOD_SECONDS` for a longer run), with one 3 MB camera message over the
+//! node's 2 MB `~max_message_bytes` in the middle. The node must stay up, keep its memory flat and its
+//! latency bounded, drop the excess by reason (rate limit, ingest overflow, late), skip the oversized
+//! message without losing the camera connection, and go on publishing scenes.
+
+mod common;
+
+use sensorium_core::rosmaster::{Killed as Proc, RosMaster};
+use sensorium_core::testdata::require;
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+#[test]
+fn node_survives_a_flood_and_an_oversized_message() {
+    let repo = common::repo();
+    let models = repo.join("models");
+    let bag = repo.join("tests/fixtures/sample.bag");
+    if !require(
+        "Debian ROS (roscore, rospy, genpy, rosparam)",
+        RosMaster::available() && common::ros_python_ok(),
+    ) || !require(
+        "models/ and tests/fixtures/sample.bag",
+        models.is_dir() && bag.is_file(),
+    ) {
+        return;
+    }
+    let seconds: f64 = std::env::var("SENSORIUM_FLOOD_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60.0);
+    let (cap, oversize, max_rate) = (2_000_000u64, 3_000_000u64, 50.0);
+    let home = tempfile::tempdir().expect("ROS_HOME");
+    let home = home.path();
+    let ros = RosMaster::start(home, Duration::from_secs(30)).expect("starting roscore");
+    let gen = home.join("genpy");
+    let msg_dir = common::msg_dir();
+    common::peer(
+        &[
+            "genpy",
+            msg_dir.to_str().expect("utf-8"),
+            gen.to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    for (k, v) in [
+        ("max_message_bytes", cap.to_string()),
+        ("max_rate_hz", format!("{max_rate:?}")),
+    ] {
+        let ok = ros
+            .command("rosparam")
+            .args(["set", &format!("/sensorium/{k}"), &v])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "rosparam set /sensorium/{k}");
+    }
+    let node_log = home.join("node.log");
+    let mut node = Proc::new(
+        ros.command(common::example_binary())
+            .arg(&models)
+            .arg("sensorium")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&node_log).expect("log"))
+            .spawn()
+            .expect("starting the node"),
+        "node",
+    );
+    let t = Instant::now();
+    while !ros.topic_info("/lidar/points").contains("/sensorium") {
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "the node did not subscribe"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let mut listener = Proc::new(
+        ros.command(sensorium_core::testdata::ros_python())
+            .arg(common::peer_script())
+            .args(["listen", &format!("{}", seconds + 8.0), "/sensorium"])
+            .env("PYTHONPATH", &gen)
+            .env("SENSORIUM_LISTEN_PAINTED", "0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting the listener"),
+        "listener",
+    );
+    let mut lines = BufReader::new(listener.child.stdout.take().expect("stdout")).lines();
+    assert!(lines
+        .next()
+        .and_then(Result::ok)
+        .unwrap_or_default()
+        .contains("ready"));
+
+    // the node's resident memory, once a second, while the flood runs
+    let pid = node.id();
+    let samples = Arc::new(Mutex::new(Vec::<(f64, u64)>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (samples, stop) = (Arc::clone(&samples), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let t0 = Instant::now();
+            while !stop.load(Ordering::Relaxed) {
+                if let (Some(kb), Ok(mut s)) = (rss_kb(pid), samples.lock()) {
+                    s.push((t0.elapsed().as_secs_f64(), kb));
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+    };
+    let flood = ros
+        .command(sensorium_core::testdata::ros_python())
+        .arg(common::peer_script())
+        .args([
+            "flood",
+            bag.to_str().expect("utf-8"),
+            &format!("{seconds}"),
+            "10",
+            &oversize.to_string(),
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("running the flooder");
+    stop.store(true, Ordering::Relaxed);
+    let _ = sampler.join();
+    assert!(flood.status.success(), "flooder failed");
+    let events: Vec<Value> = String::from_utf8_lossy(&flood.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let at = |name: &str| -> f64 {
+        events
+            .iter()
+            .find(|e| e["event"] == name)
+            .and_then(|e| e["t"].as_f64())
+            .unwrap_or_else(|| panic!("flooder event {name} missing: {events:?}"))
+    };
+    let (start, big, done) = (at("start"), at("oversized"), at("done"));
+    let sent = events
+        .iter()
+        .find(|e| e["event"] == "done")
+        .map(|e| e["sent"].clone())
+        .unwrap_or_default();
+
+    let summary: Value = lines
+        .map_while(Result::ok)
+        .find_map(|l| {
+            serde_json::from_str::<Value>(&l)
+                .ok()
+                .filter(|v| v.get("scenes").is_some())
+        })
+        .expect("listener summary");
+    drop(listener);
+    node.interrupt();
+    let t_int = Instant::now();
+    let status = loop {
+        if let Ok(Some(s)) = node.child.try_wait() {
+            break s;
+        }
+        assert!(
+            t_int.elapsed() < Duration::from_secs(5),
+            "node still running 5 s after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut report = String::new();
+    if let Some(mut out) = node.child.stdout.take() {
+        let _ = out.read_to_string(&mut report);
+    }
+    let log = std::fs::read_to_string(&node_log).unwrap_or_default();
+    assert!(
+        status.success(),
+        "node exit {status:?}\n{}",
+        log.lines().rev().take(30).collect::<Vec<_>>().join("\n")
+    );
+    let get = |k: &str| -> f64 {
+        report
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+
+    let scenes = summary["scenes"].as_array().expect("scenes");
+    let t = |v: &Value| v["t"].as_f64().unwrap_or(0.0);
+    let during = scenes.iter().filter(|s| t(s) >= start && t(s) < done).count();
+    let with_camera_after_big = scenes
+        .iter()
+        .filter(|s| t(s) > big + 1.0 && s["mask"].as_u64().unwrap_or(0) & 1 == 1)
+        .count();
+    let rss = samples.lock().map(|s| s.clone()).unwrap_or_default();
+    let steady: Vec<u64> = rss
+        .iter()
+        .filter(|(ts, _)| *ts >= 10.0)
+        .map(|(_, kb)| *kb)
+        .collect();
+    let third = (steady.len() / 3).max(1);
+    let first_max = steady.iter().take(third).copied().max().unwrap_or(0);
+    let last_max = steady.iter().rev().take(third).copied().max().unwrap_or(0);
+    let drops: Vec<&str> = report.lines().filter(|l| l.starts_with("dropped_")).collect();
+    println!(
+        "flood {seconds} s at 10x (sent {sent}): {during} scenes ({:.1}/s), {with_camera_after_big} with camera after \
+         the {oversize}-byte message; RSS {} -> {} MB (max of first / last third after 10 s; min {} MB); \
+         latency p50 {:.1} ms p99 {:.1} ms; {}",
+        during as f64 / (done - start),
+        first_max / 1024,
+        last_max / 1024,
+        steady.iter().min().copied().unwrap_or(0) / 1024,
+        get("latency_p50_ms"),
+        get("latency_p99_ms"),
+        drops.join(" ")
+    );
+    assert!(
+        get("dropped_oversized") >= 1.0,
+        "the oversized message was refused:\n{report}"
+    );
+    assert!(
+        drops.iter().any(|d| d.starts_with("dropped_rate_limited_")),
+        "the 10x flood is rate limited at {max_rate} Hz per topic:\n{report}"
+    );
+    assert!(
+        during as f64 >= 2.0 * (done - start),
+        "scenes go on during the flood: {during} in {:.0} s",
+        done - start
+    );
+    assert!(
+        with_camera_after_big >= 5,
+        "camera scenes after the oversized message (its connection survived): {with_camera_after_big}"
+    );
+    assert!(steady.len() >= 5, "RSS samples: {rss:?}");
+    assert!(
+        last_max <= first_max + first_max / 10 + 5 * 1024,
+        "RSS grew under the flood: {first_max} kB -> {last_max} kB ({rss:?})"
+    );
+    // received → published: the 100 ms deadline bounds the wait, processing adds its own time
+    assert!(
+        get("latency_p99_ms") < 400.0,
+        "latency p99 under the flood: {} ms",
+        get("latency_p99_ms")
+    );
+}
