@@ -49,6 +49,7 @@ fn main() -> anyhow::Result<()> {
         settings.calibration = Some(sensorium_geometry::VehicleCalib::load(&dir)?);
     }
     let report = run_node(settings, name)?;
+    println!("framesets={}", report.framesets);
     println!("scenes={}", report.scenes);
     for (k, v) in &report.modalities {
         println!("modalities_{k}={v}");

@@ -164,6 +164,9 @@ impl NodeSettings {
 /// What a node run did, returned when it exits.
 #[derive(Debug, Clone, Default)]
 pub struct NodeReport {
+    /// Frame sets formed (matched by the synchronizer or fused alone in a degraded mode): each ends
+    /// as a scene or as a drop (`late`, `pipeline_error`).
+    pub framesets: u64,
     pub scenes: u64,
     pub modalities: BTreeMap<String, u64>,
     pub received: BTreeMap<String, u64>,
@@ -468,6 +471,7 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
                 let sets = state.ingest(item, &mut models, &shared)?;
                 // the frame sets of this input are in flight: finished even when a signal arrives meanwhile
                 for (set, stamp, received) in sets {
+                    state.report.framesets += 1;
                     if let Some(scene) = state.process(&set, stamp, received, &shared) {
                         let seq = state.header_seq;
                         let body = scene_msg::encode(&scene, seq, s.publish_features);
