@@ -899,9 +899,12 @@ fn run_with_peak_rss(mut cmd: Command) -> Result<(std::process::Output, f64)> {
 
 /// One `sensorium replay --fast` of the bench bag with the int8 models on `backend`: its end-to-end
 /// stats, frame sets, wall seconds and peak RSS.
-fn replay_once(ctx: &Ctx, backend: &str) -> Result<(Stats, f64, f64, f64)> {
-    let summary = ctx.work.join(format!("replay-summary-{backend}.json"));
+/// `sensorium replay --fast` with `engine.stages` = `stages` (`inline`: per-set latency, comparable with
+/// the sequential Python node; `pipelined`: stage threads, throughput).
+fn replay_once(ctx: &Ctx, backend: &str, stages: &str) -> Result<(Stats, f64, f64, f64)> {
+    let summary = ctx.work.join(format!("replay-summary-{backend}-{stages}.json"));
     let mut cmd = Command::new(&ctx.opts.exe);
+    cmd.env("SENSORIUM__ENGINE__STAGES", stages);
     cmd.arg("replay")
         .arg(&ctx.opts.bag)
         .args([
@@ -941,7 +944,22 @@ fn replay_once(ctx: &Ctx, backend: &str) -> Result<(Stats, f64, f64, f64)> {
 }
 
 fn end_to_end(ctx: &Ctx) -> Result<Vec<Row>> {
-    let (ours, frames, wall, peak_mb) = replay_once(ctx, "tract")?;
+    let (ours, frames, wall, peak_mb) = replay_once(ctx, "tract", "inline")?;
+    // the stage threads (replay's default with --fast): wall time per frame set, i.e. throughput
+    let piped = replay_once(ctx, "tract", "pipelined").map(|(st, frames, wall, _)| {
+        Row::new("end_to_end_replay_int8_pipelined")
+            .ours(Stats {
+                median_ms: wall * 1e3 / frames.max(1.0),
+                p99_ms: st.p99_ms,
+                iters: st.iters,
+            })
+            .throughput(frames / wall, "frame sets/s")
+            .note(format!(
+                "same as end_to_end_replay_int8 on the camera/LiDAR/fusion stage threads (engine.stages = pipelined, \
+                 encoders with threads / 3 each): median = wall time per frame set (1 / throughput), p99 = one set's \
+                 latency through the stages; {frames:.0} frame sets"
+            ))
+    });
     let bag_name = ctx
         .opts
         .bag
@@ -952,11 +970,11 @@ fn end_to_end(ctx: &Ctx) -> Result<Vec<Row>> {
         .ours(ours)
         .throughput(frames / wall, "frame sets/s")
         .note(format!(
-            "sensorium replay {bag_name} --fast --backend tract, {frames:.0} frame sets (decode → sync → encoders → fusion → scene), \
-             {} threads",
+            "sensorium replay {bag_name} --fast --backend tract, stages inline, {frames:.0} frame sets (decode → sync → \
+             encoders → fusion → scene), {} threads",
             ctx.threads
         ));
-    let ort_row = replay_once(ctx, "onnxruntime").map(|(st, frames, wall, _)| {
+    let ort_row = replay_once(ctx, "onnxruntime", "inline").map(|(st, frames, wall, _)| {
         Row::new("end_to_end_replay_int8_onnxruntime")
             .ours(st)
             .throughput(frames / wall, "frame sets/s")
@@ -1000,6 +1018,15 @@ fn end_to_end(ctx: &Ctx) -> Result<Vec<Row>> {
     };
     let peer_ms = row.peer_median_ms.zip(row.peer_p99_ms);
     rows.push(row);
+    rows.push(match (piped, peer_ms) {
+        (Ok(r), Some((m, p))) => r.peer(
+            "Python node: rosbag + numpy (recipe preprocessing) + onnxruntime",
+            m,
+            Some(p),
+        ),
+        (Ok(r), None) => r.no_peer("the Python baseline node failed (see end_to_end_replay_int8)"),
+        (Err(e), _) => Row::new("end_to_end_replay_int8_pipelined").note(format!("failed: {e:#}")),
+    });
     rows.push(match (ort_row, peer_ms) {
         (Ok(r), Some((m, p))) => r.peer(
             "Python node: rosbag + numpy (recipe preprocessing) + onnxruntime",
