@@ -121,20 +121,7 @@ impl LidarStage {
         self.painted_valid = set.lidar.is_some();
         let Some(cloud) = &set.lidar else {
             // the point encoder's output width, from its manifest
-            let c = self
-                .models
-                .point
-                .manifest()
-                .outputs
-                .iter()
-                .find(|o| o.name == "pillar_features")
-                .and_then(|o| o.shape.as_ref())
-                .and_then(|s| s.get(1).cloned())
-                .and_then(|d| match d {
-                    sensorium_infer::manifest::Dim::Fixed(n) => Some(n as usize),
-                    sensorium_infer::manifest::Dim::Symbol(_) => None,
-                })
-                .unwrap_or(64);
+            let c = output_channels(&self.models.point, "pillar_features").unwrap_or(64);
             return Ok(LidarOut {
                 bev: vec![0.0; c * self.grid.cells()],
                 debug,
@@ -329,6 +316,21 @@ impl FusionStage {
     }
 }
 
+/// The fixed channel count (dimension 1) of an encoder's output, from its manifest.
+fn output_channels(encoder: &sensorium_infer::Encoder, output: &str) -> Option<usize> {
+    encoder
+        .manifest()
+        .outputs
+        .iter()
+        .find(|o| o.name == output)
+        .and_then(|o| o.shape.as_ref())
+        .and_then(|s| s.get(1).cloned())
+        .and_then(|d| match d {
+            sensorium_infer::manifest::Dim::Fixed(n) => Some(n as usize),
+            sensorium_infer::manifest::Dim::Symbol(_) => None,
+        })
+}
+
 /// Records the time since `t` as stage `name`; returns now.
 fn lap(name: &str, t: Instant, timing: &mut Vec<StageTiming>) -> Instant {
     timing.push(StageTiming {
@@ -381,24 +383,12 @@ impl Perception {
         queries: &[String],
         frame_id: &str,
     ) -> Result<Perception> {
-        let image_channels = models
-            .image
-            .manifest()
-            .outputs
-            .iter()
-            .find(|o| o.name == "features")
-            .and_then(|o| o.shape.as_ref())
-            .and_then(|s| s.get(1).cloned())
-            .and_then(|d| match d {
-                sensorium_infer::manifest::Dim::Fixed(n) => Some(n as usize),
-                sensorium_infer::manifest::Dim::Symbol(_) => None,
-            })
-            .ok_or_else(|| {
-                anyhow!(
-                    "{}: output `features` needs a fixed shape [1, C, H, W]",
-                    models.image.manifest_path().display()
-                )
-            })?;
+        let image_channels = output_channels(&models.image, "features").ok_or_else(|| {
+            anyhow!(
+                "{}: output `features` needs a fixed shape [1, C, H, W]",
+                models.image.manifest_path().display()
+            )
+        })?;
         let cfg = models.pillar_config(painted_width(image_channels))?;
         let grid = cfg.grid;
         let ego_frame = calib.ego_frame.clone();

@@ -4,10 +4,9 @@
 
 mod common;
 
-use sensorium_core::rosmaster::{Killed as Proc, RosMaster};
+use sensorium_core::rosmaster::RosMaster;
 use sensorium_core::testdata::require;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -48,30 +47,16 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
     let ros = RosMaster::start(home, Duration::from_secs(30)).expect("starting roscore");
 
     // the generated Python class of sensorium_msgs/Scene, for the listener
-    let gen = home.join("genpy");
-    let msg_dir = common::msg_dir();
-    common::peer(
+    let gen = common::genpy(home);
+    // the test machine is shared: let frame sets wait for the pipeline instead of dropping them
+    let mut node = common::start_node(
+        &ros,
+        &models,
+        &home.join("node.log"),
         &[
-            "genpy",
-            msg_dir.to_str().expect("utf-8 path"),
-            gen.to_str().expect("utf-8 path"),
+            ("SENSORIUM_QUERIES", "a parked car;a pedestrian"),
+            ("SENSORIUM_DEADLINE_MS", "2000"),
         ],
-        None,
-    );
-
-    let node_log = std::fs::File::create(home.join("node.log")).expect("node log");
-    let mut node = Proc::new(
-        ros.command(&node_bin)
-            .arg(&models)
-            .arg("sensorium")
-            .env("SENSORIUM_QUERIES", "a parked car;a pedestrian")
-            // the test machine is shared: let frame sets wait for the pipeline instead of dropping them
-            .env("SENSORIUM_DEADLINE_MS", "2000")
-            .stdout(Stdio::piped())
-            .stderr(node_log)
-            .spawn()
-            .expect("starting the node"),
-        "node",
     );
     wait_until("the node's subscriptions", Duration::from_secs(120), || {
         ros.topic_info("/lidar/points").contains("/sensorium")
@@ -80,20 +65,7 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
     let scene_info = ros.topic_info("/sensorium/scene");
     assert!(scene_info.contains("sensorium_msgs/Scene"), "{scene_info}");
 
-    let mut listener = Proc::new(
-        ros.command(sensorium_core::testdata::ros_python())
-            .arg(common::peer_script())
-            .args(["listen", "24", "/sensorium"])
-            .env("PYTHONPATH", &gen)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting the listener"),
-        "listener",
-    );
-    let mut lines = BufReader::new(listener.child.stdout.take().expect("listener stdout")).lines();
-    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
-    assert!(ready.contains("ready"), "listener: {ready:?}");
+    let (listener, lines) = common::start_listener(&ros, &gen, 24.0, true);
 
     let player = ros
         .command(sensorium_core::testdata::ros_python())
@@ -116,35 +88,11 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
     };
     let (off, on, done) = (at("camera_off"), at("camera_on"), at("done"));
 
-    let summary: Value = lines
-        .map_while(Result::ok)
-        .find_map(|l| {
-            serde_json::from_str::<Value>(&l)
-                .ok()
-                .filter(|v| v.get("scenes").is_some())
-        })
-        .expect("listener summary");
+    let summary = common::listener_summary(lines);
     drop(listener);
 
     // SIGINT: the node drains and exits within a second
-    let t_int = Instant::now();
-    node.interrupt();
-    let status = loop {
-        if let Ok(Some(s)) = node.child.try_wait() {
-            break s;
-        }
-        assert!(
-            t_int.elapsed() < Duration::from_secs(5),
-            "node still running 5 s after SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let exit_s = t_int.elapsed().as_secs_f64();
-    let mut report = String::new();
-    if let Some(mut out) = node.child.stdout.take() {
-        use std::io::Read;
-        let _ = out.read_to_string(&mut report);
-    }
+    let (status, exit_s, report) = common::stop_node(&mut node);
     let log = std::fs::read_to_string(home.join("node.log")).unwrap_or_default();
     assert!(status.success(), "node exit {status:?}\n{log}");
     println!("node report:\n{report}");
@@ -364,13 +312,7 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
     assert!(models_ok, "models diagnostic OK");
 
     // latency inside the node (message received → scene published), as the node reports it
-    let get = |k: &str| -> f64 {
-        report
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{k}=")))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(f64::NAN)
-    };
+    let get = |k: &str| common::report_value(&report, k);
     println!(
         "node latency (received → published): p50 {:.1} ms, p99 {:.1} ms over {} scenes",
         get("latency_p50_ms"),

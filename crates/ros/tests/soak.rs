@@ -6,20 +6,11 @@
 
 mod common;
 
+use common::{report_value, rss_kb};
 use sensorium_core::rosmaster::{Killed as Proc, RosMaster};
 use sensorium_core::testdata::require;
-use serde_json::Value;
-use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-fn rss_kb(pid: u32) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-}
 
 fn p99(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -49,51 +40,10 @@ fn node_soak_keeps_memory_latency_and_accounting() {
     let home = tempfile::tempdir().expect("ROS_HOME");
     let home = home.path();
     let ros = RosMaster::start(home, Duration::from_secs(30)).expect("roscore");
-    let gen = home.join("genpy");
-    common::peer(
-        &[
-            "genpy",
-            common::msg_dir().to_str().expect("utf-8"),
-            gen.to_str().expect("utf-8"),
-        ],
-        None,
-    );
-    let mut node = Proc::new(
-        ros.command(common::example_binary())
-            .arg(&models)
-            .arg("sensorium")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(home.join("node.log")).expect("log"))
-            .spawn()
-            .expect("node"),
-        "node",
-    );
-    let t = Instant::now();
-    while !ros.topic_info("/lidar/points").contains("/sensorium") {
-        assert!(
-            t.elapsed() < Duration::from_secs(120),
-            "the node did not subscribe"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    let mut listener = Proc::new(
-        ros.command(sensorium_core::testdata::ros_python())
-            .arg(common::peer_script())
-            .args(["listen", &format!("{}", seconds + 5), "/sensorium"])
-            .env("PYTHONPATH", &gen)
-            .env("SENSORIUM_LISTEN_PAINTED", "0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("listener"),
-        "listener",
-    );
-    let mut lines = BufReader::new(listener.child.stdout.take().expect("stdout")).lines();
-    assert!(lines
-        .next()
-        .and_then(Result::ok)
-        .unwrap_or_default()
-        .contains("ready"));
+    let gen = common::genpy(home);
+    let mut node = common::start_node(&ros, &models, &home.join("node.log"), &[]);
+    common::wait_subscribed(&ros);
+    let (listener, lines) = common::start_listener(&ros, &gen, seconds as f64 + 5.0, false);
     let _play = Proc::new(
         ros.command("rosbag")
             .args(["play", "-l", "-q"])
@@ -112,39 +62,11 @@ fn node_soak_keeps_memory_latency_and_accounting() {
         let kb = rss_kb(pid).unwrap_or_else(|| panic!("the node exited during the soak"));
         rss.push((t0.elapsed().as_secs_f64(), kb));
     }
-    let summary: Value = lines
-        .map_while(Result::ok)
-        .find_map(|l| {
-            serde_json::from_str::<Value>(&l)
-                .ok()
-                .filter(|v| v.get("scenes").is_some())
-        })
-        .expect("listener summary");
+    let summary = common::listener_summary(lines);
     drop(listener);
-    node.interrupt();
-    let t_int = Instant::now();
-    let status = loop {
-        if let Ok(Some(s)) = node.child.try_wait() {
-            break s;
-        }
-        assert!(
-            t_int.elapsed() < Duration::from_secs(5),
-            "node still running 5 s after SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let (status, _, report) = common::stop_node(&mut node);
     assert!(status.success(), "node exit {status:?}");
-    let mut report = String::new();
-    if let Some(mut out) = node.child.stdout.take() {
-        let _ = out.read_to_string(&mut report);
-    }
-    let get = |k: &str| -> u64 {
-        report
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{k}=")))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
+    let get = |k: &str| report_value(&report, k) as u64;
 
     // memory: after a warm-up of a tenth of the run (at least 20 s), mean of the first and last tenth
     let warm = (seconds as f64 / 10.0).max(20.0);

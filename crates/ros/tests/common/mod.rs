@@ -65,3 +65,130 @@ pub fn example_binary() -> PathBuf {
         .map(|p| p.join("examples/node"))
         .expect("target folder")
 }
+
+/// The generated Python class of `sensorium_msgs/Scene` under `home/genpy` (PYTHONPATH for listeners).
+pub fn genpy(home: &std::path::Path) -> PathBuf {
+    let gen = home.join("genpy");
+    peer(
+        &[
+            "genpy",
+            msg_dir().to_str().expect("utf-8 path"),
+            gen.to_str().expect("utf-8 path"),
+        ],
+        None,
+    );
+    gen
+}
+
+/// The example node as `sensorium` with the models in `models`: report on stdout (piped), log to `log`.
+pub fn start_node(
+    ros: &sensorium_core::rosmaster::RosMaster,
+    models: &std::path::Path,
+    log: &std::path::Path,
+    envs: &[(&str, &str)],
+) -> sensorium_core::rosmaster::Killed {
+    sensorium_core::rosmaster::Killed::new(
+        ros.command(example_binary())
+            .arg(models)
+            .arg("sensorium")
+            .envs(envs.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(log).expect("node log"))
+            .spawn()
+            .expect("starting the node"),
+        "node",
+    )
+}
+
+/// Waits (≤ 120 s) until the node subscribes to the LiDAR topic.
+pub fn wait_subscribed(ros: &sensorium_core::rosmaster::RosMaster) {
+    let t = std::time::Instant::now();
+    while !ros.topic_info("/lidar/points").contains("/sensorium") {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(120),
+            "the node did not subscribe to /lidar/points"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+}
+
+pub type Lines = std::io::Lines<std::io::BufReader<std::process::ChildStdout>>;
+
+/// `ros_peer.py listen SECONDS /sensorium` (with `~painted_points` when `painted`), returned once ready.
+pub fn start_listener(
+    ros: &sensorium_core::rosmaster::RosMaster,
+    gen: &std::path::Path,
+    seconds: f64,
+    painted: bool,
+) -> (sensorium_core::rosmaster::Killed, Lines) {
+    use std::io::BufRead;
+    let mut listener = sensorium_core::rosmaster::Killed::new(
+        ros.command(sensorium_core::testdata::ros_python())
+            .arg(peer_script())
+            .args(["listen", &format!("{seconds}"), "/sensorium"])
+            .env("PYTHONPATH", gen)
+            .env("SENSORIUM_LISTEN_PAINTED", if painted { "1" } else { "0" })
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("starting the listener"),
+        "listener",
+    );
+    let mut lines = std::io::BufReader::new(listener.child.stdout.take().expect("listener stdout")).lines();
+    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert!(ready.contains("ready"), "listener: {ready:?}");
+    (listener, lines)
+}
+
+/// The listener's summary (its JSON line with `scenes`).
+pub fn listener_summary(lines: Lines) -> serde_json::Value {
+    lines
+        .map_while(Result::ok)
+        .find_map(|l| {
+            serde_json::from_str::<serde_json::Value>(&l)
+                .ok()
+                .filter(|v| v.get("scenes").is_some())
+        })
+        .expect("listener summary")
+}
+
+/// SIGINT to the node; waits for it (≤ 5 s). Returns its exit status, the seconds it took, its report.
+pub fn stop_node(node: &mut sensorium_core::rosmaster::Killed) -> (std::process::ExitStatus, f64, String) {
+    use std::io::Read;
+    let t = std::time::Instant::now();
+    node.interrupt();
+    let status = loop {
+        if let Ok(Some(s)) = node.child.try_wait() {
+            break s;
+        }
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "node still running 5 s after SIGINT"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let exit_s = t.elapsed().as_secs_f64();
+    let mut report = String::new();
+    if let Some(mut out) = node.child.stdout.take() {
+        let _ = out.read_to_string(&mut report);
+    }
+    (status, exit_s, report)
+}
+
+/// A `key=value` figure of the node report (0 when absent).
+pub fn report_value(report: &str, key: &str) -> f64 {
+    report
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Resident memory of a process (kB).
+pub fn rss_kb(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
