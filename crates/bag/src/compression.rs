@@ -121,13 +121,16 @@ const LZ4_MAGIC: u32 = 0x184D_2204;
 fn lz4_frame_into(input: &[u8], expected: usize, out: &mut Vec<u8>, verify: bool) -> bool {
     let le32 = |p: usize| {
         input
-            .get(p..p + 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .get(p..)
+            .and_then(<[u8]>::first_chunk::<4>)
+            .map(|b| u32::from_le_bytes(*b))
     };
     if le32(0) != Some(LZ4_MAGIC) || input.len() < 7 {
         return false;
     }
-    let (flg, bd) = (input[4], input[5]);
+    let &[_, _, _, _, flg, bd, ..] = input else {
+        return false;
+    };
     let (independent, block_sum, has_size, content_sum, dict_id) = (
         flg & 0x20 != 0,
         flg & 0x10 != 0,
@@ -152,7 +155,10 @@ fn lz4_frame_into(input: &[u8], expected: usize, out: &mut Vec<u8>, verify: bool
             _ => return false,
         }
     }
-    let hc = twox_hash::XxHash32::oneshot(0, &input[4..pos]);
+    let Some(descriptor) = input.get(4..pos) else {
+        return false;
+    };
+    let hc = twox_hash::XxHash32::oneshot(0, descriptor);
     if input.get(pos) != Some(&((hc >> 8) as u8)) {
         return false;
     }
@@ -190,11 +196,15 @@ fn lz4_frame_into(input: &[u8], expected: usize, out: &mut Vec<u8>, verify: bool
             len
         } else {
             let room = rest.len().min(max_block);
+            let Some(dst) = rest.get_mut(..room) else {
+                return false;
+            };
             let res = if independent || done == 0 {
-                lz4_flex::block::decompress_into(block, &mut rest[..room])
+                lz4_flex::block::decompress_into(block, dst)
             } else {
-                let dict = &before[done.saturating_sub(64 << 10)..];
-                lz4_flex::block::decompress_into_with_dict(block, &mut rest[..room], dict)
+                // the last 64 KiB decoded (`before` is `out[..done]`): the window linked blocks may refer to
+                let dict = before.get(done.saturating_sub(64 << 10)..).unwrap_or(before);
+                lz4_flex::block::decompress_into_with_dict(block, dst, dict)
             };
             match res {
                 Ok(n) => n,
@@ -204,9 +214,10 @@ fn lz4_frame_into(input: &[u8], expected: usize, out: &mut Vec<u8>, verify: bool
         done += n;
     }
     if content_sum {
+        // one pass at the end: twox-hash's one-shot runs ~2× its streaming `write`
+        let sound = |sum| !verify || out.get(..done).map(|d| twox_hash::XxHash32::oneshot(0, d)) == Some(sum);
         match le32(pos) {
-            // one pass at the end: twox-hash's one-shot runs ~2× its streaming `write`
-            Some(sum) if !verify || sum == twox_hash::XxHash32::oneshot(0, &out[..done]) => pos += 4,
+            Some(sum) if sound(sum) => pos += 4,
             _ => return false,
         }
     }

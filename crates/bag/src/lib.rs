@@ -11,6 +11,11 @@
 //!
 //! Payloads are the serialized messages without the 4-byte length prefix of the ROS wire.
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 mod compression;
 mod error;
 pub mod info;

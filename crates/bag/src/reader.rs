@@ -450,9 +450,10 @@ impl BagReader {
                 .map(|c| c.id)
                 .collect()
         });
-        let mut order: Vec<usize> = (0..self.chunks.len())
-            .filter(|&i| {
-                let c = &self.chunks[i];
+        let mut order: Vec<&ChunkInfo> = self
+            .chunks
+            .iter()
+            .filter(|c| {
                 let conn_ok = match &wanted {
                     Some(w) => c.connection_counts.iter().any(|(id, n)| *n > 0 && w.contains(id)),
                     None => c.message_count() > 0,
@@ -460,7 +461,7 @@ impl BagReader {
                 conn_ok && opts.start.is_none_or(|s| c.end >= s) && opts.end.is_none_or(|e| c.start <= e)
             })
             .collect();
-        order.sort_by_key(|&i| (self.chunks[i].start, self.chunks[i].pos));
+        order.sort_by_key(|c| (c.start, c.pos));
         let pool = BufPool::default();
         let lanes = match opts.prefetch {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
@@ -468,7 +469,7 @@ impl BagReader {
         }
         .min(order.len());
         let prefetch = (lanes > 1).then(|| {
-            let chunks = order.iter().map(|&i| self.chunks[i].clone()).collect();
+            let chunks = order.iter().map(|&c| c.clone()).collect();
             Prefetch::start(&self.src, chunks, lanes, &pool, !opts.skip_checksums)
         });
         Messages {
@@ -659,7 +660,10 @@ fn scan_chunk(
                 (Err(p), _) | (_, Err(p)) => return Some((pos, format!("message record: {p}"))),
             },
             Ok(OP_CONNECTION) => match (rec.header.u32("conn"), rec.header.string("topic")) {
-                (Ok(id), Ok(topic)) => on_conn(id, topic, &buf[rec.data]),
+                (Ok(id), Ok(topic)) => match buf.get(rec.data) {
+                    Some(data) => on_conn(id, topic, data),
+                    None => return Some((pos, "connection record: data out of the chunk".into())),
+                },
                 (Err(p), _) | (_, Err(p)) => return Some((pos, format!("connection record: {p}"))),
             },
             Ok(_) => {}
@@ -993,7 +997,7 @@ impl Ord for Pending {
 pub struct Messages<'a> {
     reader: &'a BagReader,
     /// Chunks to visit, sorted by start time.
-    order: Vec<usize>,
+    order: Vec<&'a ChunkInfo>,
     /// Threads loading the chunks of `order` ahead (None: loaded here, on demand).
     prefetch: Option<Prefetch>,
     verify: bool,
@@ -1014,9 +1018,8 @@ impl Messages<'_> {
         self.chunks_read
     }
 
-    fn load(&mut self, idx: usize) -> Result<(), BagError> {
+    fn load(&mut self, chunk: &ChunkInfo) -> Result<(), BagError> {
         let reader = self.reader;
-        let chunk = &reader.chunks[idx];
         let loaded = match self.prefetch.as_mut().and_then(Prefetch::next) {
             Some(l) => l,
             None => load_chunk(&reader.src, chunk, &mut self.scratch, &self.pool, self.verify),
@@ -1082,16 +1085,16 @@ impl Iterator for Messages<'_> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             // A chunk starting no later than the earliest pending message may hold earlier messages: load it.
-            while let Some(&idx) = self.order.get(self.next) {
+            while let Some(&chunk) = self.order.get(self.next) {
                 let due = match self.heap.peek() {
                     None => true,
-                    Some(Reverse(p)) => self.reader.chunks[idx].start <= p.key.0,
+                    Some(Reverse(p)) => chunk.start <= p.key.0,
                 };
                 if !due {
                     break;
                 }
                 self.next += 1;
-                if let Err(e) = self.load(idx) {
+                if let Err(e) = self.load(chunk) {
                     return Some(Err(e));
                 }
             }

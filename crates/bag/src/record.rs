@@ -50,9 +50,10 @@ impl<'a> Iterator for Fields<'a> {
             )));
         };
         self.buf = rest.get(len..).unwrap_or(&[]);
-        match field.iter().position(|&b| b == b'=') {
-            Some(eq) => Some(Ok((&field[..eq], &field[eq + 1..]))),
-            None => {
+        let mut parts = field.splitn(2, |&b| b == b'=');
+        match (parts.next(), parts.next()) {
+            (Some(name), Some(value)) => Some(Ok((name, value))),
+            _ => {
                 self.buf = &[];
                 Some(Err(format!("header field of {len} bytes has no '='")))
             }
@@ -134,15 +135,11 @@ pub fn parse_time(v: &[u8]) -> Option<Stamp> {
 }
 
 pub fn le_u32(buf: &[u8], at: usize) -> Option<u32> {
-    let b = buf.get(at..at.checked_add(4)?)?;
-    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    buf.get(at..)?.first_chunk::<4>().map(|b| u32::from_le_bytes(*b))
 }
 
 pub fn le_u64(buf: &[u8], at: usize) -> Option<u64> {
-    let b = buf.get(at..at.checked_add(8)?)?;
-    let mut a = [0u8; 8];
-    a.copy_from_slice(b);
-    Some(u64::from_le_bytes(a))
+    buf.get(at..)?.first_chunk::<8>().map(|b| u64::from_le_bytes(*b))
 }
 
 /// One record inside an in-memory buffer (a decompressed chunk).
@@ -158,16 +155,16 @@ pub struct RecordRef<'a> {
 pub fn record_at(buf: &[u8], pos: usize) -> Result<RecordRef<'_>, String> {
     let hlen = le_u32(buf, pos).ok_or("record header length cut off")? as usize;
     let hstart = pos + 4;
-    let hend = hstart
+    let (hend, raw) = hstart
         .checked_add(hlen)
-        .filter(|&e| e <= buf.len())
+        .and_then(|e| Some((e, buf.get(hstart..e)?)))
         .ok_or_else(|| {
             format!(
                 "record header claims {hlen} bytes, {} left",
                 buf.len().saturating_sub(hstart)
             )
         })?;
-    let header = Header::parse(&buf[hstart..hend])?;
+    let header = Header::parse(raw)?;
     let dlen = le_u32(buf, hend).ok_or("record data length cut off")? as usize;
     let dstart = hend + 4;
     let dend = dstart

@@ -46,11 +46,12 @@ pub fn make_kitti_bag(path: &Path, size_mb: u64, kitti_training: &Path) -> Resul
     }
     let read =
         |p: PathBuf| std::fs::read(&p).map_err(|e| crate::error::io_err(&p, "reading benchmark input", e));
-    let mut clouds = Vec::new();
-    let mut images = Vec::new();
+    let mut frames = Vec::new();
     for i in 0..3 {
-        clouds.push(read(kitti_training.join(format!("velodyne/{i:06}.bin")))?);
-        images.push(read(kitti_training.join(format!("image_2/{i:06}.png")))?);
+        frames.push((
+            read(kitti_training.join(format!("velodyne/{i:06}.bin")))?,
+            read(kitti_training.join(format!("image_2/{i:06}.png")))?,
+        ));
     }
     let tmp = path.with_extension("partial");
     let mut w = BagWriter::create(&tmp, Compression::Lz4)?;
@@ -68,13 +69,13 @@ pub fn make_kitti_bag(path: &Path, size_mb: u64, kitti_training: &Path) -> Resul
     )?;
     // lz4 shrinks the clouds a little: the size that counts is the file's (chunks are flushed as they fill)
     let on_disk = || std::fs::metadata(&tmp).map_or(0, |m| m.len());
-    let mut frame = 0u64;
-    while !frame.is_multiple_of(32) || on_disk() < size_mb * 1_000_000 {
-        let k = frame as usize % 3;
+    for (frame, (cloud_bytes, image_bytes)) in (0u64..).zip(frames.iter().cycle()) {
+        if frame.is_multiple_of(32) && on_disk() >= size_mb * 1_000_000 {
+            break;
+        }
         let t = Stamp::from_nanos(1_300_000_000_000_000_000 + frame * 100_000_000);
-        w.write(cloud, t, &clouds[k])?;
-        w.write(image, Stamp::from_nanos(t.as_nanos() + 5_000_000), &images[k])?;
-        frame += 1;
+        w.write(cloud, t, cloud_bytes)?;
+        w.write(image, Stamp::from_nanos(t.as_nanos() + 5_000_000), image_bytes)?;
     }
     w.finish()?;
     std::fs::rename(&tmp, path).map_err(|e| crate::error::io_err(path, "renaming", e))?;

@@ -11,6 +11,11 @@
 //! projection_matrix: {rows: 3, cols: 4, data: [...]}
 //! ```
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 use crate::camera::CameraModel;
 use crate::error::{GeometryError, Result};
 use serde::Deserialize;

@@ -4,6 +4,11 @@
 //! Unlike PointCloud2 views, these loaders keep every point of the file, NaN ones included, so that row *i* of
 //! a projection is point *i* of the file (a NaN point projects to a NaN row).
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 use crate::error::{GeometryError, Result};
 use sensorium_core::PointsSoA;
 use std::path::Path;
@@ -42,9 +47,18 @@ pub fn parse_kitti_bin(bytes: &[u8], path: &Path) -> Result<PointsSoA> {
         ));
     }
     let mut pts = PointsSoA::with_capacity(n);
-    for rec in bytes.chunks_exact(16) {
-        let f = |i: usize| f32::from_le_bytes([rec[i], rec[i + 1], rec[i + 2], rec[i + 3]]);
-        pts.push(f(0), f(4), f(8), f(12));
+    // 16-byte records: the conversion to an array always succeeds (and compiles away)
+    for rec in bytes
+        .chunks_exact(16)
+        .filter_map(|r| <&[u8; 16]>::try_from(r).ok())
+    {
+        let [x0, x1, x2, x3, y0, y1, y2, y3, z0, z1, z2, z3, i0, i1, i2, i3] = *rec;
+        pts.push(
+            f32::from_le_bytes([x0, x1, x2, x3]),
+            f32::from_le_bytes([y0, y1, y2, y3]),
+            f32::from_le_bytes([z0, z1, z2, z3]),
+            f32::from_le_bytes([i0, i1, i2, i3]),
+        );
     }
     Ok(pts)
 }
@@ -79,8 +93,8 @@ fn scalar(b: &[u8], ty: u8, size: usize) -> Option<f64> {
 pub fn lzf_decompress(input: &[u8], out_len: usize) -> std::result::Result<Vec<u8>, String> {
     let mut out: Vec<u8> = Vec::with_capacity(out_len);
     let mut i = 0usize;
-    while i < input.len() {
-        let ctrl = input[i] as usize;
+    while let Some(&ctrl) = input.get(i) {
+        let ctrl = ctrl as usize;
         i += 1;
         if ctrl < 32 {
             let len = ctrl + 1;
@@ -112,8 +126,9 @@ pub fn lzf_decompress(input: &[u8], out_len: usize) -> std::result::Result<Vec<u
                 return Err(format!("output exceeds declared size {out_len}"));
             }
             let start = out.len() - back;
-            for k in 0..len {
-                let b = out[start + k];
+            // byte by byte (the source may overlap what is being written): `k` < `out.len()` at every step
+            for k in start..start + len {
+                let b = out.get(k).copied().unwrap_or(0);
                 out.push(b);
             }
         }
@@ -137,11 +152,14 @@ pub fn parse_pcd(bytes: &[u8], path: &Path) -> Result<PointsSoA> {
     let (mut width, mut height, mut points): (Option<usize>, usize, Option<usize>) = (None, 1, None);
     let data_kind;
     loop {
-        let Some(nl) = bytes.get(pos..).and_then(|b| b.iter().position(|&c| c == b'\n')) else {
+        let Some(raw) = bytes
+            .get(pos..)
+            .and_then(|b| b.get(..b.iter().position(|&c| c == b'\n')?))
+        else {
             return Err(bad("DATA", "header ends without a DATA line".into()));
         };
-        let line = String::from_utf8_lossy(&bytes[pos..pos + nl]).trim().to_string();
-        pos += nl + 1;
+        let line = String::from_utf8_lossy(raw).trim().to_string();
+        pos += raw.len() + 1;
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
@@ -195,12 +213,16 @@ pub fn parse_pcd(bytes: &[u8], path: &Path) -> Result<PointsSoA> {
             ),
         ));
     }
-    let fields: Vec<PcdField> = (0..names.len())
-        .map(|i| PcdField {
-            name: names[i].clone(),
-            size: sizes[i],
-            ty: types[i],
-            count: counts[i],
+    let fields: Vec<PcdField> = names
+        .iter()
+        .zip(&sizes)
+        .zip(&types)
+        .zip(&counts)
+        .map(|(((name, &size), &ty), &count)| PcdField {
+            name: name.clone(),
+            size,
+            ty,
+            count,
         })
         .collect();
     for f in &fields {
@@ -232,7 +254,7 @@ pub fn parse_pcd(bytes: &[u8], path: &Path) -> Result<PointsSoA> {
         offsets.push(step);
         step += f.size * f.count;
     }
-    let data = &bytes[pos.min(bytes.len())..];
+    let data = bytes.get(pos..).unwrap_or_default();
     // Per point, per wanted field: value getter by (point, field index).
     let wanted: Vec<Option<usize>> = vec![Some(ix), Some(iy), Some(iz), ii, ir];
     let cols: Vec<Vec<f64>>;
@@ -262,23 +284,18 @@ pub fn parse_pcd(bytes: &[u8], path: &Path) -> Result<PointsSoA> {
                         format!("point {li}: {} values, expected {t}", toks.len()),
                     ));
                 }
-                for (c, w) in wanted.iter().enumerate() {
-                    let v = match w {
-                        Some(fi) => {
-                            let tok = toks[tok_index[*fi]];
-                            tok.parse::<f64>().map_err(|_| {
-                                bad(
-                                    "DATA",
-                                    format!(
-                                        "point {li}, field {}: `{tok}` is not a number",
-                                        fields[*fi].name
-                                    ),
-                                )
-                            })?
-                        }
+                for (col, w) in acc.iter_mut().zip(&wanted) {
+                    // field indices come from `fields`, token indices are < t <= toks.len() (checked above)
+                    let v = match w.and_then(|fi| Some((*toks.get(*tok_index.get(fi)?)?, fields.get(fi)?))) {
+                        Some((tok, f)) => tok.parse::<f64>().map_err(|_| {
+                            bad(
+                                "DATA",
+                                format!("point {li}, field {}: `{tok}` is not a number", f.name),
+                            )
+                        })?,
                         None => 0.0,
                     };
-                    acc[c].push(v);
+                    col.push(v);
                 }
             }
             cols = acc;
@@ -301,8 +318,9 @@ pub fn parse_pcd(bytes: &[u8], path: &Path) -> Result<PointsSoA> {
                 (data, false)
             } else {
                 let word = |o: usize| {
-                    data.get(o..o + 4)
-                        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+                    data.get(o..)
+                        .and_then(<[u8]>::first_chunk::<4>)
+                        .map(|b| u32::from_le_bytes(*b) as usize)
                 };
                 let (Some(csize), Some(usize_)) = (word(0), word(4)) else {
                     return Err(bad(
@@ -339,21 +357,23 @@ pub fn parse_pcd(bytes: &[u8], path: &Path) -> Result<PointsSoA> {
                 (&owned[..], true)
             };
             let mut acc = vec![Vec::with_capacity(n); wanted.len()];
-            for (c, w) in wanted.iter().enumerate() {
-                let Some(fi) = *w else {
-                    acc[c].resize(n, 0.0);
+            for (col, w) in acc.iter_mut().zip(&wanted) {
+                // field indices come from `fields`, which `offsets` parallels
+                let (Some(f), Some(&offset)) =
+                    (w.and_then(|fi| fields.get(fi)), w.and_then(|fi| offsets.get(fi)))
+                else {
+                    col.resize(n, 0.0);
                     continue;
                 };
-                let f = &fields[fi];
                 let (base, stride) = if field_major {
-                    (offsets[fi] * n, f.size * f.count)
+                    (offset * n, f.size * f.count)
                 } else {
-                    (offsets[fi], step)
+                    (offset, step)
                 };
                 for p in 0..n {
                     let o = base + p * stride;
                     let v = buf.get(o..o + f.size).and_then(|b| scalar(b, f.ty, f.size));
-                    acc[c].push(
+                    col.push(
                         v.ok_or_else(|| bad("DATA", format!("point {p}: field {} out of range", f.name)))?,
                     );
                 }
@@ -413,15 +433,13 @@ pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<PointsSoA> {
             format!("`{dtype}`: expected float32 (<f4) or float64 (<f8)"),
         ));
     };
-    if data.len() != n * cols {
+    if n.checked_mul(cols) != Some(data.len()) {
         return Err(bad("data", format!("{} values for shape {n}×{cols}", data.len())));
     }
+    // p < n and c < cols, so the index is < n × cols = data.len(): `get` always hits
     let at = |p: usize, c: usize| {
-        if fortran {
-            data[c * n + p]
-        } else {
-            data[p * cols + c]
-        }
+        let k = if fortran { c * n + p } else { p * cols + c };
+        data.get(k).copied().unwrap_or(f64::NAN)
     };
     let mut pts = PointsSoA::with_capacity(n);
     for p in 0..n {

@@ -15,6 +15,11 @@
 //!     image: raw                             # raw (K, D) or rectified (R, P)
 //! ```
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 use crate::calib::{CameraCalib, ImageKind, VehicleCalib};
 use crate::camera_info::load_camera_info_yaml;
 use crate::error::{GeometryError, Result};
@@ -30,7 +35,7 @@ pub fn rigid_from_matrix(m: &Matrix4<f64>, tol: f64) -> std::result::Result<Isom
         return Err("matrix has non-finite values".into());
     }
     let last = m.row(3);
-    if (last[0].abs() + last[1].abs() + last[2].abs() + (last[3] - 1.0).abs()) > 1e-9 {
+    if (m.m41.abs() + m.m42.abs() + m.m43.abs() + (m.m44 - 1.0).abs()) > 1e-9 {
         return Err(format!(
             "last row is {:?}, expected [0, 0, 0, 1]",
             last.iter().collect::<Vec<_>>()
@@ -45,9 +50,8 @@ pub fn rigid_from_matrix(m: &Matrix4<f64>, tol: f64) -> std::result::Result<Isom
         ));
     }
     let rot = Rotation3::from_matrix_eps(&r, 1e-15, 100, Rotation3::identity());
-    let t = m.fixed_view::<3, 1>(0, 3);
     Ok(Isometry3::from_parts(
-        Translation3::new(t[0], t[1], t[2]),
+        Translation3::new(m.m14, m.m24, m.m34),
         UnitQuaternion::from_rotation_matrix(&rot),
     ))
 }

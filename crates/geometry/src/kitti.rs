@@ -7,6 +7,11 @@
 //! - OpenCalib's own `K`, `D`, `T` files (`auto_calib_v2.0/data/ours/*/calib.txt`): raw camera intrinsics
 //!   (3×3), plumb_bob distortion (5) and LiDAR → camera (3×4).
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 use crate::calib::{CameraCalib, ImageKind, VehicleCalib};
 use crate::camera::{CameraModel, Distortion};
 use crate::error::{GeometryError, Result};
@@ -189,7 +194,9 @@ impl KittiCalib {
             });
         }
         for i in [2usize, 3, 0, 1] {
-            let Some(p) = self.p[i] else { continue };
+            let Some(p) = self.p.get(i).copied().flatten() else {
+                continue;
+            };
             let k = p.fixed_view::<3, 3>(0, 0).into_owned();
             let model =
                 CameraModel::with_rectification(0, 0, k, Distortion::None, Vec::new(), self.r0_rect, p)

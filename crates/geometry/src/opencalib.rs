@@ -2,6 +2,11 @@
 //! `<camera>-intrinsic.json` (`param.cam_K`, `param.cam_dist`, `param.img_dist_w/h`) and
 //! `<source>-to-<target>-extrinsic.json` (`param.sensor_calib`: 4×4 mapping source points into target).
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 use crate::calib::{CameraCalib, ImageKind, VehicleCalib};
 use crate::camera::{CameraModel, Distortion};
 use crate::error::{GeometryError, Result};
@@ -35,9 +40,9 @@ fn top(path: &Path, v: &Value) -> Result<(String, Value)> {
 fn get<'a>(path: &Path, v: &'a Value, keys: &[&str]) -> Result<&'a Value> {
     let mut cur = v;
     for (i, k) in keys.iter().enumerate() {
-        cur = cur
-            .get(k)
-            .ok_or_else(|| GeometryError::format(path, keys[..=i].join("."), "missing"))?;
+        cur = cur.get(k).ok_or_else(|| {
+            GeometryError::format(path, keys.get(..=i).unwrap_or(keys).join("."), "missing")
+        })?;
     }
     Ok(cur)
 }

@@ -6,6 +6,11 @@
 //! takes the serialized body without the 4-byte length prefix. Decoders never panic on outside input and
 //! never reserve more memory than the input can fill; errors name the message, field and numbers.
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 pub mod camera_info;
 pub mod defs;
 pub mod image;

@@ -30,10 +30,10 @@ impl<'a> Reader<'a> {
 
     /// Takes `n` bytes for `field`, or a `Truncated` error naming it.
     pub fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], MsgError> {
-        let end = self
+        let (end, s) = self
             .pos
             .checked_add(n)
-            .filter(|&e| e <= self.buf.len())
+            .and_then(|e| Some((e, self.buf.get(self.pos..e)?)))
             .ok_or(MsgError::Truncated {
                 msg: self.msg,
                 field,
@@ -41,7 +41,6 @@ impl<'a> Reader<'a> {
                 need: n,
                 have: self.buf.len() - self.pos,
             })?;
-        let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
     }
