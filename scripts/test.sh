@@ -57,7 +57,7 @@ step "aarch64 (cross-build with Debian's rustc-web, unit + parity tests, replay 
 bash scripts/cross-aarch64.sh ci --x86-bin "$TGT/debug/sensorium" || rc=1
 [ -n "${KEEP_TARGETS:-}" ] || rm -rf "$TGT/cross"
 
-step "fuzz: every ROS1 message decoder, ${FUZZ_SECONDS:-20} s each (long run: bash scripts/fuzz.sh 3600)"
+step "fuzz: every parser of outside bytes (messages, bags, calibration, cloud files, map text, manifests), ${FUZZ_SECONDS:-20} s each (long run: bash scripts/fuzz.sh 3600)"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}" || rc=1
 
 step "done"

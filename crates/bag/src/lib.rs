@@ -16,7 +16,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
-mod compression;
+pub mod compression;
 mod error;
 pub mod info;
 mod reader;
@@ -26,5 +26,7 @@ mod writer;
 
 pub use compression::Compression;
 pub use error::{BagError, BagWarning};
-pub use reader::{BagMessage, BagReader, ChunkInfo, Connection, Messages, ReadOptions};
+pub use reader::{
+    BagMessage, BagReader, ChunkInfo, Connection, Messages, ReadOptions, DEFAULT_MAX_CHUNK_BYTES,
+};
 pub use writer::{BagWriter, ConnectionSpec, DEFAULT_CHUNK_THRESHOLD};

@@ -91,10 +91,35 @@ pub struct ReadOptions {
     /// sound block it can detect): about a third less work per byte, for storage that is trusted. ROS's
     /// own reader (roslz4) verifies, and so does sensorium by default.
     pub skip_checksums: bool,
+    /// The most bytes one chunk may decompress to (0 = [`DEFAULT_MAX_CHUNK_BYTES`]). A chunk header claiming
+    /// more (a damaged or hostile bag: 4 GB in a 16 MB chunk) is skipped with a warning, never allocated.
+    pub max_chunk_bytes: u64,
 }
 
 /// Decompressed chunks each prefetch thread may hold ready beyond the one it is working on.
 pub const PREFETCH_DEPTH: usize = 2;
+
+/// Default cap on a chunk's uncompressed size: 1 GiB (rosbag record writes 768 KB chunks by default).
+pub const DEFAULT_MAX_CHUNK_BYTES: u64 = 1 << 30;
+
+/// What every chunk load is checked against.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    verify: bool,
+    max_chunk: u64,
+}
+
+impl Limits {
+    fn of(opts: &ReadOptions) -> Self {
+        Limits {
+            verify: !opts.skip_checksums,
+            max_chunk: match opts.max_chunk_bytes {
+                0 => DEFAULT_MAX_CHUNK_BYTES,
+                n => n,
+            },
+        }
+    }
+}
 
 impl ReadOptions {
     pub fn all() -> Self {
@@ -470,13 +495,13 @@ impl BagReader {
         .min(order.len());
         let prefetch = (lanes > 1).then(|| {
             let chunks = order.iter().map(|&c| c.clone()).collect();
-            Prefetch::start(&self.src, chunks, lanes, &pool, !opts.skip_checksums)
+            Prefetch::start(&self.src, chunks, lanes, &pool, Limits::of(opts))
         });
         Messages {
             reader: self,
             order,
             prefetch,
-            verify: !opts.skip_checksums,
+            limits: Limits::of(opts),
             next: 0,
             heap: BinaryHeap::new(),
             seq: 0,
@@ -498,8 +523,18 @@ fn load_chunk(
     chunk: &ChunkInfo,
     scratch: &mut Vec<u8>,
     pool: &BufPool,
-    verify: bool,
+    limits: Limits,
 ) -> Result<(Bytes, Option<String>), BagError> {
+    if chunk.uncompressed_size > limits.max_chunk {
+        return Ok((
+            Bytes::new(),
+            Some(format!(
+                "claims {} bytes uncompressed, over the cap of {} (ReadOptions::max_chunk_bytes): skipped",
+                chunk.uncompressed_size, limits.max_chunk
+            )),
+        ));
+    }
+    let verify = limits.verify;
     let expected = (!chunk.salvaged).then_some(chunk.uncompressed_size as usize);
     let out = pool.take();
     let d = if chunk.compression == Compression::None {
@@ -535,7 +570,7 @@ impl Prefetch {
         chunks: Vec<ChunkInfo>,
         threads: usize,
         pool: &BufPool,
-        verify: bool,
+        limits: Limits,
     ) -> Prefetch {
         let chunks = Arc::new(chunks);
         let mut rxs = Vec::with_capacity(threads);
@@ -548,7 +583,7 @@ impl Prefetch {
                 .spawn(move || {
                     let mut scratch = Vec::new();
                     for c in chunks.iter().skip(w).step_by(threads) {
-                        if tx.send(load_chunk(&src, c, &mut scratch, &pool, verify)).is_err() {
+                        if tx.send(load_chunk(&src, c, &mut scratch, &pool, limits)).is_err() {
                             return;
                         }
                     }
@@ -1000,7 +1035,7 @@ pub struct Messages<'a> {
     order: Vec<&'a ChunkInfo>,
     /// Threads loading the chunks of `order` ahead (None: loaded here, on demand).
     prefetch: Option<Prefetch>,
-    verify: bool,
+    limits: Limits,
     next: usize,
     heap: BinaryHeap<Reverse<Pending>>,
     seq: u64,
@@ -1022,7 +1057,7 @@ impl Messages<'_> {
         let reader = self.reader;
         let loaded = match self.prefetch.as_mut().and_then(Prefetch::next) {
             Some(l) => l,
-            None => load_chunk(&reader.src, chunk, &mut self.scratch, &self.pool, self.verify),
+            None => load_chunk(&reader.src, chunk, &mut self.scratch, &self.pool, self.limits),
         };
         let (data, problem) = loaded?;
         if let Some(p) = problem {
@@ -1030,11 +1065,15 @@ impl Messages<'_> {
         }
         self.chunks_read += 1;
         let mut unknown: Vec<u32> = Vec::new();
+        let mut earliest: Option<Stamp> = None;
         let (heap, seq, wanted, start, end) =
             (&mut self.heap, &mut self.seq, &self.wanted, self.start, self.end);
         let stop = scan_chunk(
             &data,
             |m| {
+                if earliest.is_none_or(|e| m.time < e) {
+                    earliest = Some(m.time);
+                }
                 if wanted.as_ref().is_some_and(|w| !w.contains(&m.conn))
                     || start.is_some_and(|s| m.time < s)
                     || end.is_some_and(|e| m.time > e)
@@ -1066,6 +1105,17 @@ impl Messages<'_> {
                     format!("chunk: records end early at uncompressed offset {off}: {p}"),
                 );
             }
+        }
+        if let Some(e) = earliest.filter(|e| *e < chunk.start) {
+            // The merge trusts chunk infos' start times; a damaged one breaks the order guarantee.
+            reader.warn(
+                chunk.pos,
+                format!(
+                    "chunk info says its messages start at {} but the chunk holds one at {e}: \
+                     messages near it may come out of time order",
+                    chunk.start
+                ),
+            );
         }
         for id in unknown {
             if self.wanted.is_none() {

@@ -354,3 +354,64 @@ fn garbage_and_truncated_headers_are_errors() {
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
+
+/// A chunk header whose `size` (uncompressed) field claims 4 GB: the reader must not allocate it (it is
+/// over [`sensorium_bag::DEFAULT_MAX_CHUNK_BYTES`]); the chunk is skipped with a warning at its offset and
+/// the other chunks read whole. A smaller configured cap skips every chunk over it the same way.
+#[test]
+fn chunk_claiming_4gb_uncompressed_is_skipped_not_allocated() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("claims.bag");
+    let mut w = BagWriter::create(&p, Compression::Lz4).unwrap();
+    w.set_chunk_threshold(4096);
+    let c = w
+        .add_connection(
+            "/a",
+            "std_msgs/String",
+            "992ce8a1687cec8c8bd883ec73ca41d1",
+            "string data\n",
+        )
+        .unwrap();
+    for i in 0..20u32 {
+        let mut data = 3000u32.to_le_bytes().to_vec();
+        data.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, 3000));
+        w.write(c, Stamp::new(100 + i, 0), &data).unwrap();
+    }
+    w.finish().unwrap();
+    let reader = BagReader::open(&p).unwrap();
+    let chunks = reader.chunks().to_vec();
+    assert!(chunks.len() >= 3, "{} chunks", chunks.len());
+    let total = our_records(&reader, &ReadOptions::all()).len();
+    assert_eq!(total, 20);
+    // patch the second chunk's `size=` header field
+    let mut bytes = std::fs::read(&p).unwrap();
+    let victim = chunks[1].pos as usize;
+    let hlen = le_u32(&bytes, victim).unwrap() as usize;
+    let at = victim + 4 + find(&bytes[victim + 4..victim + 4 + hlen], b"size=").unwrap() + 5;
+    bytes[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    std::fs::write(&p, &bytes).unwrap();
+    let r = BagReader::open(&p).unwrap();
+    let recs = our_records(&r, &ReadOptions::all());
+    let in_victim = chunks[1].message_count() as usize;
+    assert!(in_victim > 0);
+    assert_eq!(recs.len(), total - in_victim, "every other chunk read whole");
+    let ws = r.warnings();
+    assert!(
+        ws.iter()
+            .any(|w| w.offset == chunks[1].pos && w.message.contains("over the cap")),
+        "{ws:?}"
+    );
+    // a configured cap below every chunk's size: all skipped, all reported, nothing read
+    let small = ReadOptions {
+        max_chunk_bytes: 1000,
+        ..ReadOptions::all()
+    };
+    let r2 = BagReader::open(&p).unwrap();
+    assert!(our_records(&r2, &small).is_empty());
+    let capped = r2
+        .warnings()
+        .iter()
+        .filter(|w| w.message.contains("over the cap"))
+        .count();
+    assert_eq!(capped, chunks.len());
+}

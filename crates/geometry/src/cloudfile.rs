@@ -408,12 +408,64 @@ pub fn parse_pcd(bytes: &[u8], path: &Path) -> Result<PointsSoA> {
 /// `.npy` of shape N×3 (x, y, z) or N×4 (x, y, z, intensity), float32 or float64, C or Fortran order.
 pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<PointsSoA> {
     let bad = |key: &str, problem: String| GeometryError::format(path, key, problem);
+    // npyz allocates the header length the file claims before reading it: check it against the file first
+    // (magic, major version, minor version, then a u16 header length in v1, u32 in v2 and v3).
+    let header_end = match bytes {
+        [0x93, b'N', b'U', b'M', b'P', b'Y', 1, _, a, b, ..] => {
+            10 + usize::from(u16::from_le_bytes([*a, *b]))
+        }
+        [0x93, b'N', b'U', b'M', b'P', b'Y', 2 | 3, _, a, b, c, d, ..] => {
+            12usize.saturating_add(u32::from_le_bytes([*a, *b, *c, *d]) as usize)
+        }
+        _ => {
+            return Err(bad(
+                "header",
+                "not a .npy file (magic \\x93NUMPY and version 1–3)".into(),
+            ))
+        }
+    };
+    if header_end > bytes.len() {
+        return Err(bad(
+            "header",
+            format!("header claims {header_end} bytes, the file has {}", bytes.len()),
+        ));
+    }
+    // npyz's header parser backtracks exponentially on deeply nested brackets (a 300-byte file took
+    // minutes); a real header is one dict holding one tuple: refuse nesting deeper than 3.
+    let mut depth = 0usize;
+    let mut quote = None;
+    for &c in bytes.get(..header_end).unwrap_or_default() {
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'\'' | b'"') => quote = Some(c),
+            (None, b'{' | b'(' | b'[') => {
+                depth += 1;
+                if depth > 3 {
+                    return Err(bad("header", "brackets nested deeper than 3".into()));
+                }
+            }
+            (None, b'}' | b')' | b']') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
     let npy = npyz::NpyFile::new(bytes).map_err(|e| bad("header", e.to_string()))?;
     let shape = npy.shape().to_vec();
     let (n, cols) = match shape.as_slice() {
         [n, c] if *c == 3 || *c == 4 => (*n as usize, *c as usize),
         _ => return Err(bad("shape", format!("{shape:?}: expected N×3 or N×4"))),
     };
+    // nor may the shape claim more values than the file holds (float32 at least: 4 bytes each)
+    let room = bytes.len().saturating_sub(header_end);
+    if n.checked_mul(cols)
+        .and_then(|v| v.checked_mul(4))
+        .is_none_or(|b| b > room)
+    {
+        return Err(bad(
+            "shape",
+            format!("{shape:?} needs more than the {room} data bytes the file holds"),
+        ));
+    }
     let fortran = matches!(npy.order(), npyz::Order::Fortran);
     let dtype = match npy.dtype() {
         npyz::DType::Plain(t) => t.to_string(),

@@ -16,9 +16,12 @@ use nalgebra::{Matrix3, Matrix4};
 use serde_json::Value;
 use std::path::Path;
 
-fn read_json(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).map_err(|e| GeometryError::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| GeometryError::format(path, "json", e.to_string()))
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| GeometryError::io(path, e))
+}
+
+fn parse_json(text: &str, path: &Path) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| GeometryError::format(path, "json", e.to_string()))
 }
 
 /// The single top-level entry `{ "<name>": {...} }`.
@@ -84,7 +87,12 @@ fn matrix(path: &Path, v: &Value, key: &str) -> Result<(usize, usize, Vec<f64>)>
 
 /// Load `<name>-intrinsic.json`: (sensor name, camera model with raw-image K and D).
 pub fn load_opencalib_intrinsic(path: &Path) -> Result<(String, CameraModel)> {
-    let v = read_json(path)?;
+    parse_opencalib_intrinsic(&read_text(path)?, path)
+}
+
+/// Parses the text of `<name>-intrinsic.json`; `path` is only used in errors.
+pub fn parse_opencalib_intrinsic(text: &str, path: &Path) -> Result<(String, CameraModel)> {
+    let v = parse_json(text, path)?;
     let (name, body) = top(path, &v)?;
     let param = get(path, &body, &["param"])?;
     let w = get(path, param, &["img_dist_w"])?.as_u64().unwrap_or(0);
@@ -121,7 +129,12 @@ pub fn load_opencalib_intrinsic(path: &Path) -> Result<(String, CameraModel)> {
 
 /// Load `<source>-to-<target>-extrinsic.json`: (source, target, T_target_source as given).
 pub fn load_opencalib_extrinsic(path: &Path) -> Result<(String, String, Matrix4<f64>)> {
-    let v = read_json(path)?;
+    parse_opencalib_extrinsic(&read_text(path)?, path)
+}
+
+/// Parses the text of `<source>-to-<target>-extrinsic.json`; `path` is only used in errors.
+pub fn parse_opencalib_extrinsic(text: &str, path: &Path) -> Result<(String, String, Matrix4<f64>)> {
+    let v = parse_json(text, path)?;
     let (_, body) = top(path, &v)?;
     let source = get(path, &body, &["sensor_name"])?
         .as_str()
@@ -155,8 +168,16 @@ pub fn load_opencalib_extrinsic(path: &Path) -> Result<(String, String, Matrix4<
 
 /// A [`VehicleCalib`] from an OpenCalib LiDAR → camera pair: frames named after the sensors, the LiDAR as ego.
 pub fn opencalib_vehicle(intrinsic: &Path, extrinsic: &Path) -> Result<VehicleCalib> {
-    let (cam_name, model) = load_opencalib_intrinsic(intrinsic)?;
-    let (source, target, cam_lidar) = load_opencalib_extrinsic(extrinsic)?;
+    let intrinsic_text = read_text(intrinsic)?;
+    let extrinsic_text = read_text(extrinsic)?;
+    parse_opencalib_vehicle((&intrinsic_text, intrinsic), (&extrinsic_text, extrinsic))
+}
+
+/// [`opencalib_vehicle`] from the two files' text (each with its path, used in errors).
+pub fn parse_opencalib_vehicle(intrinsic: (&str, &Path), extrinsic: (&str, &Path)) -> Result<VehicleCalib> {
+    let (cam_name, model) = parse_opencalib_intrinsic(intrinsic.0, intrinsic.1)?;
+    let (source, target, cam_lidar) = parse_opencalib_extrinsic(extrinsic.0, extrinsic.1)?;
+    let extrinsic = extrinsic.1;
     let lidar_cam = cam_lidar
         .try_inverse()
         .ok_or_else(|| GeometryError::format(extrinsic, "param.sensor_calib", "matrix is singular"))?;

@@ -3,6 +3,11 @@
 //! The manifest sits beside `model.onnx`. Unknown keys are errors; the ONNX graph is
 //! checked against it at load ([`crate::Encoder::load`]).
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

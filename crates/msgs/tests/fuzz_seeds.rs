@@ -1,4 +1,4 @@
-//! The fuzz seed corpus (`fuzz/corpus/<target>/`): valid messages of each kind. With
+//! The fuzz seed corpus (`crates/fuzz/corpus/<target>/`): valid messages of each kind. With
 //! `SENSORIUM_WRITE_FUZZ_SEEDS=1` this rewrites them; otherwise it checks the committed seeds still decode.
 
 use sensorium_core::{PointsSoA, Stamp};
@@ -96,7 +96,7 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
 
 #[test]
 fn fuzz_seed_corpus_is_valid() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
     let write = std::env::var("SENSORIUM_WRITE_FUZZ_SEEDS").is_ok_and(|v| v == "1");
     for (target, name, bytes) in seeds() {
         let path = root.join(target).join(name);

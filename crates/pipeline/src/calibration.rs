@@ -124,6 +124,7 @@ pub fn from_bag(
         // a few small messages near the start: no read-ahead threads
         prefetch: 1,
         skip_checksums: false,
+        max_chunk_bytes: 0,
     };
     let mut c = CalibCollector::default();
     let mut lidar_frame: Option<String> = None;

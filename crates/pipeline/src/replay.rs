@@ -268,6 +268,7 @@ fn spawn_reader(
                 end: to,
                 prefetch: 0,
                 skip_checksums: false,
+                max_chunk_bytes: 0,
             };
             let wall0 = Instant::now();
             let mut t0: Option<Stamp> = None;
