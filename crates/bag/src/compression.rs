@@ -69,44 +69,100 @@ pub fn decompress(
     out: Vec<u8>,
     verify: bool,
 ) -> Decompressed {
+    if compression == Compression::None {
+        let problem = none_problem(input.len(), expected);
+        return Decompressed {
+            data: input,
+            problem,
+            input: Vec::new(),
+        };
+    }
+    let (data, problem) = decompress_from(compression, &input, expected, out, verify);
+    Decompressed { data, problem, input }
+}
+
+fn none_problem(len: usize, expected: Option<usize>) -> Option<String> {
+    match expected {
+        Some(e) if e != len => Some(format!("uncompressed chunk holds {len} bytes, header says {e}")),
+        _ => None,
+    }
+}
+
+/// [`decompress`] from borrowed bytes (a memory-mapped file): the same checks and salvage, the output in
+/// `out` (for `none` the bytes are copied there). Returns the bytes and the problem, if any.
+pub fn decompress_from(
+    compression: Compression,
+    input: &[u8],
+    expected: Option<usize>,
+    out: Vec<u8>,
+    verify: bool,
+) -> (Vec<u8>, Option<String>) {
     match compression {
         Compression::None => {
-            let problem = match expected {
-                Some(e) if e != input.len() => Some(format!(
-                    "uncompressed chunk holds {} bytes, header says {e}",
-                    input.len()
-                )),
-                _ => None,
-            };
-            Decompressed {
-                data: input,
-                problem,
-                input: Vec::new(),
-            }
+            let mut out = out;
+            out.clear();
+            out.extend_from_slice(input);
+            (out, none_problem(input.len(), expected))
         }
         Compression::Lz4 => {
             // LZ4 cannot expand more than ~255x; preallocate exactly when the claim is plausible.
             let plausible = input.len().saturating_mul(256).saturating_add(1 << 16);
             let mut out = out;
             // a plausible claim goes the direct way first (a larger one is damage: bounded general path)
-            if expected.is_some_and(|e| e <= plausible && lz4_frame_into(&input, e, &mut out, verify)) {
-                return Decompressed {
-                    data: out,
-                    problem: None,
-                    input,
-                };
+            if expected.is_some_and(|e| e <= plausible && lz4_frame_into(input, e, &mut out, verify)) {
+                return (out, None);
             }
-            let dec = lz4_flex::frame::FrameDecoder::new(&input[..]);
-            let (data, problem) = read_limited(dec, expected, plausible, "lz4", out);
-            Decompressed { data, problem, input }
+            let dec = lz4_flex::frame::FrameDecoder::new(input);
+            read_limited(dec, expected, plausible, "lz4", out)
         }
         Compression::Bz2 => {
             let plausible = input.len().saturating_mul(64).saturating_add(1 << 16);
-            let dec = bzip2::read::BzDecoder::new(&input[..]);
-            let (data, problem) = read_limited(dec, expected, plausible, "bz2", out);
-            Decompressed { data, problem, input }
+            let dec = bzip2::read::BzDecoder::new(input);
+            read_limited(dec, expected, plausible, "bz2", out)
         }
     }
+}
+
+/// One LZ4 block into `dst` with liblz4's hardened decoder (`LZ4_decompress_safe*`: every read and write
+/// bounds-checked, safe on hostile input), `dict` the bytes that linked blocks may refer back to (empty for
+/// independent blocks). Returns the bytes written, or None for a damaged block. liblz4 (the C library ROS's
+/// roslz4 uses) decodes these streams about twice as fast as lz4_flex here (KITTI clouds, which are many
+/// short sequences: 5.9 vs 2.6 GB/s on one core).
+fn lz4_block_into(block: &[u8], dst: &mut [u8], dict: &[u8]) -> Option<usize> {
+    extern "C" {
+        // in liblz4 since 1.5 (lz4-sys builds and links it, but does not declare this one)
+        fn LZ4_decompress_safe_usingDict(
+            src: *const std::ffi::c_char,
+            dst: *mut std::ffi::c_char,
+            src_size: std::ffi::c_int,
+            dst_capacity: std::ffi::c_int,
+            dict_start: *const std::ffi::c_char,
+            dict_size: std::ffi::c_int,
+        ) -> std::ffi::c_int;
+    }
+    let src_len = std::ffi::c_int::try_from(block.len()).ok()?;
+    let dst_len = std::ffi::c_int::try_from(dst.len()).ok()?;
+    let n = if dict.is_empty() {
+        // SAFETY: the pointers and lengths come from live slices; the decoder writes at most `dst_len`
+        // bytes into `dst` and reads at most `src_len` bytes of `block`, whatever the block holds.
+        unsafe {
+            lz4_sys::LZ4_decompress_safe(block.as_ptr().cast(), dst.as_mut_ptr().cast(), src_len, dst_len)
+        }
+    } else {
+        let dict_len = std::ffi::c_int::try_from(dict.len()).ok()?;
+        // SAFETY: as above; `dict` is only read (it may end where `dst` starts: liblz4's prefix mode).
+        unsafe {
+            LZ4_decompress_safe_usingDict(
+                block.as_ptr().cast(),
+                dst.as_mut_ptr().cast(),
+                src_len,
+                dst_len,
+                dict.as_ptr().cast(),
+                dict_len,
+            )
+        }
+    };
+    usize::try_from(n).ok().filter(|&n| n <= dst.len())
 }
 
 const LZ4_MAGIC: u32 = 0x184D_2204;
@@ -199,16 +255,15 @@ fn lz4_frame_into(input: &[u8], expected: usize, out: &mut Vec<u8>, verify: bool
             let Some(dst) = rest.get_mut(..room) else {
                 return false;
             };
-            let res = if independent || done == 0 {
-                lz4_flex::block::decompress_into(block, dst)
+            let dict: &[u8] = if independent || done == 0 {
+                &[]
             } else {
                 // the last 64 KiB decoded (`before` is `out[..done]`): the window linked blocks may refer to
-                let dict = before.get(done.saturating_sub(64 << 10)..).unwrap_or(before);
-                lz4_flex::block::decompress_into_with_dict(block, dst, dict)
+                before.get(done.saturating_sub(64 << 10)..).unwrap_or(before)
             };
-            match res {
-                Ok(n) => n,
-                Err(_) => return false,
+            match lz4_block_into(block, dst, dict) {
+                Some(n) => n,
+                None => return false,
             }
         };
         done += n;

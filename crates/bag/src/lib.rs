@@ -27,6 +27,6 @@ mod writer;
 pub use compression::Compression;
 pub use error::{BagError, BagWarning};
 pub use reader::{
-    BagMessage, BagReader, ChunkInfo, Connection, Messages, ReadOptions, DEFAULT_MAX_CHUNK_BYTES,
+    BagMessage, BagReader, ChunkInfo, Connection, Messages, OpenOptions, ReadOptions, DEFAULT_MAX_CHUNK_BYTES,
 };
 pub use writer::{BagWriter, ConnectionSpec, DEFAULT_CHUNK_THRESHOLD};

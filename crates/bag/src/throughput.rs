@@ -78,6 +78,10 @@ pub fn make_kitti_bag(path: &Path, size_mb: u64, kitti_training: &Path) -> Resul
         w.write(image, Stamp::from_nanos(t.as_nanos() + 5_000_000), image_bytes)?;
     }
     w.finish()?;
+    // on disk before anyone measures: writeback of 200 MB of dirty pages would run beside the reads
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| crate::error::io_err(&tmp, "syncing", e))?;
     std::fs::rename(&tmp, path).map_err(|e| crate::error::io_err(path, "renaming", e))?;
     Ok(path.to_path_buf())
 }

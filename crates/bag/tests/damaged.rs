@@ -129,6 +129,10 @@ fn bag_without_index_is_rebuilt_like_rosbag_reindex() {
     let (recs, r) = read_all(&path).unwrap();
     assert!(!r.is_indexed());
     assert!(
+        !r.is_mapped(),
+        "an unindexed bag (maybe still being written) is read without a mapping"
+    );
+    assert!(
         r.warnings().iter().any(|w| w.message.contains("index_pos = 0")),
         "{:?}",
         r.warnings()

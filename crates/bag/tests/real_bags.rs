@@ -8,7 +8,7 @@ use std::process::Command;
 
 use common::*;
 use sensorium_bag::info::BagInfo;
-use sensorium_bag::{BagError, BagReader, ReadOptions};
+use sensorium_bag::{BagError, BagReader, OpenOptions, ReadOptions};
 use sensorium_core::Stamp;
 
 #[test]
@@ -54,6 +54,25 @@ fn every_real_bag_matches_python_rosbag() {
             };
             assert!(our_records(&reader, &opts) == ours, "{name}: prefetch {prefetch}");
         }
+        // The memory-mapped read (the default for indexed bags) and positioned reads give the same
+        // sequence, on every prefetch path; a second pass over the same reader reuses its buffers.
+        assert!(reader.is_mapped(), "{name}: indexed bags are mapped");
+        let unmapped = BagReader::open_with(bag, OpenOptions { mmap: false }).unwrap();
+        assert!(!unmapped.is_mapped());
+        for prefetch in [1, 2] {
+            let opts = ReadOptions {
+                prefetch,
+                ..ReadOptions::all()
+            };
+            assert!(
+                our_records(&unmapped, &opts) == ours,
+                "{name}: unmapped, prefetch {prefetch}"
+            );
+        }
+        assert!(
+            our_records(&reader, &ReadOptions::all()) == ours,
+            "{name}: second pass"
+        );
         // Per-topic counts from the index and from iteration equal python's.
         let mut py_counts: BTreeMap<String, u64> = BTreeMap::new();
         for r in &py.records {

@@ -345,6 +345,10 @@ pub enum BagCommand {
         /// Skip the LZ4 checksums (verified by default, as ROS's roslz4 does).
         #[arg(long)]
         skip_checksums: bool,
+        /// Read with positioned reads instead of a memory mapping (indexed bags are mapped by default;
+        /// SENSORIUM_BAG_MMAP=0 turns mapping off everywhere).
+        #[arg(long)]
+        no_mmap: bool,
         /// Print the figures as one JSON object.
         #[arg(long)]
         json: bool,

@@ -26,6 +26,7 @@ pub fn run(cmd: BagCommand) -> Result<i32> {
             duration,
             prefetch,
             skip_checksums,
+            no_mmap,
             json,
         } => {
             let opts = ReadOptions {
@@ -34,7 +35,10 @@ pub fn run(cmd: BagCommand) -> Result<i32> {
                 skip_checksums,
                 ..ReadOptions::all()
             };
-            read(&bag, opts, start, duration, json)
+            let open = sensorium_bag::OpenOptions {
+                mmap: !no_mmap && sensorium_bag::OpenOptions::default().mmap,
+            };
+            read(&bag, open, opts, start, duration, json)
         }
     }
 }
@@ -42,12 +46,13 @@ pub fn run(cmd: BagCommand) -> Result<i32> {
 /// `bag read`: `opts` without its time window, which `start`/`duration` (seconds into the bag) set.
 fn read(
     bag: &Path,
+    open: sensorium_bag::OpenOptions,
     mut opts: ReadOptions,
     start: Option<f64>,
     duration: Option<f64>,
     json: bool,
 ) -> Result<i32> {
-    let reader = BagReader::open(bag).with_context(|| format!("{}", bag.display()))?;
+    let reader = BagReader::open_with(bag, open).with_context(|| format!("{}", bag.display()))?;
     (opts.start, opts.end) = reader.window(start, duration);
     let st = sensorium_bag::throughput::read_all(&reader, &opts)
         .with_context(|| format!("reading {}", bag.display()))?;
@@ -63,6 +68,7 @@ fn read(
                 "payload_mb": st.payload_bytes as f64 / 1e6,
                 "chunks_read": st.chunks_read,
                 "chunks": reader.chunks().len(),
+                "mapped": reader.is_mapped(),
                 "seconds": st.seconds,
                 "file_mb_per_s": mb / st.seconds.max(1e-9),
                 "warnings": warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
