@@ -11,7 +11,7 @@ use sensorium_core::testdata::shared_data_dir;
 use sensorium_core::{PointsSoA, RgbImage, Stamp};
 use sensorium_engine::arrivals::{self, ArrivalSpec};
 use sensorium_engine::sync::{PolicyConfig, PolicyKind};
-use sensorium_fusion::paint::{paint, painted_width, FeatureMap};
+use sensorium_fusion::paint::{painted_width, FeatureMap, Sampler};
 use sensorium_fusion::pillars::EgoPoints;
 use sensorium_fusion::PillarBuilder;
 use sensorium_geometry::cloudfile::load_cloud;
@@ -498,7 +498,6 @@ fn pillarize_paint(ctx: &Ctx) -> Result<Vec<Row>> {
     let mut ego = EgoPoints::default();
     let mut scratch = PointsSoA::default();
     let mut uvd = Vec::new();
-    let mut painted = Vec::new();
     let mut builder = PillarBuilder::new(cfg);
     let c = &f.cloud;
     let mut run = || {
@@ -510,8 +509,9 @@ fn pillarize_paint(ctx: &Ctx) -> Result<Vec<Row>> {
         std::mem::swap(&mut scratch.x, &mut ego.x);
         std::mem::swap(&mut scratch.y, &mut ego.y);
         std::mem::swap(&mut scratch.z, &mut ego.z);
-        paint(&uvd, f.rgb.width, f.rgb.height, &fm, &mut painted);
-        builder.build(&ego, &painted);
+        // what the pipeline's LiDAR stage does: the features are sampled for the slotted points only
+        let sampler = Sampler::new(fm, f.rgb.width, f.rgb.height);
+        builder.build_sampled(&ego, &uvd, sampler.as_ref());
         builder.used()
     };
     let used = run();
@@ -525,7 +525,7 @@ fn pillarize_paint(ctx: &Ctx) -> Result<Vec<Row>> {
         .ours(st)
         .throughput(c.len() as f64 / 1e6 / (st.median_ms * 1e-3), "Mpoints/s")
         .note(format!(
-            "ego transform + crop + projection + painting ({channels} ch) + pillar tensor ({used} pillars), one core; \
+            "ego transform + crop + projection + painting ({channels} ch, sampled for the points given a pillar slot) + pillar tensor ({used} pillars), one core; \
              PCL only grids (centroid per voxel), ours does more"
         ));
     let peer = peer_or_missing(ctx, "pcl").and_then(|_| {

@@ -4,6 +4,17 @@
 //! [`PillarBuilder`] and are reused; only the slots used by the previous frame are cleared.
 
 use crate::grid::BevGrid;
+use crate::paint::Sampler;
+
+/// Where the painted features of the points come from.
+#[derive(Clone, Copy)]
+enum Painting<'a> {
+    /// `n × painted` values, in point order (missing rows: zeros).
+    Precomputed(&'a [f32]),
+    /// Sampled from the image features for the points that get a pillar slot only, from their
+    /// projections `(u, v, depth)`; None: no camera (zeros).
+    Sampled(&'a [(f64, f64, f64)], Option<&'a Sampler<'a>>),
+}
 
 /// Pillar tensor dimensions.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -140,6 +151,18 @@ impl PillarBuilder {
     /// Fills the tensor from cropped ego points and their painted features
     /// (`pts.len() × cfg.painted` values, in point order).
     pub fn build(&mut self, pts: &EgoPoints, painted: &[f32]) {
+        self.build_with(pts, Painting::Precomputed(painted));
+    }
+
+    /// [`PillarBuilder::build`] painting as it goes: the image features are sampled (bilinear, as
+    /// [`crate::paint::paint`] does, the same numbers) only for the points that get one of the P × N
+    /// slots, straight into the tensor. `uvd` holds every point's projection into the image the
+    /// `sampler` was made for; `sampler` None: no camera, painted channels zero.
+    pub fn build_sampled(&mut self, pts: &EgoPoints, uvd: &[(f64, f64, f64)], sampler: Option<&Sampler<'_>>) {
+        self.build_with(pts, Painting::Sampled(uvd, sampler));
+    }
+
+    fn build_with(&mut self, pts: &EgoPoints, painting: Painting<'_>) {
         let (p_max, n_max, pw) = (self.cfg.max_pillars, self.cfg.max_points, self.cfg.painted);
         let plane = p_max * n_max;
         // clear what the previous frame wrote
@@ -199,10 +222,26 @@ impl PillarBuilder {
                 for (ch, v) in geo.iter().enumerate() {
                     self.tensor[ch * plane + at] = *v;
                 }
-                if let Some(src) = painted.get(i * pw..(i + 1) * pw) {
-                    for (c, v) in src.iter().enumerate() {
-                        self.tensor[(GEOMETRIC_FEATURES + c) * plane + at] = *v;
+                match painting {
+                    Painting::Precomputed(painted) => {
+                        if let Some(src) = painted.get(i * pw..(i + 1) * pw) {
+                            for (c, v) in src.iter().enumerate() {
+                                self.tensor[(GEOMETRIC_FEATURES + c) * plane + at] = *v;
+                            }
+                        }
                     }
+                    Painting::Sampled(uvd, Some(sampler)) => {
+                        let channels = sampler.fm.channels.min(pw.saturating_sub(1));
+                        if let Some(t) = uvd.get(i).and_then(|&p| sampler.taps(p)) {
+                            for c in 0..channels {
+                                self.tensor[(GEOMETRIC_FEATURES + c) * plane + at] = sampler.sample(&t, c);
+                            }
+                            if pw > 0 {
+                                self.tensor[(GEOMETRIC_FEATURES + pw - 1) * plane + at] = 1.0;
+                            }
+                        }
+                    }
+                    Painting::Sampled(_, None) => {}
                 }
                 self.mask[at] = 1.0;
             }
@@ -321,6 +360,66 @@ mod tests {
         assert_eq!(bev[cells], 10.0);
         assert_eq!(bev[2 * cells - 1], 20.0);
         assert_eq!(bev.iter().filter(|v| **v != 0.0).count(), 4);
+    }
+
+    #[test]
+    fn sampling_in_the_builder_equals_painting_every_point_first() {
+        use crate::paint::{paint, FeatureMap, Sampler};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let n = 30_000;
+        let gen = |rng: &mut rand_chacha::ChaCha8Rng, lo: f32, hi: f32| -> Vec<f32> {
+            (0..n).map(|_| rng.gen_range(lo..hi)).collect()
+        };
+        let (x, y, z, i) = (
+            gen(&mut rng, -10.0, 60.0),
+            gen(&mut rng, -30.0, 30.0),
+            gen(&mut rng, -4.0, 5.0),
+            gen(&mut rng, 0.0, 1.0),
+        );
+        let mut e = EgoPoints::default();
+        e.crop_from(&BevGrid::default(), &x, &y, &z, &i, &IDENTITY);
+        // projections: some behind, some outside, most inside a 640×480 image
+        let uvd: Vec<(f64, f64, f64)> = (0..e.len())
+            .map(|k| match k % 7 {
+                0 => (f64::NAN, f64::NAN, f64::NAN),
+                1 => (700.0, 10.0, 5.0),
+                _ => (
+                    rng.gen_range(0.0..640.0),
+                    rng.gen_range(0.0..480.0),
+                    rng.gen_range(-1.0..50.0),
+                ),
+            })
+            .collect();
+        let (c, h, w) = (32, 12, 20);
+        let data: Vec<f32> = (0..c * h * w).map(|_| rng.gen_range(-2.0..2.0)).collect();
+        let fm = FeatureMap {
+            data: &data,
+            channels: c,
+            height: h,
+            width: w,
+        };
+        let mut painted = Vec::new();
+        paint(&uvd, 640, 480, &fm, &mut painted);
+        let mut a = PillarBuilder::new(PillarConfig::default());
+        let mut b = PillarBuilder::new(PillarConfig::default());
+        a.build(&e, &painted);
+        let sampler = Sampler::new(fm, 640, 480).unwrap();
+        b.build(&e, &painted); // a dirty builder first: the sampled build must clear it
+        b.build_sampled(&e, &uvd, Some(&sampler));
+        assert!(a.tensor == b.tensor, "tensors differ");
+        assert_eq!(a.mask, b.mask);
+        assert!(
+            a.tensor
+                .iter()
+                .skip(9 * 6000 * 16)
+                .any(|v| *v != 0.0 && *v != 1.0),
+            "nothing painted"
+        );
+        // no camera: the painted channels are zero
+        b.build_sampled(&e, &[], None);
+        let zero = vec![0.0; e.len() * 33];
+        a.build(&e, &zero);
+        assert!(a.tensor == b.tensor);
     }
 
     #[test]

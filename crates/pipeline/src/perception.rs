@@ -15,7 +15,7 @@ use anyhow::{anyhow, Result};
 use sensorium_core::{
     MapText, Modality, ModalityMask, PointsSoA, QueryScore, RgbImage, Scene, SceneBev, StageTiming, Stamp,
 };
-use sensorium_fusion::paint::{paint, painted_width, FeatureMap};
+use sensorium_fusion::paint::{paint, painted_width, FeatureMap, Sampler};
 use sensorium_fusion::pillars::EgoPoints;
 use sensorium_fusion::{BevGrid, PillarBuilder};
 use sensorium_geometry::{CameraCalib, Projector, VehicleCalib};
@@ -99,8 +99,15 @@ pub struct LidarStage {
     ego: EgoPoints,
     scratch: PointsSoA,
     uvd: Vec<(f64, f64, f64)>,
+    /// Every cropped point's painted features, built on demand by [`LidarStage::painted_points`]
+    /// (the pillars sample the image features only for the points that get a slot).
     painted: Vec<f32>,
-    /// `ego` and `painted` hold the last frame set's LiDAR points (false after a camera-only set).
+    /// The last set's image features and image size, kept for [`LidarStage::painted_points`].
+    features: Vec<f32>,
+    feature_dims: Option<(usize, usize, usize, u32, u32)>,
+    /// `painted` is built for the last set.
+    painted_built: bool,
+    /// `ego` and `uvd` hold the last frame set's LiDAR points (false after a camera-only set).
     painted_valid: bool,
     /// Clone the cropped points into [`FrameDebug::ego_points`] (for rendering).
     pub keep_points: bool,
@@ -119,6 +126,8 @@ impl LidarStage {
         let mut debug = FrameDebug::default();
         let cfg = *self.pillars.config();
         self.painted_valid = set.lidar.is_some();
+        self.painted_built = false;
+        self.feature_dims = None;
         let Some(cloud) = &set.lidar else {
             // the point encoder's output width, from its manifest
             let c = output_channels(&self.models.point, "pillar_features").unwrap_or(64);
@@ -150,16 +159,29 @@ impl LidarStage {
                     height: img_out.height,
                     width: img_out.width,
                 };
-                paint(&self.uvd, img.width, img.height, &fm, &mut self.painted);
+                let sampler = Sampler::new(fm, img.width, img.height);
+                t = lap("project_paint", t, timing);
+                self.pillars.build_sampled(&self.ego, &self.uvd, sampler.as_ref());
+                t = lap("pillarize", t, timing);
+                let seen = sampler.map_or(0, |s| self.uvd.iter().filter(|p| s.sees(**p)).count());
+                debug.painted_fraction = seen as f64 / self.ego.len().max(1) as f64;
+                self.features.clear();
+                self.features.extend_from_slice(&img_out.features);
+                self.feature_dims = Some((
+                    img_out.channels,
+                    img_out.height,
+                    img_out.width,
+                    img.width,
+                    img.height,
+                ));
             }
             _ => {
-                self.painted.clear();
-                self.painted.resize(self.ego.len() * cfg.painted, 0.0);
+                self.uvd.clear();
+                t = lap("project_paint", t, timing);
+                self.pillars.build_sampled(&self.ego, &[], None);
+                t = lap("pillarize", t, timing);
             }
         }
-        t = lap("project_paint", t, timing);
-        self.pillars.build(&self.ego, &self.painted);
-        t = lap("pillarize", t, timing);
         let (c, feats) = self.models.run_point(
             &cfg,
             &self.pillars.tensor,
@@ -169,11 +191,6 @@ impl LidarStage {
         let mut bev = Vec::new();
         self.pillars.scatter(&feats, c, &mut bev);
         lap("point_encoder", t, timing);
-        let pw = cfg.painted;
-        let painted_pts = (0..self.ego.len())
-            .filter(|i| self.painted.get(i * pw + pw - 1).is_some_and(|f| *f > 0.0))
-            .count();
-        debug.painted_fraction = painted_pts as f64 / self.ego.len().max(1) as f64;
         debug.pillars = self.pillars.used();
         if self.keep_points {
             debug.ego_points = self.ego.clone();
@@ -183,9 +200,28 @@ impl LidarStage {
 
     /// The last processed set's LiDAR points in the ego frame (cropped to the grid) and their
     /// painted features, `width` values per point (image feature channels, then the in-image flag);
-    /// `None` when that set had no LiDAR. Borrowed: nothing is copied per frame.
-    pub fn painted_points(&self) -> Option<(&EgoPoints, &[f32], usize)> {
+    /// `None` when that set had no LiDAR. Painted here, on the first call after a set (only a
+    /// listener of `~painted_points` needs every point painted); the points are borrowed.
+    pub fn painted_points(&mut self) -> Option<(&EgoPoints, &[f32], usize)> {
         let width = self.pillars.config().painted;
+        if self.painted_valid && !self.painted_built {
+            match self.feature_dims {
+                Some((channels, height, width_px, img_w, img_h)) => {
+                    let fm = FeatureMap {
+                        data: &self.features,
+                        channels,
+                        height,
+                        width: width_px,
+                    };
+                    paint(&self.uvd, img_w, img_h, &fm, &mut self.painted);
+                }
+                None => {
+                    self.painted.clear();
+                    self.painted.resize(self.ego.len() * width, 0.0);
+                }
+            }
+            self.painted_built = true;
+        }
         (self.painted_valid && self.painted.len() == self.ego.len() * width).then_some((
             &self.ego,
             self.painted.as_slice(),
@@ -422,6 +458,9 @@ impl Perception {
                 scratch: PointsSoA::default(),
                 uvd: Vec::new(),
                 painted: Vec::new(),
+                features: Vec::new(),
+                feature_dims: None,
+                painted_built: false,
                 painted_valid: false,
                 keep_points: true,
             },
@@ -444,7 +483,7 @@ impl Perception {
     }
 
     /// See [`LidarStage::painted_points`].
-    pub fn painted_points(&self) -> Option<(&EgoPoints, &[f32], usize)> {
+    pub fn painted_points(&mut self) -> Option<(&EgoPoints, &[f32], usize)> {
         self.lidar.painted_points()
     }
 

@@ -490,7 +490,7 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
                         let painted = painted_pub
                             .as_ref()
                             .filter(|p| p.subscriber_count() > 0)
-                            .zip(state.perception.as_ref().and_then(Perception::painted_points));
+                            .zip(state.perception.as_mut().and_then(Perception::painted_points));
                         if let Some((p, (ego, feats, width))) = painted {
                             let cloud = sensorium_pipeline::publish::painted_points(
                                 ego,
