@@ -362,22 +362,20 @@ mod tests {
         assert_eq!(bev.iter().filter(|v| **v != 0.0).count(), 4);
     }
 
+    /// `n` uniform random points over and around the grid, cropped; the generator to go on with.
+    fn random_cloud(seed: u64, n: usize) -> (EgoPoints, rand_chacha::ChaCha8Rng) {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut gen = |lo: f32, hi: f32| -> Vec<f32> { (0..n).map(|_| rng.gen_range(lo..hi)).collect() };
+        let (x, y, z, i) = (gen(-10.0, 60.0), gen(-30.0, 30.0), gen(-4.0, 5.0), gen(0.0, 1.0));
+        let mut e = EgoPoints::default();
+        e.crop_from(&BevGrid::default(), &x, &y, &z, &i, &IDENTITY);
+        (e, rng)
+    }
+
     #[test]
     fn sampling_in_the_builder_equals_painting_every_point_first() {
         use crate::paint::{paint, FeatureMap, Sampler};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        let n = 30_000;
-        let gen = |rng: &mut rand_chacha::ChaCha8Rng, lo: f32, hi: f32| -> Vec<f32> {
-            (0..n).map(|_| rng.gen_range(lo..hi)).collect()
-        };
-        let (x, y, z, i) = (
-            gen(&mut rng, -10.0, 60.0),
-            gen(&mut rng, -30.0, 30.0),
-            gen(&mut rng, -4.0, 5.0),
-            gen(&mut rng, 0.0, 1.0),
-        );
-        let mut e = EgoPoints::default();
-        e.crop_from(&BevGrid::default(), &x, &y, &z, &i, &IDENTITY);
+        let (e, mut rng) = random_cloud(5, 30_000);
         // projections: some behind, some outside, most inside a 640×480 image
         let uvd: Vec<(f64, f64, f64)> = (0..e.len())
             .map(|k| match k % 7 {
@@ -424,19 +422,7 @@ mod tests {
 
     #[test]
     fn deterministic_for_random_clouds() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        let n = 20_000;
-        let gen = |rng: &mut rand_chacha::ChaCha8Rng, lo: f32, hi: f32| -> Vec<f32> {
-            (0..n).map(|_| rng.gen_range(lo..hi)).collect()
-        };
-        let (x, y, z, i) = (
-            gen(&mut rng, -10.0, 60.0),
-            gen(&mut rng, -30.0, 30.0),
-            gen(&mut rng, -4.0, 5.0),
-            gen(&mut rng, 0.0, 1.0),
-        );
-        let mut e = EgoPoints::default();
-        e.crop_from(&BevGrid::default(), &x, &y, &z, &i, &IDENTITY);
+        let (e, _) = random_cloud(3, 20_000);
         let painted = vec![0.25; e.len() * 33];
         let mut a = PillarBuilder::new(PillarConfig::default());
         let mut b = PillarBuilder::new(PillarConfig::default());
