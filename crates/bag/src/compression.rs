@@ -70,7 +70,7 @@ pub fn decompress(
     verify: bool,
 ) -> Decompressed {
     if compression == Compression::None {
-        let problem = none_problem(input.len(), expected);
+        let problem = uncompressed_size_problem(input.len(), expected);
         return Decompressed {
             data: input,
             problem,
@@ -81,7 +81,8 @@ pub fn decompress(
     Decompressed { data, problem, input }
 }
 
-fn none_problem(len: usize, expected: Option<usize>) -> Option<String> {
+/// What is wrong with an uncompressed chunk of `len` bytes whose header claims `expected`, if anything.
+pub(crate) fn uncompressed_size_problem(len: usize, expected: Option<usize>) -> Option<String> {
     match expected {
         Some(e) if e != len => Some(format!("uncompressed chunk holds {len} bytes, header says {e}")),
         _ => None,
@@ -102,7 +103,7 @@ pub fn decompress_from(
             let mut out = out;
             out.clear();
             out.extend_from_slice(input);
-            (out, none_problem(input.len(), expected))
+            (out, uncompressed_size_problem(input.len(), expected))
         }
         Compression::Lz4 => {
             // LZ4 cannot expand more than ~255x; preallocate exactly when the claim is plausible.

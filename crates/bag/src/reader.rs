@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use sensorium_core::Stamp;
 
-use crate::compression::{decompress, decompress_from, Compression};
+use crate::compression::{decompress, decompress_from, uncompressed_size_problem, Compression};
 use crate::error::{io_err, BagError, BagWarning};
 use crate::record::{
     self, Header, MAGIC, OP_CHUNK, OP_CHUNK_INFO, OP_CONNECTION, OP_FILE_HEADER, OP_MSG_DATA,
@@ -212,17 +212,19 @@ impl FileRecord {
 }
 
 impl Source {
-    /// The mapped bytes `pos..pos + len`: None without a mapping, an error past the end of file.
-    fn mapped(&self, pos: u64, len: u64, what: &'static str) -> Result<Option<&[u8]>, BagError> {
+    /// The mapped bytes `pos..pos + len` as a zero-copy slice of the mapping: None without a mapping, an
+    /// error past the end of file.
+    fn mapped(&self, pos: u64, len: u64, what: &'static str) -> Result<Option<Bytes>, BagError> {
         let Some(map) = &self.map else {
             return Ok(None);
         };
         let range = pos
             .checked_add(len)
             .filter(|&e| e <= self.len)
-            .and_then(|e| Some(usize::try_from(pos).ok()?..usize::try_from(e).ok()?));
-        match range.and_then(|r| map.get(r)) {
-            Some(b) => Ok(Some(b)),
+            .and_then(|e| Some(usize::try_from(pos).ok()?..usize::try_from(e).ok()?))
+            .filter(|r| r.end <= map.len());
+        match range {
+            Some(r) => Ok(Some(Bytes::from_owner(MapOwner(Arc::clone(map))).slice(r))),
             None => Err(self.format(
                 pos,
                 what,
@@ -635,19 +637,11 @@ fn load_chunk(
     let expected = (!chunk.salvaged).then_some(chunk.uncompressed_size as usize);
     if let Some(bytes) = src.mapped(chunk.data_pos, chunk.compressed_size, "chunk data")? {
         if chunk.compression == Compression::None {
-            // zero-copy: the payloads are slices of the mapping
-            let problem = expected
-                .filter(|&e| e != bytes.len())
-                .map(|e| format!("uncompressed chunk holds {} bytes, header says {e}", bytes.len()))
-                .filter(|_| !chunk.salvaged);
-            if let (Some(map), Ok(start)) = (&src.map, usize::try_from(chunk.data_pos)) {
-                // `mapped` checked `start..start + len` lies in the mapping
-                let whole = Bytes::from_owner(MapOwner(Arc::clone(map)));
-                return Ok((whole.slice(start..start + bytes.len()), problem));
-            }
-            return Ok((Bytes::copy_from_slice(bytes), problem));
+            // zero-copy: the payloads are slices of the mapping (`expected` is None for a salvaged chunk)
+            let problem = uncompressed_size_problem(bytes.len(), expected);
+            return Ok((bytes, problem));
         }
-        let (data, problem) = decompress_from(chunk.compression, bytes, expected, pool.take(), verify);
+        let (data, problem) = decompress_from(chunk.compression, &bytes, expected, pool.take(), verify);
         return Ok((pool.wrap(data), problem.filter(|_| !chunk.salvaged)));
     }
     let out = pool.take();

@@ -128,8 +128,8 @@ fn bag_read(ctx: &Ctx) -> Result<Vec<Row>> {
     };
     cat()?; // into the page cache
             // One pass = what `sensorium bag read BAG` does: open the bag (index, mapping) and read every message
-            // through a fresh reader, so mapping the file and the first use of the chunk buffers are counted, as
-            // they are in a process reading a recording once (a reused reader is faster: its pages are mapped).
+            // through a fresh reader, so mapping the file and the first use of the chunk buffers are counted, as they
+            // are in a process reading a recording once (a reused reader is faster: its pages are mapped).
     let pass = |opts: &ReadOptions, open: OpenOptions| -> Result<(f64, ReadStats)> {
         let t = Instant::now();
         let reader = BagReader::open_with(&bag, open)?;
