@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Creates .venv (with Debian's system site-packages, so numpy/cv2/rospy stay visible) and
-# installs the pinned PyPI peers: onnxruntime (reference inference) and onnx (model tooling).
+# installs the pinned PyPI peers: onnxruntime (reference inference), onnx (model tooling) and
+# tokenizers (the recipe's tokenizer, for its offline evaluation of a bag).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
   /usr/bin/python3 -m venv --system-site-packages .venv
 fi
-if ! .venv/bin/python -c "import onnxruntime, onnx" 2>/dev/null; then
+if ! .venv/bin/python -c "import onnxruntime, onnx, tokenizers" 2>/dev/null; then
   .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements-test.txt
 fi
 .venv/bin/python -c "import onnxruntime, onnx, numpy; print('onnxruntime', onnxruntime.__version__, 'onnx', onnx.__version__, 'numpy', numpy.__version__)"

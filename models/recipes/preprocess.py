@@ -263,16 +263,26 @@ def load_frame(fdir: str, meta: Meta) -> dict:
     """Everything the recipe needs from one exported frame, image features not yet applied."""
     rgb = load_rgb(os.path.join(fdir, "image.png"))
     pts = np.load(os.path.join(fdir, "points.npy"))
-    xyz, inten, cell, src = crop_points(pts, meta.t_base_lidar)
-    u, v, d = project(pts[src, :3], meta.t_optical_lidar, meta.K, meta.D)
-    idx, w, flag = paint_taps(u, v, d, rgb.shape[1], rgb.shape[0])
-    pcells, slots = pillar_layout(cell)
-    geo, mask = pillar_geometry(xyz, inten, pcells, slots)
-    sp = np.maximum(slots, 0)
     with open(os.path.join(fdir, "boxes.json"), encoding="utf-8") as f:
         boxes = json.load(f)["boxes"]
     with open(os.path.join(fdir, "caption.txt"), encoding="utf-8") as f:
         caption = f.read().strip()
+    return make_frame(rgb, pts, meta.t_base_lidar, meta.t_optical_lidar, meta.K, meta.D,
+                      occupancy=np.load(os.path.join(fdir, "occupancy.npy")),
+                      cls=np.load(os.path.join(fdir, "class.npy")),
+                      boxes=boxes, caption=caption, map_texts=read_map_texts(fdir))
+
+
+def make_frame(rgb, pts, t_base_lidar, t_optical_lidar, K, D, occupancy, cls, boxes, caption, map_texts) -> dict:
+    """One frame from in-memory data: RGB u8 (H, W, 3), lidar points (N, >=4), the two transforms,
+    the camera model, and the ground truth (occupancy / class grids may be None when absent)."""
+    xyz, inten, cell, src = crop_points(pts, t_base_lidar)
+    u, v, d = project(pts[src, :3], t_optical_lidar, K, D)
+    idx, w, flag = paint_taps(u, v, d, rgb.shape[1], rgb.shape[0])
+    pcells, slots = pillar_layout(cell)
+    geo, mask = pillar_geometry(xyz, inten, pcells, slots)
+    sp = np.maximum(slots, 0)
+    cells = ROWS * COLS
     return {
         "image": preprocess_image(rgb)[0],
         "geo": geo,
@@ -281,11 +291,12 @@ def load_frame(fdir: str, meta: Meta) -> dict:
         "tap_idx": idx[sp] * mask[..., None].astype(np.int64),  # (Pu, 16, 4)
         "tap_w": w[sp] * mask[..., None],
         "tap_flag": flag[sp] * mask,
-        "occupancy": np.load(os.path.join(fdir, "occupancy.npy")).reshape(-1).astype(np.uint8),
-        "class": np.load(os.path.join(fdir, "class.npy")).reshape(-1).astype(np.uint8),
+        "occupancy": (np.zeros(cells, np.uint8) if occupancy is None
+                      else np.asarray(occupancy).reshape(-1).astype(np.uint8)),
+        "class": np.zeros(cells, np.uint8) if cls is None else np.asarray(cls).reshape(-1).astype(np.uint8),
         "boxes": boxes,
         "caption": caption,
-        "map_texts": read_map_texts(fdir),
+        "map_texts": [t for t in map_texts if t][:MAX_TEXTS],
     }
 
 

@@ -20,7 +20,6 @@ site = os.environ.get("SENSORIUM_VENV_SITE")
 if site:
     sys.path.append(site)
 
-import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 import rosbag  # noqa: E402
@@ -28,68 +27,9 @@ import rosbag  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "models", "recipes"))
 import preprocess as pp  # noqa: E402
+import rosbag_frames as rf  # noqa: E402
 
 ROLES = {"image": "image_encoder", "point": "point_encoder", "text": "text_encoder", "fusion": "fusion"}
-
-
-def quat_matrix(t):
-    q = t.rotation
-    x, y, z, w = q.x, q.y, q.z, q.w
-    m = np.eye(4)
-    m[:3, :3] = [[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-                 [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-                 [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]]
-    m[:3, 3] = [t.translation.x, t.translation.y, t.translation.z]
-    return m
-
-
-def to_root(frame, parent_of):
-    """T_root_frame through the static tree, and the root's name."""
-    m = np.eye(4)
-    seen = set()
-    while frame in parent_of and frame not in seen:
-        seen.add(frame)
-        parent, t = parent_of[frame]
-        m = t @ m
-        frame = parent
-    return m, frame
-
-
-def pointcloud_xyzi(msg):
-    names = {f.name: f for f in msg.fields}
-    dt = np.dtype({"names": ["x", "y", "z", "intensity"], "formats": ["<f4"] * 4,
-                   "offsets": [names[k].offset for k in ("x", "y", "z", "intensity")],
-                   "itemsize": msg.point_step})
-    arr = np.frombuffer(msg.data, dtype=dt, count=msg.width * msg.height)
-    pts = np.stack([arr["x"], arr["y"], arr["z"], arr["intensity"]], axis=1)
-    return pts[np.isfinite(pts[:, :3]).all(axis=1)]
-
-
-def map_texts(msg):
-    try:
-        j = json.loads(msg.data)
-    except ValueError:
-        return [msg.data.strip()] if msg.data.strip() else []
-    anns = j.get("annotations", []) if isinstance(j, dict) else j
-    return [a.get("text", "") for a in anns if isinstance(a, dict) and a.get("text")][: pp.MAX_TEXTS]
-
-
-class Tokenizer:
-    """tokenizer.json's WordLevel vocabulary with its lowercase + \\w+|[^\\w\\s] pre-tokenizer."""
-
-    def __init__(self, path):
-        with open(path, encoding="utf-8") as f:
-            tj = json.load(f)
-        self.vocab = tj["model"]["vocab"]
-        self.unk = self.vocab.get(tj["model"].get("unk_token", "[UNK]"), 1)
-
-    def encode(self, text):
-        ids = np.zeros((1, pp.TEXT_LEN), np.int64)
-        mask = np.zeros((1, pp.TEXT_LEN), np.int64)
-        toks = [self.vocab.get(w, self.unk) for w in pp.words(text)][: pp.TEXT_LEN]
-        ids[0, : len(toks)] = toks
-        mask[0, : len(toks)] = 1
-        return ids, mask
 
 
 def main():
@@ -106,7 +46,7 @@ def main():
         if not os.path.exists(p):
             p = os.path.join(models, d, "model.onnx")
         sess[role] = ort.InferenceSession(p, so, providers=["CPUExecutionProvider"])
-    tok = Tokenizer(os.path.join(models, "text_encoder", "tokenizer.json"))
+    tok = rf.WordLevelTokenizer(os.path.join(models, "text_encoder", "tokenizer.json"))
     text_cache = {}
 
     def embed(t):
@@ -116,20 +56,15 @@ def main():
         return text_cache[t]
 
     bag = rosbag.Bag(bag_path)
-    parent_of, K, D = {}, None, None
-    lidar_frame = camera_frame = None
-    for _, m, _ in bag.read_messages(topics=["/tf_static", "/camera/camera_info"]):
-        if m._type == "tf2_msgs/TFMessage":
-            for tr in m.transforms:
-                parent_of[tr.child_frame_id] = (tr.header.frame_id, quat_matrix(tr.transform))
-        elif K is None:
-            K = np.array(m.K, np.float64).reshape(3, 3)
-            D = np.array(m.D, np.float64)
-            camera_frame = m.header.frame_id
+    parent_of, K, D, camera_frame = rf.calibration(bag)
+    lidar_frame = None
 
     # pair each sweep with the camera image nearest in header stamp (what a Python node's
     # ApproximateTimeSynchronizer would hand it) and the latest map text at that point of the bag
-    images = [(m.header.stamp.to_sec(), m) for _, m, _ in bag.read_messages(topics=["/camera/image_raw/compressed"])]
+    cameras = rf.topics_of_type(bag, "sensor_msgs/CompressedImage") or rf.topics_of_type(bag, "sensor_msgs/Image")
+    images = [(m.header.stamp.to_sec(), m) for _, m, _ in bag.read_messages(topics=cameras[:1])]
+    if not images:
+        raise SystemExit(f"{bag_path}: no camera image")
     stamps = np.array([s for s, _ in images])
     latencies = []
     texts = []
@@ -137,22 +72,21 @@ def main():
     frames = 0
     for topic, m, _ in bag.read_messages(topics=["/lidar/points", "/map/text"]):
         if topic == "/map/text":
-            texts = map_texts(m)
+            texts = rf.map_texts(m)
             continue
         if max_frames is not None and frames >= max_frames:
             break
         if lidar_frame is None:
             lidar_frame = m.header.frame_id
-            t_root_lidar, root = to_root(lidar_frame, parent_of)
-            t_root_cam, _ = to_root(camera_frame, parent_of)
+            t_root_lidar, root = rf.to_root(lidar_frame, parent_of)
+            t_root_cam, _ = rf.to_root(camera_frame, parent_of)
             t_base_lidar = t_root_lidar
             t_optical_lidar = np.linalg.inv(t_root_cam) @ t_root_lidar
         s = m.header.stamp.to_sec()
         img_msg = images[int(np.argmin(np.abs(stamps - s)))][1]
         t0 = time.perf_counter()
-        bgr = cv2.imdecode(np.frombuffer(img_msg.data, np.uint8), cv2.IMREAD_COLOR)
-        rgb = np.ascontiguousarray(bgr[:, :, ::-1])
-        pts = pointcloud_xyzi(m)
+        rgb = rf.image_rgb(img_msg)
+        pts = rf.pointcloud_xyzi(m)
         feats, _emb = sess["image"].run(None, {"image": pp.preprocess_image(rgb)})
         xyz, inten, cell, src = pp.crop_points(pts, t_base_lidar)
         u, v, d = pp.project(pts[src, :3], t_optical_lidar, K, D)

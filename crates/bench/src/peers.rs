@@ -27,15 +27,6 @@ pub struct Peers {
     pub missing: BTreeMap<&'static str, String>,
 }
 
-/// The .venv's site-packages folder, if the venv exists.
-fn venv_site(venv_python: &Path) -> Option<PathBuf> {
-    let lib = venv_python.parent()?.parent()?.join("lib");
-    std::fs::read_dir(lib)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path().join("site-packages")))
-        .find(|p| p.is_dir())
-}
-
 fn check(cmd: &mut Command) -> Result<(), String> {
     match cmd.output() {
         Ok(o) if o.status.success() => Ok(()),
@@ -53,7 +44,7 @@ impl Peers {
         let venv_python = venv_python();
         Peers {
             ros_python: ros_python(),
-            venv_site: venv_site(&venv_python),
+            venv_site: sensorium_core::testdata::venv_site_of(&venv_python),
             venv_python,
             scripts: repo_root().join("crates/bench/python"),
             missing: BTreeMap::new(),

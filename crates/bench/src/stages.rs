@@ -52,6 +52,7 @@ pub const ALL: &[(&str, Stage)] = &[
     ("engine", engine),
     ("sim_frame_set", sim_frame_set),
     ("end_to_end", end_to_end),
+    ("full_pipeline_10hz", full_pipeline_10hz),
     ("node_soak", node_soak),
 ];
 
@@ -883,6 +884,149 @@ fn sim_frame_set(ctx: &Ctx) -> Result<Vec<Row>> {
 }
 
 // ----------------------------------------------------------------------------- end to end, memory
+
+/// The full pipeline at sensor rate on the issue's sizing: a simulated drive with a 1280×720 JPEG camera
+/// and a 64-beam LiDAR at 0.18° azimuth (≈ 120 k points a sweep), both 10 Hz, plus map text, played by
+/// `sensorium replay --rate 1.0` (the bag's clock: drops and deadlines as on a vehicle) with the int8
+/// models on `threads` cores; beside it the Python baseline node (numpy + onnxruntime) over the same bag
+/// as fast as it goes (its throughput says whether it could keep 10 Hz).
+fn full_pipeline_10hz(ctx: &Ctx) -> Result<Vec<Row>> {
+    use sensorium_bag::{BagReader, ReadOptions};
+    let secs = if ctx.opts.quick { 4 } else { 10 };
+    let bag = ctx.work.join("full_10hz.bag");
+    let sim_cfg = ctx.work.join("full_10hz_sim.toml");
+    std::fs::write(&sim_cfg, "[lidar]\nazimuth_res_deg = 0.18\n")?;
+    let st = Command::new(&ctx.opts.exe)
+        .args(["sim", "--frames", &s(secs * 10), "--seed", "11", "--config"])
+        .arg(&sim_cfg)
+        .arg("--out")
+        .arg(&bag)
+        .output()?;
+    if !st.status.success() {
+        bail!("sensorium sim failed: {}", String::from_utf8_lossy(&st.stderr));
+    }
+    // points per sweep, as recorded
+    let reader = BagReader::open(&bag)?;
+    let mut points = Vec::new();
+    for m in reader.messages(&ReadOptions::topics(["/lidar/points"])) {
+        let m = m?;
+        let pc = sensorium_msgs::PointCloud2Ref::decode(&m.data)?;
+        points.push(pc.width as usize * pc.height as usize);
+    }
+    let mean_points = points.iter().sum::<usize>() as f64 / points.len().max(1) as f64;
+    let peer = peer_or_missing(ctx, "baseline").and_then(|_| {
+        ctx.peers.run(
+            Interp::Ros,
+            "baseline_node.py",
+            &[
+                s(bag.display()),
+                s(ctx.opts.models.display()),
+                s("int8"),
+                s(ctx.threads),
+            ],
+        )
+    });
+    let mut rows = Vec::new();
+    for backend in ["tract", "onnxruntime"] {
+        let row = match replay_at_rate(ctx, &bag, backend, secs, mean_points) {
+            Ok(r) => r,
+            Err(e) => {
+                rows.push(Row::new(format!("full_pipeline_10hz_{backend}")).note(format!("failed: {e:#}")));
+                continue;
+            }
+        };
+        rows.push(match &peer {
+            Ok(p) => {
+                let (m, p99) = med_p99(p)?;
+                let fps = p["fps"].as_f64().unwrap_or(0.0);
+                row.peer(
+                    "Python node: rosbag + numpy (recipe preprocessing) + onnxruntime, as fast as it goes",
+                    m,
+                    Some(p99),
+                )
+                .note(format!(
+                    "python: {:.0} frame sets at {fps:.2}/s (per-set latency, {} 10 Hz)",
+                    p["frames"].as_f64().unwrap_or(0.0),
+                    if fps >= 10.0 { "could keep" } else { "cannot keep" }
+                ))
+            }
+            Err(e) => row.no_peer(format!("Python baseline node failed: {e:#}")),
+        });
+    }
+    Ok(rows)
+}
+
+/// One `sensorium replay --rate 1.0 --policy slop` of the 10 Hz bag on `backend`, as a row.
+fn replay_at_rate(ctx: &Ctx, bag: &Path, backend: &str, secs: u32, mean_points: f64) -> Result<Row> {
+    let summary = ctx.work.join(format!("full_10hz_summary_{backend}.json"));
+    let out = Command::new(&ctx.opts.exe)
+        .arg("replay")
+        .arg(bag)
+        .args([
+            "--rate",
+            "1.0",
+            "--policy",
+            "slop",
+            "--quiet",
+            "--variant",
+            "int8",
+            "--backend",
+            backend,
+            "--threads",
+            &s(ctx.threads),
+        ])
+        .arg("--models")
+        .arg(&ctx.opts.models)
+        .arg("--summary-json")
+        .arg(&summary)
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "sensorium replay --rate 1.0 --backend {backend} failed: {}",
+            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+        );
+    }
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary)?)?;
+    let e2e = &v["end_to_end_ms"];
+    let fused = v["framesets_fused"].as_f64().unwrap_or(0.0);
+    let sweeps = v["received"]["lidar"].as_f64().unwrap_or(0.0);
+    let dropped: u64 = v["dropped"]
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter(|(k, _)| !k.starts_with("sync_pending_at_end"))
+                .filter_map(|(_, n)| n.as_u64())
+                .sum()
+        })
+        .unwrap_or(0);
+    let wall = v["wall_s"].as_f64().unwrap_or(f64::NAN);
+    let p99 = e2e["p99"].as_f64().unwrap_or(f64::NAN);
+    let all3 = v["modalities"]["camera+lidar+map_text"].as_f64().unwrap_or(0.0);
+    let proc = &v["latency_ms"]["total"];
+    let kept_up = fused + 2.0 >= sweeps;
+    Ok(Row::new(format!(
+        "full_pipeline_10hz_1280x720_{:.0}k_points_{backend}",
+        mean_points / 1e3
+    ))
+    .ours(Stats {
+        median_ms: e2e["p50"].as_f64().unwrap_or(f64::NAN),
+        p99_ms: p99,
+        iters: fused as usize,
+    })
+    .throughput(fused / wall, "frame sets/s")
+    .note(format!(
+        "sensorium replay --rate 1.0 --policy slop --backend {backend} (bag clock, sets emitted as soon as they \
+         match) of a {secs} s sim drive: 1280x720 camera + {mean_points:.0} points/sweep (64 beams) at 10 Hz + \
+         map text at 1 Hz, int8, {} threads; fused {fused:.0} of {sweeps:.0} sweeps ({all3:.0} with all three \
+         modalities), {dropped} dropped; median/p99 = end-to-end latency (oldest input to scene; processing \
+         alone p50 {:.1} / p99 {:.1} ms); target every sweep at 10 Hz: {}, p99 <= 100 ms: {}",
+        ctx.threads,
+        proc["p50"].as_f64().unwrap_or(f64::NAN),
+        proc["p99"].as_f64().unwrap_or(f64::NAN),
+        if kept_up { "met" } else { "NOT met" },
+        if p99 <= 100.0 { "met" } else { "NOT met" }
+    )))
+}
 
 /// Runs a child to completion, sampling its peak RSS (VmHWM) until it exits.
 fn run_with_peak_rss(mut cmd: Command) -> Result<(std::process::Output, f64)> {

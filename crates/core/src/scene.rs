@@ -21,13 +21,21 @@ pub struct SceneBev {
     pub occupancy: Vec<f32>,
     /// Arg-max class per cell (0 = free/background), row-major.
     pub class: Vec<u8>,
+    /// Map-text channel, row-major: 1 + the index of the nearest positioned map annotation anchored
+    /// within a few metres of the cell (0 = none); empty when the scene had no positioned annotation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub map_text: Vec<u8>,
 }
 
-/// Similarity of one configured text query to the scene.
+/// Similarity of one configured text query to the scene, globally and per BEV cell.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueryScore {
     pub query: String,
+    /// Cosine similarity of the query's text embedding to the scene embedding.
     pub score: f32,
+    /// Per-cell similarity map (0..1), row-major on the scene's BEV grid; empty when not computed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub map: Vec<f32>,
 }
 
 /// Time spent in one stage for one scene.

@@ -46,6 +46,22 @@ pub fn venv_python() -> PathBuf {
         .unwrap_or_else(|_| repo_root().join(".venv/bin/python"))
 }
 
+/// The site-packages folder of the venv whose interpreter is `venv_python`, if it exists: appended to
+/// Debian's python3 `sys.path` (`SENSORIUM_VENV_SITE`) by scripts that need ROS's modules and cv2
+/// (built for Debian's numpy) beside onnxruntime.
+pub fn venv_site_of(venv_python: &Path) -> Option<PathBuf> {
+    let lib = venv_python.parent()?.parent()?.join("lib");
+    std::fs::read_dir(lib)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("site-packages")))
+        .find(|p| p.is_dir())
+}
+
+/// [`venv_site_of`] the project venv ([`venv_python`]).
+pub fn venv_site() -> Option<PathBuf> {
+    venv_site_of(&venv_python())
+}
+
 /// Skip (return false, with a note on stderr) or panic when a peer/data file is missing.
 pub fn require(what: &str, present: bool) -> bool {
     if present {

@@ -180,6 +180,21 @@ pub fn best_match(query: &[f32], candidates: &[Vec<f32>]) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
+/// True when `candidates[0]` is strictly more similar (cosine) to `query` than every other candidate:
+/// a retrieval hit (a tie is a miss, as in the recipe's scoring).
+pub fn strictly_first(query: &[f32], candidates: &[Vec<f32>]) -> bool {
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    let qn = norm(query);
+    let sim = |c: &[f32]| query.iter().zip(c).map(|(a, b)| a * b).sum::<f32>() / (qn * norm(c));
+    match candidates.split_first() {
+        Some((own, others)) => {
+            let s0 = sim(own);
+            others.iter().all(|c| s0 > sim(c))
+        }
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +251,18 @@ mod tests {
         assert_eq!(m.recall["car"], 0.5);
         assert!(!m.recall.contains_key("pedestrian"), "beyond 40 m is not scored");
         assert_eq!(m.query_top1, Some(0.5));
+    }
+
+    #[test]
+    fn a_tie_is_not_a_retrieval_hit() {
+        let q = [1.0, 0.0];
+        assert!(strictly_first(&q, &[vec![1.0, 0.1], vec![0.0, 1.0]]));
+        assert!(
+            !strictly_first(&q, &[vec![1.0, 0.0], vec![2.0, 0.0]]),
+            "same direction: a tie"
+        );
+        assert!(!strictly_first(&q, &[vec![0.0, 1.0], vec![1.0, 0.0]]));
+        assert!(!strictly_first(&q, &[]));
     }
 
     #[test]

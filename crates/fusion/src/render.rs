@@ -17,7 +17,8 @@ pub const CLASS_COLOURS: [[u8; 3]; 6] = [
 
 const SCALE: u32 = 4;
 
-/// Draws the BEV: occupancy by class colour, LiDAR points grey, optional heat map (0..1) in red,
+/// Draws the BEV: occupancy by class colour, LiDAR points grey, map-text anchors dark cyan, an optional
+/// heat map (0..1, a query's similarity map) in magenta,
 /// ego at the bottom centre looking up (x forward = up, y left = left).
 pub fn render_bev(scene: &Scene, grid: &BevGrid, points: Option<&EgoPoints>, heat: Option<&[f32]>) -> ImgRgb {
     let (rows, cols) = (grid.rows() as u32, grid.cols() as u32);
@@ -37,6 +38,10 @@ pub fn render_bev(scene: &Scene, grid: &BevGrid, points: Option<&EgoPoints>, hea
     let bev = &scene.bev;
     for cell in 0..(rows * cols) as usize {
         let (r, c) = ((cell as u32) / cols, (cell as u32) % cols);
+        if bev.map_text.get(cell).is_some_and(|v| *v > 0) {
+            // map-text channel: anchored annotations in dark cyan
+            put(&mut img, r, c, [0, 140, 160], 0.5);
+        }
         if let Some(h) = heat.and_then(|h| h.get(cell)) {
             put(&mut img, r, c, [255, 0, 255], h.clamp(0.0, 1.0) * 0.6);
         }

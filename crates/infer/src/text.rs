@@ -64,13 +64,19 @@ impl TextTokenizer {
                 path: self.path.clone(),
                 message: format!("{text:?}: {e}"),
             })?;
-        let mut ids: Vec<i64> = enc
+        // a tokenizer.json may pad by itself (the recipe's does, to 16): its padding tokens are not
+        // attended, so the mask comes from the encoding, not from the number of ids
+        let mut ids: Vec<i64> = Vec::with_capacity(self.max_len);
+        let mut mask: Vec<i64> = Vec::with_capacity(self.max_len);
+        for (&id, &m) in enc
             .get_ids()
             .iter()
+            .zip(enc.get_attention_mask())
             .take(self.max_len)
-            .map(|&i| i as i64)
-            .collect();
-        let mut mask = vec![1i64; ids.len()];
+        {
+            ids.push(if m == 0 { self.pad_id as i64 } else { id as i64 });
+            mask.push(i64::from(m != 0));
+        }
         ids.resize(self.max_len, self.pad_id as i64);
         mask.resize(self.max_len, 0);
         Ok(Tokens { ids, mask })

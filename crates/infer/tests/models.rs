@@ -435,6 +435,43 @@ fn text_embedder_tokenizes_and_caches() {
     assert_eq!(emb.cache_stats(), (1, 6));
 }
 
+#[test]
+fn bundled_tokenizer_gives_the_ids_and_mask_of_the_recipes_tokenizers_package() {
+    // models/text_encoder/tokenizer.json pads to 16 by itself: its padding must not be attended
+    if !require(
+        "the project venv with `tokenizers` (scripts/setup-venv.sh)",
+        Command::new(venv_python())
+            .args(["-c", "import tokenizers"])
+            .status()
+            .is_ok_and(|s| s.success()),
+    ) {
+        return;
+    }
+    let dir = repo_root().join("models/text_encoder");
+    let emb = TextEmbedder::new(Encoder::load(&dir, &no_cache()).unwrap(), 4).unwrap();
+    let texts = [
+        "speed limit 50",
+        "crosswalk 46 m ahead",
+        "a straight road with a 50 km/h limit: two cars parked on the right, a pedestrian crossing",
+        "",
+        "Unknown-Words here!",
+    ];
+    let py = format!(
+        "import json, tokenizers; t = tokenizers.Tokenizer.from_file('{}'); \
+         print(json.dumps([[e.ids, e.attention_mask] for e in t.encode_batch({:?}, add_special_tokens=False)]))",
+        dir.join("tokenizer.json").display(),
+        texts
+    );
+    let out = Command::new(venv_python()).args(["-c", &py]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let want: Vec<(Vec<i64>, Vec<i64>)> = serde_json::from_slice(&out.stdout).unwrap();
+    for (text, (ids, mask)) in texts.iter().zip(want) {
+        let t = emb.tokenizer().encode(text).unwrap();
+        assert_eq!(t.mask, mask[..16], "{text:?}: attention mask");
+        assert_eq!(t.ids, ids[..16], "{text:?}: ids");
+    }
+}
+
 /// The onnxruntime backend (feature `onnxruntime`, the wheel's libonnxruntime loaded at run time) runs
 /// the same manifests and passes the same parity checks as tract, on the tiny models and on `models/`;
 /// a corrupt model fails at load naming the file.

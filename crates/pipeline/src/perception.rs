@@ -4,7 +4,8 @@
 //! - [`CameraStage`]: camera preprocessing + image encoder;
 //! - [`LidarStage`]: LiDAR ego transform + crop, projection, painting with the image features,
 //!   pillars, point encoder, scatter to the BEV grid;
-//! - [`FusionStage`]: map-text encoding (cached per string), fusion, heads and queries.
+//! - [`FusionStage`]: map-text encoding (cached per string), fusion, heads and queries (scores and
+//!   per-query BEV similarity maps).
 //!
 //! [`Perception::process`] runs them one after another on the caller's thread (the node);
 //! [`crate::staged::StagedPerception`] runs each on its own thread, pipelined (replay). The stages share
@@ -51,6 +52,8 @@ impl FrameSet {
 #[derive(Debug, Clone, Default)]
 pub struct FrameDebug {
     pub ego_points: EgoPoints,
+    /// Of the points in the grid, how many landed in the camera image (sampled its features).
+    pub painted_points: usize,
     pub painted_fraction: f64,
     pub pillars: usize,
 }
@@ -164,6 +167,7 @@ impl LidarStage {
                 self.pillars.build_sampled(&self.ego, &self.uvd, sampler.as_ref());
                 t = lap("pillarize", t, timing);
                 let seen = sampler.map_or(0, |s| self.uvd.iter().filter(|p| s.sees(**p)).count());
+                debug.painted_points = seen;
                 debug.painted_fraction = seen as f64 / self.ego.len().max(1) as f64;
                 self.features.clear();
                 self.features.extend_from_slice(&img_out.features);
@@ -236,7 +240,14 @@ pub struct FusionStage {
     grid: BevGrid,
     image_channels: usize,
     queries: Vec<(String, Vec<f32>)>,
+    /// Per query, its relevance to each class ([`sensorium_fusion::query_map::class_relevance`]).
+    query_relevance: Vec<Vec<f32>>,
+    query_maps: Vec<Vec<f32>>,
     frame_id: String,
+    /// To place map annotations given in other frames (static tree); 3×4 per frame, cached.
+    calib: VehicleCalib,
+    anchor_frames: std::collections::HashMap<String, Option<[f64; 12]>>,
+    map_text: Vec<u8>,
 }
 
 impl FusionStage {
@@ -263,6 +274,17 @@ impl FusionStage {
                 }
                 text_mask[k] = 1.0;
             }
+        }
+        let anchored = self.anchors(set.map_text.as_ref());
+        if anchored.is_empty() {
+            self.map_text.clear();
+        } else {
+            sensorium_fusion::map_raster::rasterize(
+                &self.grid,
+                &anchored,
+                sensorium_fusion::map_raster::DEFAULT_RADIUS_M,
+                &mut self.map_text,
+            );
         }
         t = lap("text_encoder", t, &mut timing);
 
@@ -315,12 +337,21 @@ impl FusionStage {
             .collect();
         let mut embedding = out.scene_embedding;
         l2_normalise(&mut embedding);
+        sensorium_fusion::query_map::similarity_maps(
+            &occupancy,
+            &out.class_logits,
+            out.classes,
+            &self.query_relevance,
+            &mut self.query_maps,
+        );
         let queries = self
             .queries
             .iter()
-            .map(|(q, e)| QueryScore {
+            .zip(&self.query_maps)
+            .map(|((q, e), map)| QueryScore {
                 query: q.clone(),
                 score: cosine(&embedding, e),
+                map: map.clone(),
             })
             .collect();
         lap("heads", t, &mut timing);
@@ -344,11 +375,45 @@ impl FusionStage {
                 features: out.bev_features,
                 occupancy,
                 class,
+                map_text: self.map_text.clone(),
             },
             queries,
             timing,
             end_to_end_ms: 0.0,
         })
+    }
+}
+
+impl FusionStage {
+    /// The positioned annotations of `text` in the scene frame: (index in the message, x, y). An
+    /// annotation without `frame_id` is in the scene frame; one in a frame the static tree does not
+    /// reach is left off the raster (it still fills a text slot), with a warning once per frame name.
+    fn anchors(&mut self, text: Option<&MapText>) -> Vec<(usize, f32, f32)> {
+        let Some(text) = text else { return Vec::new() };
+        let mut out = Vec::new();
+        for (i, a) in text.annotations.iter().enumerate() {
+            let Some(p) = a.position else { continue };
+            let frame = a.frame_id.as_deref().unwrap_or(&self.frame_id);
+            let m = if frame == self.frame_id {
+                Some([1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0])
+            } else {
+                *self.anchor_frames.entry(frame.to_string()).or_insert_with(|| {
+                    crate::calibration::transform_3x4(&self.calib, &self.frame_id, frame)
+                        .map_err(|e| {
+                            tracing::warn!(
+                                "map annotation in frame `{frame}` cannot be placed on the grid: {e}"
+                            )
+                        })
+                        .ok()
+                })
+            };
+            if let Some(m) = m {
+                let x = m[0] * p[0] + m[1] * p[1] + m[2] * p[2] + m[3];
+                let y = m[4] * p[0] + m[5] * p[1] + m[6] * p[2] + m[7];
+                out.push((i, x as f32, y as f32));
+            }
+        }
+        out
     }
 }
 
@@ -444,6 +509,14 @@ impl Perception {
         for q in queries {
             query_embeddings.push((q.clone(), embed_text(&models, q)?));
         }
+        let class_embeddings = sensorium_fusion::metrics::CLASSES
+            .iter()
+            .map(|c| embed_text(&models, c))
+            .collect::<Result<Vec<_>>>()?;
+        let query_relevance = query_embeddings
+            .iter()
+            .map(|(_, e)| sensorium_fusion::query_map::class_relevance(e, &class_embeddings))
+            .collect();
         Ok(Perception {
             camera: CameraStage {
                 models: Arc::clone(&models),
@@ -469,7 +542,12 @@ impl Perception {
                 grid,
                 image_channels,
                 queries: query_embeddings,
+                query_relevance,
+                query_maps: Vec::new(),
                 frame_id: frame_id.to_string(),
+                calib: calib.clone(),
+                anchor_frames: Default::default(),
+                map_text: Vec::new(),
             },
             models,
             calib,

@@ -266,10 +266,12 @@ mod tests {
                 QueryScore {
                     query: "a pedestrian".into(),
                     score: 0.8,
+                    map: Vec::new(),
                 },
                 QueryScore {
                     query: "a truck".into(),
                     score: 0.1,
+                    map: Vec::new(),
                 },
             ],
             ..Default::default()

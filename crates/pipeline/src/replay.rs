@@ -21,8 +21,8 @@ use sensorium_core::{MapText, PointsSoA, RgbImage, Stamp};
 use sensorium_engine::deadline::Deadline;
 use sensorium_engine::pipeline::{Delivered, PipelineConfig, ThreadBudget};
 use sensorium_engine::sync::{MatchedSet, PolicyConfig, Synchronizer};
-use sensorium_fusion::metrics::{best_match, MetricsAccumulator};
-use std::collections::{BTreeMap, VecDeque};
+use sensorium_fusion::metrics::{strictly_first, MetricsAccumulator};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -219,10 +219,13 @@ enum Ingest {
 struct Rate {
     last: Option<Stamp>,
     period: Option<f64>,
+    /// Messages observed since the last reset.
+    seen: u64,
 }
 
 impl Rate {
     fn observe(&mut self, s: Stamp) {
+        self.seen += 1;
         if let Some(l) = self.last {
             let dt = s.diff_nanos(l) as f64 * 1e-9;
             if dt > 0.0 && dt < 10.0 {
@@ -492,7 +495,14 @@ pub fn run(opts: &ReplayOptions, perception: Perception) -> Result<Summary> {
         }
         if let Some(dir) = &opts.out_dir {
             if opts.render_every > 0 && scene.seq % opts.render_every == 0 {
-                let bev = sensorium_fusion::render::render_bev(&scene, &grid, Some(&dbg.ego_points), None);
+                // the heat map of the query the scene matches best
+                let heat = scene
+                    .queries
+                    .iter()
+                    .filter(|q| !q.map.is_empty())
+                    .max_by(|a, b| a.score.total_cmp(&b.score))
+                    .map(|q| q.map.as_slice());
+                let bev = sensorium_fusion::render::render_bev(&scene, &grid, Some(&dbg.ego_points), heat);
                 let img = sensorium_fusion::render::side_by_side(set.camera.as_ref(), &bev);
                 let path = dir.join(format!("scene_{:06}.png", scene.seq));
                 img.save(&path)
@@ -505,7 +515,14 @@ pub fn run(opts: &ReplayOptions, perception: Perception) -> Result<Summary> {
         if let Some(w) = jsonl.as_mut() {
             let mut s = scene.clone();
             s.bev.features.clear();
-            serde_json::to_writer(&mut *w, &s)?;
+            serde_json::to_writer(
+                &mut *w,
+                &SceneLine {
+                    scene: &s,
+                    lidar_points: dbg.ego_points.len(),
+                    painted_points: dbg.painted_points,
+                },
+            )?;
             w.write_all(b"\n")?;
         }
         Ok(())
@@ -672,17 +689,26 @@ pub fn run(opts: &ReplayOptions, perception: Perception) -> Result<Summary> {
                         None => summary.drop_reason("sync_input_gone"),
                     }
                 }
-                // camera stale (or never seen): fuse LiDAR (+ map text) alone
-                if rates[CAMERA].stale_at(stamp, opts.stale_factor) {
-                    if let Some(cloud) = clouds.take(id) {
+                // camera stale: fuse LiDAR (+ map text) alone. A camera not seen yet is absent only from
+                // the second sweep on (a recording's topics do not start together: the first sweep may
+                // come a little before the first image); then every sweep still waiting goes alone
+                let waiting: Vec<u64> = match rates[CAMERA].last {
+                    Some(_) if rates[CAMERA].stale_at(stamp, opts.stale_factor) => vec![id],
+                    Some(_) => Vec::new(),
+                    None if rates[LIDAR].seen >= 2 => clouds.items.iter().map(|(k, _)| *k).collect(),
+                    None => Vec::new(),
+                };
+                for k in waiting {
+                    if let Some(cloud) = clouds.take(k) {
                         seq += 1;
+                        let at = cloud.stamp;
                         let set = FrameSet {
                             seq,
                             camera: None,
                             lidar: Some(cloud),
-                            map_text: live_text(&map_text, stamp, opts.map_text_ttl),
+                            map_text: live_text(&map_text, at, opts.map_text_ttl),
                         };
-                        process(set, stamp, time, &mut summary, &mut gt)?;
+                        process(set, at, time, &mut summary, &mut gt)?;
                     }
                 }
             }
@@ -735,35 +761,38 @@ pub fn run(opts: &ReplayOptions, perception: Perception) -> Result<Summary> {
         summary.drop_n(&k, v);
     }
 
-    // text-to-scene retrieval: each scene against its own caption and the next 9 distinct ones
-    let captions: Vec<String> = {
-        let mut seen = Vec::<String>::new();
+    // text-to-scene retrieval (the recipe's `score`): each scene against its own caption and the next 9
+    // distinct other captions in scene order (cyclic), each caption embedded once; a hit only when its
+    // own caption is strictly the most similar (distinct captions can tokenize alike: a tie is a miss)
+    let distinct = {
+        let mut seen = Vec::<&str>::new();
         for (_, c) in &retrieval {
-            if !c.is_empty() && !seen.contains(c) {
-                seen.push(c.clone());
+            if !c.is_empty() && !seen.contains(&c.as_str()) {
+                seen.push(c);
             }
         }
-        seen
+        seen.len()
     };
-    if captions.len() >= 10 {
-        for (emb, cap) in &retrieval {
-            let Some(pos) = captions.iter().position(|c| c == cap) else {
+    if distinct >= 10 {
+        let mut cache: HashMap<String, Vec<f32>> = HashMap::new();
+        for (i, (emb, cap)) in retrieval.iter().enumerate() {
+            if cap.is_empty() {
                 continue;
-            };
-            let cands: Vec<String> = (0..10)
-                .map(|k| captions[(pos + k) % captions.len()].clone())
-                .collect();
-            let embs: Result<Vec<Vec<f32>>> = cands
-                .iter()
-                .map(|c| crate::perception::embed_text(&models, c))
-                .collect();
-            let embs = embs?;
-            metrics.add_query_trial(best_match(emb, &embs) == Some(0));
+            }
+            let cands = retrieval_candidates(&retrieval, i, 9);
+            let mut embs = Vec::with_capacity(cands.len() + 1);
+            for c in std::iter::once(cap.as_str()).chain(cands.iter().copied()) {
+                if !cache.contains_key(c) {
+                    cache.insert(c.to_string(), crate::perception::embed_text(&models, c)?);
+                }
+                embs.push(cache[c].clone());
+            }
+            metrics.add_query_trial(strictly_first(emb, &embs));
         }
     } else if !retrieval.is_empty() {
         summary.note(format!(
             "query_top1 not scored: {} distinct captions (< 10)",
-            captions.len()
+            distinct
         ));
     }
     if metrics.finish().frames > 0 {
@@ -774,6 +803,33 @@ pub fn run(opts: &ReplayOptions, perception: Perception) -> Result<Summary> {
         w.flush()?;
     }
     Ok(summary)
+}
+
+/// One line of `scenes.jsonl`: the scene (without the BEV feature tensor) and what its LiDAR stage saw.
+#[derive(serde::Serialize)]
+struct SceneLine<'a> {
+    #[serde(flatten)]
+    scene: &'a sensorium_core::Scene,
+    /// LiDAR points inside the grid (after the ego transform and crop).
+    lidar_points: usize,
+    /// Of those, the points that landed in the camera image and sampled its features.
+    painted_points: usize,
+}
+
+/// The first `n` distinct captions other than scene `i`'s, in scene order after `i`, wrapping around.
+fn retrieval_candidates(retrieval: &[(Vec<f32>, String)], i: usize, n: usize) -> Vec<&str> {
+    let own = retrieval[i].1.as_str();
+    let mut out: Vec<&str> = Vec::with_capacity(n);
+    for j in (i + 1..retrieval.len()).chain(0..i) {
+        let c = retrieval[j].1.as_str();
+        if out.len() == n {
+            break;
+        }
+        if !c.is_empty() && c != own && !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A header stamp this much older than the previous one is a clock jump (looped bag, restarted sim
@@ -833,4 +889,20 @@ fn assemble(
     }
     fs.map_text = live_text(map_text, stamp, ttl);
     Some((fs, stamp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retrieval_candidates;
+
+    #[test]
+    fn retrieval_candidates_are_the_next_distinct_other_captions_wrapping_around() {
+        let r: Vec<(Vec<f32>, String)> = ["a", "b", "a", "c", "b", "d", ""]
+            .iter()
+            .map(|c| (Vec::new(), c.to_string()))
+            .collect();
+        assert_eq!(retrieval_candidates(&r, 0, 9), vec!["b", "c", "d"]);
+        assert_eq!(retrieval_candidates(&r, 3, 2), vec!["b", "d"]);
+        assert_eq!(retrieval_candidates(&r, 5, 9), vec!["a", "b", "c"]);
+    }
 }

@@ -157,8 +157,8 @@ fn put_strs<'a>(out: &mut Vec<u8>, v: impl ExactSizeIterator<Item = &'a str>) {
 pub fn encode(scene: &Scene, header_seq: u32, with_features: bool) -> Vec<u8> {
     let bev = &scene.bev;
     let mut out = Vec::with_capacity(
-        256 + 4 * (scene.embedding.len() + bev.occupancy.len())
-            + bev.class.len()
+        256 + 4 * (scene.embedding.len() + bev.occupancy.len() * (1 + scene.queries.len()))
+            + 2 * bev.class.len()
             + if with_features { 4 * bev.features.len() } else { 0 },
     );
     out.put_u32(header_seq);
@@ -188,9 +188,21 @@ pub fn encode(scene: &Scene, header_seq: u32, with_features: bool) -> Vec<u8> {
     put_f32s(&mut out, if with_features { &bev.features } else { &[] });
     put_f32s(&mut out, &bev.occupancy);
     out.put_bytes(&bev.class);
+    out.put_bytes(if bev.map_text.len() == bev.class.len() {
+        &bev.map_text
+    } else {
+        &[]
+    });
     put_strs(&mut out, scene.queries.iter().map(|q| q.query.as_str()));
     let scores: Vec<f32> = scene.queries.iter().map(|q| q.score).collect();
     put_f32s(&mut out, &scores);
+    let cells = bev.occupancy.len();
+    let maps: Vec<f32> = if cells > 0 && scene.queries.iter().all(|q| q.map.len() == cells) {
+        scene.queries.iter().flat_map(|q| q.map.iter().copied()).collect()
+    } else {
+        Vec::new()
+    };
+    put_f32s(&mut out, &maps);
     put_strs(&mut out, scene.timing.iter().map(|t| t.stage.as_str()));
     let ms: Vec<f32> = scene.timing.iter().map(|t| t.ms as f32).collect();
     put_f32s(&mut out, &ms);
@@ -253,10 +265,12 @@ mod tests {
                 features: vec![0.25, 0.75],
                 occupancy: vec![0.1, 0.9],
                 class: vec![0, 1],
+                map_text: vec![0, 1],
             },
             queries: vec![QueryScore {
                 query: "car".into(),
                 score: 0.5,
+                map: vec![0.25, 0.5],
             }],
             timing: vec![StageTiming {
                 stage: "fusion".into(),
@@ -279,8 +293,10 @@ mod tests {
             + 4
             + (4 + 8)
             + (4 + 2)
+            + (4 + 2)
             + (4 + 4 + 3)
             + (4 + 4)
+            + (4 + 8)
             + (4 + 4 + 6)
             + (4 + 4)
             + 4;

@@ -66,15 +66,18 @@ fn genpy_class_reads_the_rust_encoding() {
             features: (0..12).map(|i| i as f32 * 0.25).collect(),
             occupancy: vec![0.0, 0.125, 0.5, 0.75, 1.0, 0.25],
             class: vec![0, 1, 2, 3, 4, 5],
+            map_text: vec![0, 1, 0, 0, 2, 0],
         },
         queries: vec![
             QueryScore {
                 query: "a parked car".into(),
                 score: 0.5,
+                map: vec![0.0, 0.125, 0.25, 0.5, 0.75, 1.0],
             },
             QueryScore {
                 query: "zebra crossing ahead".into(),
                 score: -0.25,
+                map: vec![1.0, 0.0, 0.0, 0.0, 0.0, 0.5],
             },
         ],
         timing: vec![
@@ -124,11 +127,17 @@ fn genpy_class_reads_the_rust_encoding() {
         assert_eq!(f32s("features"), features);
         assert_eq!(f32s("occupancy"), vec![0.0, 0.125, 0.5, 0.75, 1.0, 0.25]);
         assert_eq!(v["classes"], serde_json::json!([0, 1, 2, 3, 4, 5]));
+        assert_eq!(v["map_text"], serde_json::json!([0, 1, 0, 0, 2, 0]));
         assert_eq!(
             v["query_texts"],
             serde_json::json!(["a parked car", "zebra crossing ahead"])
         );
         assert_eq!(f32s("query_scores"), vec![0.5, -0.25]);
+        assert_eq!(
+            f32s("query_maps"),
+            vec![0.0, 0.125, 0.25, 0.5, 0.75, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.5],
+            "per query, row-major, in query order"
+        );
         assert_eq!(v["stage_names"], serde_json::json!(["image_encoder", "fusion"]));
         assert_eq!(f32s("stage_ms"), vec![12.5, 3.25]);
         assert_eq!(v["end_to_end_ms"], 42.5);
