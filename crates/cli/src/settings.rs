@@ -107,6 +107,10 @@ pub struct SceneSettings {
     pub frame_id: String,
     /// Open-vocabulary text queries scored against every scene.
     pub queries: Vec<String>,
+    /// Also compute a BEV similarity map per query (scenes.jsonl `queries[].map`, the Scene message's
+    /// `query_maps`, the PNG heat): 6 × 96 × 96 floats more per scene.
+    #[serde(default)]
+    pub query_maps: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -171,6 +175,7 @@ impl Default for Settings {
             calibration: CalibrationSettings { dir: PathBuf::new() },
             scene: SceneSettings {
                 frame_id: "base_link".into(),
+                query_maps: false,
                 queries: vec![
                     "pedestrian".into(),
                     "car".into(),

@@ -39,7 +39,7 @@ fn kitti_frames_run_through_the_pipeline_painted_as_calib_project_shows() {
     let out = tempfile::tempdir().expect("tmp");
     let cfg = out.path().join("kitti.toml");
     // KITTI's tree has no base_link: the scene (BEV grid) is in the Velodyne's frame, x forward, z up
-    std::fs::write(&cfg, "[scene]\nframe_id = \"velo_link\"\n").expect("config");
+    std::fs::write(&cfg, "[scene]\nframe_id = \"velo_link\"\nquery_maps = true\n").expect("config");
     let summary = out.path().join("summary.json");
     let p = |x: &Path| x.to_str().expect("utf-8 path").to_string();
     sensorium(

@@ -42,7 +42,8 @@ pub fn class_relevance(query: &[f32], class_embeddings: &[Vec<f32>]) -> Vec<f32>
 }
 
 /// One map per entry of `relevance` (from [`class_relevance`]), written into `maps` (resized):
-/// `occupancy` is the probability per cell, `class_logits` channel-major `classes × cells`.
+/// `occupancy` is the probability per cell, `class_logits` channel-major `classes × cells`. Values are
+/// rounded to 0.001.
 pub fn similarity_maps(
     occupancy: &[f32],
     class_logits: &[f32],
@@ -72,7 +73,8 @@ pub fn similarity_maps(
         let scale = occ / z.max(1e-30);
         for (m, r) in maps.iter_mut().zip(relevance) {
             let e: f32 = p.iter().zip(r).map(|(a, b)| a * b).sum();
-            m[cell] = (e * scale).clamp(0.0, 1.0);
+            // to 1/1000: the maps are for display and thresholds, and text renderings (JSON lines) stay short
+            m[cell] = ((e * scale).clamp(0.0, 1.0) * 1000.0).round() / 1000.0;
         }
     }
 }

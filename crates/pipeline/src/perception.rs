@@ -243,6 +243,7 @@ pub struct FusionStage {
     /// Per query, its relevance to each class ([`sensorium_fusion::query_map::class_relevance`]).
     query_relevance: Vec<Vec<f32>>,
     query_maps: Vec<Vec<f32>>,
+    query_maps_on: bool,
     frame_id: String,
     /// To place map annotations given in other frames (static tree); 3×4 per frame, cached.
     calib: VehicleCalib,
@@ -337,21 +338,25 @@ impl FusionStage {
             .collect();
         let mut embedding = out.scene_embedding;
         l2_normalise(&mut embedding);
-        sensorium_fusion::query_map::similarity_maps(
-            &occupancy,
-            &out.class_logits,
-            out.classes,
-            &self.query_relevance,
-            &mut self.query_maps,
-        );
+        if self.query_maps_on {
+            sensorium_fusion::query_map::similarity_maps(
+                &occupancy,
+                &out.class_logits,
+                out.classes,
+                &self.query_relevance,
+                &mut self.query_maps,
+            );
+        } else {
+            self.query_maps.clear();
+        }
         let queries = self
             .queries
             .iter()
-            .zip(&self.query_maps)
-            .map(|((q, e), map)| QueryScore {
+            .enumerate()
+            .map(|(i, (q, e))| QueryScore {
                 query: q.clone(),
                 score: cosine(&embedding, e),
-                map: map.clone(),
+                map: self.query_maps.get(i).cloned().unwrap_or_default(),
             })
             .collect();
         lap("heads", t, &mut timing);
@@ -544,6 +549,7 @@ impl Perception {
                 queries: query_embeddings,
                 query_relevance,
                 query_maps: Vec::new(),
+                query_maps_on: false,
                 frame_id: frame_id.to_string(),
                 calib: calib.clone(),
                 anchor_frames: Default::default(),
@@ -553,6 +559,13 @@ impl Perception {
             calib,
             grid,
         })
+    }
+
+    /// Computes a BEV similarity map per query for every scene (off by default: 6 × 96 × 96 floats
+    /// more per scene to compute, serialize and publish).
+    pub fn with_query_maps(mut self, on: bool) -> Self {
+        self.fusion.query_maps_on = on;
+        self
     }
 
     /// The loaded models (shared by the stages).

@@ -168,6 +168,8 @@ impl Recorder {
         let grid = crate::publish::occupancy_grid(scene, self.seq).to_bytes();
         let mut light = scene.clone();
         light.bev.features.clear();
+        // the JSON copy is for tooling: the per-query maps travel in the Scene message only
+        light.queries.iter_mut().for_each(|q| q.map.clear());
         let json = StringMsg {
             data: serde_json::to_string(&light).unwrap_or_default(),
         }

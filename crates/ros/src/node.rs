@@ -54,6 +54,8 @@ pub struct NodeSettings {
     /// Fixed calibration; `None`: built from `/tf_static` and `camera_info` as they arrive.
     pub calibration: Option<VehicleCalib>,
     pub queries: Vec<String>,
+    /// Per-query BEV similarity maps in the published Scene (`query_maps`).
+    pub query_maps: bool,
     pub frame_id: String,
     /// Include the BEV feature tensor in `~scene`.
     pub publish_features: bool,
@@ -103,6 +105,7 @@ impl NodeSettings {
             threads: 2,
             calibration: None,
             queries: Vec::new(),
+            query_maps: false,
             frame_id: "base_link".into(),
             publish_features: false,
             publish_painted_points: true,
@@ -689,7 +692,8 @@ struct Processing<'a> {
 impl Processing<'_> {
     fn build_perception(&mut self, models: &mut Option<Models>, calib: VehicleCalib) -> Result<()> {
         let m = models.take().ok_or_else(|| anyhow!("models already used"))?;
-        let mut p = Perception::new(m, calib, &self.s.queries, &self.s.frame_id)?;
+        let mut p =
+            Perception::new(m, calib, &self.s.queries, &self.s.frame_id)?.with_query_maps(self.s.query_maps);
         p.lidar.keep_points = false; // the node renders nothing; ~painted_points borrows the stage's buffers
         self.perception = Some(p);
         info!("calibration ready: perception running");

@@ -34,6 +34,7 @@ pub fn run(a: NodeArgs) -> Result<i32> {
     n.models_backend = selection.backend;
     n.models_cache_dir = selection.cache_dir;
     n.queries = s.scene.queries.clone();
+    n.query_maps = s.scene.query_maps;
     n.frame_id = s.scene.frame_id.clone();
     if !s.calibration.dir.as_os_str().is_empty() {
         let dir = resolve(&s.calibration.dir);

@@ -135,6 +135,7 @@ pub fn load_perception(
         )
     })?;
     Perception::new(models, calib, &s.scene.queries, &s.scene.frame_id)
+        .map(|p| p.with_query_maps(s.scene.query_maps))
 }
 
 fn apply_remaps(topics: &mut TopicMap, remaps: &[String]) -> Result<()> {
