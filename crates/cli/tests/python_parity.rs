@@ -3,44 +3,10 @@
 //! bundled sample. Its own test binary: the Python runs take both cores for a while, and the replay
 //! tests' overload figures must not share the machine with them.
 
+mod common;
+use common::{replay, repo, scenes};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn repo() -> PathBuf {
-    sensorium_core::testdata::repo_root()
-}
-
-fn replay(extra: &[&str], out: &Path) -> Value {
-    let summary = out.join("summary.json");
-    let o = Command::new(env!("CARGO_BIN_EXE_sensorium"))
-        .args(["replay", "--quiet", "--fast"])
-        .args(extra)
-        .arg("--summary-json")
-        .arg(&summary)
-        .arg("--out")
-        .arg(out)
-        .current_dir(repo())
-        .env("SENSORIUM_CACHE_DIR", out.join("cache"))
-        .output()
-        .expect("run sensorium replay");
-    assert!(
-        o.status.success(),
-        "replay failed: {}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_str(&std::fs::read_to_string(&summary).expect("summary written"))
-        .expect("summary is JSON")
-}
-
-fn scenes(out: &Path) -> Vec<Value> {
-    std::fs::read_to_string(out.join("scenes.jsonl"))
-        .expect("scenes.jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("scene line is JSON"))
-        .collect()
-}
 
 #[test]
 fn replay_metrics_match_the_recipes_python_evaluation_of_the_same_bag() {

@@ -2,55 +2,11 @@
 //! scenes, summary and renderings; scored against the sim's ground truth.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-fn repo() -> PathBuf {
-    sensorium_core::testdata::repo_root()
-}
-
-fn replay(extra: &[&str], out: &Path) -> Value {
-    replay_env(extra, out, &[])
-}
-
-/// `sensorium replay --fast` (unless `extra` has `--rate`) with extra environment variables.
-fn replay_env(extra: &[&str], out: &Path, env: &[(&str, &str)]) -> Value {
-    let summary = out.join("summary.json");
-    let mut args: Vec<String> = vec!["replay".into(), "--quiet".into()];
-    if !extra.contains(&"--rate") {
-        args.push("--fast".into());
-    }
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args.extend([
-        "--summary-json".into(),
-        summary.display().to_string(),
-        "--out".into(),
-        out.display().to_string(),
-    ]);
-    let o = Command::new(env!("CARGO_BIN_EXE_sensorium"))
-        .args(&args)
-        .current_dir(repo())
-        .env("SENSORIUM_CACHE_DIR", out.join("cache"))
-        .envs(env.iter().copied())
-        .output()
-        .expect("run sensorium replay");
-    assert!(
-        o.status.success(),
-        "replay failed: {}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_str(&std::fs::read_to_string(&summary).expect("summary written"))
-        .expect("summary is JSON")
-}
-
-fn scenes(out: &Path) -> Vec<Value> {
-    std::fs::read_to_string(out.join("scenes.jsonl"))
-        .expect("scenes.jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("scene line is JSON"))
-        .collect()
-}
+mod common;
+use common::{replay, replay_env, repo, scenes};
 
 #[test]
 fn sample_replay_fuses_every_sweep_and_scores_against_ground_truth() {
