@@ -10,7 +10,7 @@
 # `build` prints the binary's size, its NEEDED entries and what the aarch64 loader resolves them to.
 # `--static` links glibc statically (-C target-feature=+crt-static): one file, no libc on the board.
 #
-# `ci`: cross-builds the unit tests of the non-ROS crates, the models' parity tests and the binary
+# `ci`: cross-builds the unit tests of the crates that do not link tract, the models' parity tests and the binary
 # (debug profile: the workspace's opt-levels), then under qemu-aarch64: the unit tests, the models'
 # parity tests against onnxruntime's goldens, replay of the bundled sample (first 12 frame sets) compared
 # number by number with the x86_64 binary's run (scripts/compare-outputs.py), and `sensorium sim` giving
@@ -103,9 +103,13 @@ case "$MODE" in
     cargo run --target $TARGET -p sensorium "${EXTRA[@]}" -- replay --fast --quiet --summary-json "${CARGO_TARGET_DIR}/aarch64-summary.json" --out "${CARGO_TARGET_DIR}/aarch64-out" ;;
   ci)
     [ "$PROFILE" = debug ] || { echo "ci runs the debug profile"; exit 2; }
-    # unit tests of these and of the CLI; not crates/ros nor the CLI integration tests: they need a roscore
-    CRATES=(core msgs bag geometry engine infer fusion sim pipeline)
-    PKGS=(); for c in "${CRATES[@]}"; do PKGS+=(-p "sensorium-$c"); done
+    # Unit tests of the crates that do not link tract (their numerics, parsers and geometry on aarch64);
+    # what links tract (infer, pipeline, the CLI) is checked on aarch64 by the models' parity tests and by
+    # the replay compared with x86_64 below, and its unit tests run on x86_64: building them again for
+    # aarch64 (a test-mode copy of each crate, each linked with tract) cost minutes of CI for nothing new.
+    # Not crates/ros nor the CLI integration tests: they need a roscore.
+    CRATES=(core msgs bag geometry engine fusion sim)
+    UNIT=(); for c in "${CRATES[@]}"; do UNIT+=(-p "sensorium-$c"); done
     results=(); failed=0
     check() {   # check NAME COMMAND...: runs it, records PASS/FAIL
       local name=$1; shift
@@ -114,20 +118,25 @@ case "$MODE" in
       if "$@"; then results+=("PASS: $name ($((SECONDS - t)) s)"); else results+=("FAIL: $name ($((SECONDS - t)) s)"); failed=1; fi
       echo "${results[-1]}"
     }
-    # Every cargo call names the same packages: features unify over the selected packages (adding the
-    # CLI changes libc/serde/smallvec features), so another selection would rebuild tract.
-    PKGS+=(-p sensorium)
+    # Everything that links tract comes from ONE cargo call (features unify over the selected packages and
+    # targets: another selection, or `cargo build` beside `cargo test`, can change libc/serde/smallvec
+    # features and compile tract twice). `--test cli` (the CLI's argument tests, no roscore, tract-free)
+    # makes cargo build the `sensorium` binary itself, at $BIN, in the same call as the parity tests.
+    TRACT=(-p sensorium-infer -p sensorium)
+    TRACT_TARGETS=(--test models --test cli)
     # debuginfo: line tables only (backtraces keep file:line), much less to compile and link
     export CARGO_PROFILE_DEV_DEBUG=${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}
     t0=$SECONDS
-    check "cross-build: unit tests, parity tests, sensorium" \
-      bash -c 'cargo test --target '$TARGET' --no-run "$@" --lib --bins --test models && cargo build --target '$TARGET' "$@"' _ "${PKGS[@]}"
+    check "cross-build: unit tests (${CRATES[*]}), parity tests, sensorium" \
+      bash -c 'cargo test --target '$TARGET' --no-run "$@" && cargo test --target '$TARGET' --no-run '"${UNIT[*]}"' --lib' \
+      _ "${TRACT[@]}" "${TRACT_TARGETS[@]}"
     build_s=$((SECONDS - t0))
+    [ -x "$BIN" ] || { echo "cross-build did not leave $BIN"; results+=("FAIL: binary at $BIN"); failed=1; }
     if [ "$failed" = 0 ]; then
       report_binary
-      check "unit tests (${CRATES[*]} cli) under qemu" cargo test --target $TARGET "${PKGS[@]}" --lib --bins
+      check "unit tests (${CRATES[*]}) under qemu" cargo test --target $TARGET "${UNIT[@]}" --lib
       check "models' parity vs onnxruntime goldens (tiny test models + every model in models/) under qemu" \
-        cargo test --target $TARGET "${PKGS[@]}" --test models -- match_onnxruntime
+        cargo test --target $TARGET "${TRACT[@]}" "${TRACT_TARGETS[@]}" -- match_onnxruntime
       work=$CARGO_TARGET_DIR/aarch64-ci
       rm -rf "$work"; mkdir -p "$work"
       if [ ! -x "$X86_BIN" ]; then

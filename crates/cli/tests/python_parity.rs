@@ -10,12 +10,16 @@ use std::process::Command;
 
 #[test]
 fn replay_metrics_match_the_recipes_python_evaluation_of_the_same_bag() {
-    use sensorium_core::testdata::{require, ros_python, venv_site};
+    use sensorium_core::testdata::{ort_int8_exact, require, ros_python, venv_site};
     // the reference: models/recipes/evaluate_bag.py, the recipe's own `score` over its numpy
     // preprocessing and onnxruntime, reading the bag with Debian's rosbag and cv2
     let site = venv_site();
     if !require("the project venv (scripts/setup-venv.sh)", site.is_some()) {
         return;
+    }
+    let ort_exact = ort_int8_exact();
+    if !ort_exact {
+        eprintln!("this CPU has no VNNI: onnxruntime's int8 (the Python side) drifts from its goldens");
     }
     for variant in ["fp32", "int8"] {
         let out = tempfile::tempdir().expect("tmp");
@@ -89,11 +93,14 @@ fn replay_metrics_match_the_recipes_python_evaluation_of_the_same_bag() {
             let (a, b) = (py["recall"][class].as_f64(), rs["recall"][class].as_f64());
             // fp32 runs the same arithmetic (tract vs onnxruntime f32): 2 points; int8 kernels round
             // differently between engines, and one object of n moves a class's recall by 1/n (5.6
-            // points for the sample's 18 trucks): 2 points or one object, whichever is more
+            // points for the sample's 18 trucks): 2 points or one object, whichever is more — two
+            // objects where onnxruntime's own int8 drifts from its goldens (x86 without VNNI, see
+            // `ort_int8_exact`; measured: truck 16/18 there, 17/18 on VNNI, sensorium 18/18)
+            let objects = if ort_exact { 1.0 } else { 2.0 };
             let tol = if variant == "fp32" {
                 0.02
             } else {
-                (1.0 / n + 1e-9).max(0.02)
+                (objects / n + 1e-9).max(0.02)
             };
             close(&format!("recall.{class}"), a, b, tol);
             hits_py += a.unwrap_or(0.0) * n;

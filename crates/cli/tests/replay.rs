@@ -450,10 +450,18 @@ fn models_tune_choice_is_what_replay_runs() {
         let cands = m["candidates"].as_array().expect("candidates");
         // fp32 + int8, on tract (+ onnxruntime), one thread count
         assert_eq!(cands.len(), if ort { 4 } else { 2 }, "{m}");
-        assert!(cands.iter().all(|c| c["pass"] == true), "{m}");
+        // every candidate passes its parity check, except onnxruntime's int8 where its own kernels
+        // drift from the goldens (x86 without VNNI, `ort_int8_exact`): tune must then leave it out
+        let exact = sensorium_core::testdata::ort_int8_exact();
+        for c in cands {
+            let may_fail = !exact && c["backend"] == "onnxruntime" && c["variant"] == "int8";
+            assert!(c["pass"] == true || may_fail, "{m}");
+        }
         let choice = &m["choice"];
+        assert_eq!(choice["pass"], true, "tune chooses a candidate that passed: {m}");
         let fastest = cands
             .iter()
+            .filter(|c| c["pass"] == true)
             .map(|c| c["median_ms"].as_f64().unwrap_or(f64::MAX))
             .fold(f64::MAX, f64::min);
         assert_eq!(choice["median_ms"].as_f64(), Some(fastest), "{m}");
