@@ -126,6 +126,21 @@ case "$MODE" in
     TRACT_TARGETS=(--test models --test cli)
     # debuginfo: line tables only (backtraces keep file:line), much less to compile and link
     export CARGO_PROFILE_DEV_DEBUG=${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}
+    # Dependencies at opt-level 1, tract included (ARM_OPT_LEVEL to change): tract-core alone took ~10 min
+    # of one core at the workspace's opt-level 3, the longest pole of CI. Opt-levels do not change float
+    # results (no fast-math, no FMA contraction), tract's matmul kernels are assembly either way, and the
+    # checks below compare numbers, not speed: qemu's runs get slower, the build much shorter.
+    mkdir -p "$CARGO_TARGET_DIR"
+    CFG=$CARGO_TARGET_DIR/aarch64-ci-profile.toml
+    {
+      printf '[profile.dev.package."*"]\nopt-level = %s\n' "${ARM_OPT_LEVEL:-1}"
+      for p in $(sed -nE 's/^\[profile\.dev\.package\.(tract-[a-z-]+|ndarray)\]$/\1/p' Cargo.toml); do
+        printf '[profile.dev.package.%s]\nopt-level = %s\n' "$p" "${ARM_OPT_LEVEL:-1}"
+      done
+    } >"$CFG"
+    cargo() { command cargo --config "$CFG" "$@"; }
+    export -f cargo
+    export CFG
     t0=$SECONDS
     check "cross-build: unit tests (${CRATES[*]}), parity tests, sensorium" \
       bash -c 'cargo test --target '$TARGET' --no-run "$@" && cargo test --target '$TARGET' --no-run '"${UNIT[*]}"' --lib' \
@@ -141,7 +156,7 @@ case "$MODE" in
       rm -rf "$work"; mkdir -p "$work"
       if [ ! -x "$X86_BIN" ]; then
         echo "x86_64 reference $X86_BIN missing: building it"
-        (unset RUSTC CARGO_PROFILE_DEV_DEBUG; CARGO_TARGET_DIR=$X86_DIR cargo build -p sensorium)
+        (unset RUSTC CARGO_PROFILE_DEV_DEBUG; CARGO_TARGET_DIR=$X86_DIR command cargo build -p sensorium)
       fi
       replay_both() {
         # ARM_REPLAY_FRAMES frame sets (default 12; `all`: the whole sample, 49): a few seconds each under qemu
@@ -166,11 +181,11 @@ case "$MODE" in
         python3 scripts/compare-outputs.py summary "$work/x86/summary.json" "$work/arm/summary.json" \
         --ignore "${IGNORE[@]}"
       sim_same() {
-        "$X86_BIN" sim --out "$work/x86.bag" --frames 20 --seed 7 >/dev/null || return 1
-        "${RUNNER[@]}" "$BIN" sim --out "$work/arm.bag" --frames 20 --seed 7 >/dev/null || return 1
+        "$X86_BIN" sim --out "$work/x86.bag" --frames 8 --seed 7 >/dev/null || return 1
+        "${RUNNER[@]}" "$BIN" sim --out "$work/arm.bag" --frames 8 --seed 7 >/dev/null || return 1
         local a b
         a=$(sha256sum "$work/x86.bag" | cut -d' ' -f1); b=$(sha256sum "$work/arm.bag" | cut -d' ' -f1)
-        echo "sim --frames 20 --seed 7: x86_64 $a ($(stat -c %s "$work/x86.bag") bytes), aarch64 $b ($(stat -c %s "$work/arm.bag") bytes)"
+        echo "sim --frames 8 --seed 7: x86_64 $a ($(stat -c %s "$work/x86.bag") bytes), aarch64 $b ($(stat -c %s "$work/arm.bag") bytes)"
         [ "$a" = "$b" ] && [ -s "$work/x86.bag" ]
       }
       check "sim: same seed, byte-identical bag on x86_64 and aarch64" sim_same
