@@ -53,7 +53,7 @@ CARGO_TARGET_DIR="$TGT" cargo test --manifest-path crates/vendor/rosrust/Cargo.t
 step "sensorium bench --quick: every stage beside its peer, same run (full run: sensorium bench --update-docs)"
 "$TGT/debug/sensorium" bench --quick --strict --json "$TGT/bench-quick.json" || rc=1
 
-step "aarch64 (cross-build with Debian's rustc-web, unit + parity tests, replay and sim under qemu-aarch64; ~15 min cold)"
+step "aarch64 (cross-build with Debian's rustc-web, unit + parity tests, replay and sim under qemu-aarch64; ~35-40 min cold)"
 bash scripts/cross-aarch64.sh ci --x86-bin "$TGT/debug/sensorium" || rc=1
 [ -n "${KEEP_TARGETS:-}" ] || rm -rf "$TGT/cross"
 
