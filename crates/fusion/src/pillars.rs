@@ -121,6 +121,10 @@ pub struct PillarBuilder {
     slots: Vec<u32>,
     sums: Vec<[f32; 3]>,
     used_prev: usize,
+    /// The sampled feature map, channel-last (reused).
+    hwc: Vec<f32>,
+    /// One point's blended feature channels (reused).
+    blend: Vec<f32>,
 }
 
 impl PillarBuilder {
@@ -136,6 +140,8 @@ impl PillarBuilder {
             slots: vec![0; p * n],
             sums: vec![[0.0; 3]; p],
             used_prev: 0,
+            hwc: Vec::new(),
+            blend: Vec::new(),
         }
     }
 
@@ -204,6 +210,21 @@ impl PillarBuilder {
             s[2] += pts.z[i];
         }
 
+        // Sampled painting reads the feature map channel-last (HWC, transposed once a frame, ~30k
+        // values): one tap's channels are contiguous instead of one plane apart.
+        if let Painting::Sampled(_, Some(sampler)) = painting {
+            let fm = sampler.fm;
+            let cells = fm.height * fm.width;
+            self.hwc.clear();
+            self.hwc.resize(cells * fm.channels, 0.0);
+            for (c, plane_c) in fm.data.chunks_exact(cells).take(fm.channels).enumerate() {
+                for (cell, v) in plane_c.iter().enumerate() {
+                    self.hwc[cell * fm.channels + c] = *v;
+                }
+            }
+            self.blend.resize(fm.channels, 0.0);
+        }
+
         let used = self.pillar_cells.len();
         for p in 0..used {
             let k = self.counts[p] as usize;
@@ -231,10 +252,20 @@ impl PillarBuilder {
                         }
                     }
                     Painting::Sampled(uvd, Some(sampler)) => {
-                        let channels = sampler.fm.channels.min(pw.saturating_sub(1));
+                        let stride = sampler.fm.channels;
+                        let channels = stride.min(pw.saturating_sub(1));
                         if let Some(t) = uvd.get(i).and_then(|&p| sampler.taps(p)) {
-                            for c in 0..channels {
-                                self.tensor[(GEOMETRIC_FEATURES + c) * plane + at] = sampler.sample(&t, c);
+                            // the four taps' channels are contiguous in the channel-last copy: the
+                            // blend vectorises (same expression and order as `Sampler::sample`)
+                            let tap = |n: usize| &self.hwc[t.idx[n] * stride..t.idx[n] * stride + channels];
+                            let (a, b, c, d) = (tap(0), tap(1), tap(2), tap(3));
+                            let w = t.w;
+                            let blend = &mut self.blend[..channels];
+                            for (o, (((a, b), c), d)) in blend.iter_mut().zip(a.iter().zip(b).zip(c).zip(d)) {
+                                *o = w[0] * a + w[1] * b + w[2] * c + w[3] * d;
+                            }
+                            for (c, v) in blend.iter().enumerate() {
+                                self.tensor[(GEOMETRIC_FEATURES + c) * plane + at] = *v;
                             }
                             if pw > 0 {
                                 self.tensor[(GEOMETRIC_FEATURES + pw - 1) * plane + at] = 1.0;

@@ -1,6 +1,7 @@
 //! Soak (issue #14): the node on the sample played in a loop by Debian's `rosbag play -l` for
 //! `SENSORIUM_SOAK_SECONDS` (120 in the test command; the documented long run is 1800). Checked: the
-//! node stays up; resident memory after warm-up does not grow by more than 5 %; the latency p99 of the
+//! node stays up; resident memory after warm-up (median of the first vs the last tenth) does not grow by
+//! more than 5 %; the latency p99 of the
 //! last fifth of the run is not above the first fifth's (within noise); every frame set the node formed
 //! is accounted for (scenes + drops by reason = frame sets).
 
@@ -68,17 +69,40 @@ fn node_soak_keeps_memory_latency_and_accounting() {
     assert!(status.success(), "node exit {status:?}");
     let get = |k: &str| report_value(&report, k) as u64;
 
-    // memory: after a warm-up of a tenth of the run (at least 20 s), mean of the first and last tenth
-    let warm = (seconds as f64 / 10.0).max(20.0);
-    let steady: Vec<f64> = rss
+    // memory: a leak is growth that goes on, not the steps glibc's allocator takes while its arenas and
+    // mmap threshold settle (CI saw +3.3 MB at 33 s, then flat to the end). Warm-up: a quarter of the run
+    // (at least 30 s); then the median RSS of the first and the last tenth of the run are compared, and the
+    // least-squares slope over what follows the warm-up is printed (KB/min) for the long documented run.
+    let warm = (seconds as f64 / 4.0).max(30.0);
+    let steady: Vec<(f64, f64)> = rss
         .iter()
         .filter(|(t, _)| *t >= warm)
-        .map(|(_, kb)| *kb as f64)
+        .map(|(t, kb)| (*t, *kb as f64))
         .collect();
-    let k = (steady.len() / 10).max(1);
-    let first = steady.iter().take(k).sum::<f64>() / k as f64;
-    let last = steady.iter().rev().take(k).sum::<f64>() / k as f64;
+    assert!(
+        steady.len() >= 10,
+        "the soak needs at least {} s to measure memory after warm-up (SENSORIUM_SOAK_SECONDS={seconds})",
+        warm as u64 + 10
+    );
+    let median = |v: &[(f64, f64)]| {
+        let mut v: Vec<f64> = v.iter().map(|(_, kb)| *kb).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let k = (rss.len() / 10).clamp(5, steady.len() / 2);
+    let first = median(&steady[..k]);
+    let last = median(&steady[steady.len() - k..]);
     let growth = (last - first) / first.max(1.0) * 100.0;
+    let slope_kb_min = {
+        let n = steady.len() as f64;
+        let (mt, mk) = steady
+            .iter()
+            .fold((0.0, 0.0), |(a, b), (t, kb)| (a + t / n, b + kb / n));
+        let (sxy, sxx) = steady.iter().fold((0.0, 0.0), |(a, b), (t, kb)| {
+            (a + (t - mt) * (kb - mk), b + (t - mt) * (t - mt))
+        });
+        sxy / sxx.max(1e-9) * 60.0
+    };
     // latency (received -> published, from each scene): first vs last fifth of the scenes
     let scenes = summary["scenes"].as_array().expect("scenes");
     let lat: Vec<f64> = scenes
@@ -96,7 +120,7 @@ fn node_soak_keeps_memory_latency_and_accounting() {
     let set_drops = get("dropped_late") + get("dropped_pipeline_error");
     println!(
         "soak {seconds} s: {fused} scenes of {framesets} frame sets (+{set_drops} dropped: late {}, pipeline_error {}), \
-         {} LiDAR sweeps received; RSS {:.1} -> {:.1} MB ({growth:+.2} %); latency p99 first fifth {p_first:.1} ms, \
+         {} LiDAR sweeps received; RSS after warm-up {:.1} -> {:.1} MB ({growth:+.2} %, slope {slope_kb_min:+.0} KB/min); latency p99 first fifth {p_first:.1} ms, \
          last fifth {p_last:.1} ms",
         get("dropped_late"),
         get("dropped_pipeline_error"),
