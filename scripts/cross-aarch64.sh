@@ -128,7 +128,7 @@ case "$MODE" in
     export CARGO_PROFILE_DEV_DEBUG=${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}
     # Dependencies at opt-level 0, tract included (ARM_OPT_LEVEL to change); the workspace's crates keep Cargo.toml's
     # opt-levels. Debian's rustc-web spent most of CI's aarch64 step optimising tract: cross-build 2,215 s at
-    # opt-level 3, 2,136 s at 1, 902 s at 0 (session 10, this 2-core machine). Opt-levels do not change float results
+    # opt-level 3, 2,136 s at 1, 902 s at 0, 700 s with the proc-macros at 0 too (session 10, this 2-core machine). Opt-levels do not change float results
     # (no fast-math, no FMA contraction) and tract's matmul kernels are assembly either way; the checks below
     # compare numbers, not speed. Measured at 0: every check passed, qemu checks 318 s (unit 49, parity 149,
     # replay 96, sim 23) against 125 s at opt-level 1.
