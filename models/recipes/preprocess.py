@@ -13,7 +13,8 @@ grid/paint/pillars); keep the two in step. Every function here follows the spec 
   sample the stride-8 feature map bilinearly at fx = u*40/width - 0.5, fy = v*24/height - 0.5
   (clamped), flag 1; others 0.
 - pillars: first-appearance order, at most P=6000 pillars and N=16 points each, features
-  [x, y, z, i, x-mx, y-my, z-mz, x-cx, y-cy, painted(32), flag] -> [1, 42, 6000, 16] + mask.
+  [x, y, z, i, x-mx, y-my, z-mz, x-cx, y-cy, painted(32), flag] -> [1, 42, P, 16] + mask.
+- text: WordLevel tokens, lowercased, \\w+|[^\\w\\s] pieces, at most TEXT_LEN = 64, padded with 0.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ P_MAX, N_MAX = 6000, 16
 GEO = 9
 F = GEO + FEAT_C + 1  # 42
 CLASSES = ["background", "car", "truck", "pedestrian", "cyclist", "cone"]
-TEXT_LEN = 16
+TEXT_LEN = 64
 MAX_TEXTS = 8
 METRIC_RADIUS = 40.0
 
@@ -108,12 +109,13 @@ def project(points_xyz: np.ndarray, t_optical_lidar: np.ndarray, K: np.ndarray, 
         x = pc[:, 0] / z
         y = pc[:, 1] / z
     k1, k2, p1, p2, k3 = (list(D) + [0.0] * 5)[:5]
-    r2 = x * x + y * y
-    radial = 1 + k1 * r2 + k2 * r2 * r2 + k3 * r2 * r2 * r2
-    xd = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
-    yd = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
-    u = K[0, 0] * xd + K[0, 1] * yd + K[0, 2]
-    v = K[1, 1] * yd + K[1, 2]
+    with np.errstate(invalid="ignore", over="ignore"):  # points at depth 0 are NaN here, masked below
+        r2 = x * x + y * y
+        radial = 1 + k1 * r2 + k2 * r2 * r2 + k3 * r2 * r2 * r2
+        xd = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
+        yd = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
+        u = K[0, 0] * xd + K[0, 1] * yd + K[0, 2]
+        v = K[1, 1] * yd + K[1, 2]
     bad = ~(z > 0)
     u[bad] = np.nan
     v[bad] = np.nan
@@ -153,29 +155,27 @@ def paint(features: np.ndarray, idx, w, flag) -> np.ndarray:
 # ----------------------------------------------------------------------------- pillars
 def pillar_layout(cell: np.ndarray):
     """First-appearance pillar assignment. Returns (pillar_cells (Pu,), slot_point (Pu, 16) int64
-    index into the cropped points or -1)."""
-    cell_to_p = {}
-    pillar_cells = []
-    slots = []
-    counts = []
-    for i, c in enumerate(cell.tolist()):
-        p = cell_to_p.get(c)
-        if p is None:
-            if len(pillar_cells) >= P_MAX:
-                continue
-            p = len(pillar_cells)
-            cell_to_p[c] = p
-            pillar_cells.append(c)
-            slots.append([-1] * N_MAX)
-            counts.append(0)
-        k = counts[p]
-        if k >= N_MAX:
-            continue
-        slots[p][k] = i
-        counts[p] = k + 1
-    if not pillar_cells:
+    index into the cropped points or -1): pillars numbered in order of their first point, at most
+    P_MAX (points of later pillars dropped), each pillar's first N_MAX points in point order."""
+    cell = np.asarray(cell, np.int64)
+    if len(cell) == 0:
         return np.zeros(0, np.int64), np.zeros((0, N_MAX), np.int64)
-    return np.array(pillar_cells, np.int64), np.array(slots, np.int64)
+    uniq, first, inv = np.unique(cell, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # pillars by their first point
+    rank = np.empty(len(uniq), np.int64)
+    rank[order] = np.arange(len(uniq))
+    pid = rank[inv.reshape(-1)]
+    npil = min(len(uniq), P_MAX)
+    idx = np.nonzero(pid < npil)[0]
+    p = pid[idx]
+    srt = np.argsort(p, kind="stable")  # points grouped by pillar, point order kept inside a pillar
+    ps = p[srt]
+    slot = np.empty(len(idx), np.int64)
+    slot[srt] = np.arange(len(idx)) - np.searchsorted(ps, ps, side="left")
+    ok = slot < N_MAX
+    slots = np.full((npil, N_MAX), -1, np.int64)
+    slots[p[ok], slot[ok]] = idx[ok]
+    return uniq[order[:npil]], slots
 
 
 def pillar_geometry(xyz, intensity, pillar_cells, slot_point):
@@ -204,19 +204,18 @@ def pillar_geometry(xyz, intensity, pillar_cells, slot_point):
 
 
 def build_pillars(geo, mask, painted_slots):
-    """Full model input: geo [9, Pu, 16], mask [Pu, 16], painted_slots [33, Pu, 16] ->
-    pillars [1, 42, 6000, 16], mask [1, 1, 6000, 16]."""
+    """Point-encoder input for the used pillars: geo [9, Pu, 16], mask [Pu, 16], painted_slots
+    [33, Pu, 16] -> pillars [1, 42, Pu, 16], mask [1, 1, Pu, 16] (P is symbolic in the model; the
+    runtime passes the used pillars too)."""
     pu = geo.shape[1]
-    out = np.zeros((1, F, P_MAX, N_MAX), np.float32)
-    out[0, :GEO, :pu] = geo
-    out[0, GEO:, :pu] = painted_slots * mask[None]
-    m = np.zeros((1, 1, P_MAX, N_MAX), np.float32)
-    m[0, 0, :pu] = mask
-    return out, m
+    out = np.zeros((1, F, pu, N_MAX), np.float32)
+    out[0, :GEO] = geo
+    out[0, GEO:] = painted_slots * mask[None]
+    return out, mask[None, None].astype(np.float32)
 
 
 def scatter(pillar_features: np.ndarray, pillar_cells: np.ndarray) -> np.ndarray:
-    """[1, 64, 6000] -> BEV [1, 64, 96, 96] (empty cells 0)."""
+    """[1, 64, P] -> BEV [1, 64, 96, 96] (empty cells 0)."""
     c = pillar_features.shape[1]
     bev = np.zeros((1, c, ROWS * COLS), np.float32)
     pu = len(pillar_cells)

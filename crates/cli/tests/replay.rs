@@ -219,14 +219,27 @@ fn a_bumped_camera_lowers_the_metrics() {
         ],
         tempfile::tempdir().expect("tmp").path(),
     );
+    // occupancy IoU + recall over all ground-truth objects: the LiDAR alone finds cars and trucks, so
+    // a camera error shows mostly in the classes the painted image features decide (measured with the
+    // session-11 models: pedestrians 139 -> 130 of 232, IoU 0.8368 -> 0.8338, car/truck unchanged)
     let score = |s: &Value| {
         let m = &s["metrics"];
-        m["occupancy_iou"].as_f64().unwrap_or(0.0) + m["recall"]["car"].as_f64().unwrap_or(0.0)
+        let (mut hits, mut total) = (0.0, 0.0);
+        for (class, n) in m["objects"].as_object().expect("objects") {
+            let n = n.as_f64().unwrap_or(0.0);
+            hits += m["recall"][class].as_f64().unwrap_or(0.0) * n;
+            total += n;
+        }
+        assert!(total > 0.0, "the sample has ground-truth objects");
+        m["occupancy_iou"].as_f64().unwrap_or(0.0) + hits / total
     };
     let (g, b) = (score(&good), score(&bad));
-    eprintln!("IoU + car recall: calibrated {g:.4}, camera yawed 2°: {b:.4}");
+    eprintln!(
+        "IoU + recall over all objects: calibrated {g:.4}, camera yawed 2°: {b:.4}\n{}\n{}",
+        good["metrics"], bad["metrics"]
+    );
     assert!(
-        b < g - 0.005,
+        b < g - 0.01,
         "a 2° camera error should lower the metrics: {g} vs {b}"
     );
 }

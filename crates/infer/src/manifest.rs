@@ -225,6 +225,9 @@ pub struct Provenance {
     pub data: Option<String>,
     #[serde(default)]
     pub seed: Option<u64>,
+    /// How the network was made (architecture, teacher/student, training steps), free text.
+    #[serde(default)]
+    pub architecture: Option<String>,
     #[serde(default)]
     pub metrics: BTreeMap<String, f64>,
 }

@@ -64,7 +64,7 @@ impl TextTokenizer {
                 path: self.path.clone(),
                 message: format!("{text:?}: {e}"),
             })?;
-        // a tokenizer.json may pad by itself (the recipe's does, to 16): its padding tokens are not
+        // a tokenizer.json may pad by itself (the recipe's pads to max_len): its padding tokens are not
         // attended, so the mask comes from the encoding, not from the number of ids
         let mut ids: Vec<i64> = Vec::with_capacity(self.max_len);
         let mut mask: Vec<i64> = Vec::with_capacity(self.max_len);

@@ -437,7 +437,7 @@ fn text_embedder_tokenizes_and_caches() {
 
 #[test]
 fn bundled_tokenizer_gives_the_ids_and_mask_of_the_recipes_tokenizers_package() {
-    // models/text_encoder/tokenizer.json pads to 16 by itself: its padding must not be attended
+    // models/text_encoder/tokenizer.json pads to max_len (64) by itself: its padding must not be attended
     if !require(
         "the project venv with `tokenizers` (scripts/setup-venv.sh)",
         Command::new(venv_python())
@@ -465,10 +465,12 @@ fn bundled_tokenizer_gives_the_ids_and_mask_of_the_recipes_tokenizers_package() 
     let out = Command::new(venv_python()).args(["-c", &py]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let want: Vec<(Vec<i64>, Vec<i64>)> = serde_json::from_slice(&out.stdout).unwrap();
+    let l = emb.tokenizer().max_len();
+    assert_eq!(l, 64, "MODEL_SPEC v2 text length");
     for (text, (ids, mask)) in texts.iter().zip(want) {
         let t = emb.tokenizer().encode(text).unwrap();
-        assert_eq!(t.mask, mask[..16], "{text:?}: attention mask");
-        assert_eq!(t.ids, ids[..16], "{text:?}: ids");
+        assert_eq!(t.mask, mask[..l], "{text:?}: attention mask");
+        assert_eq!(t.ids, ids[..l], "{text:?}: ids");
     }
 }
 
