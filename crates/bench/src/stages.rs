@@ -476,11 +476,13 @@ fn load_models(ctx: &Ctx) -> Result<Models> {
     )
 }
 
+/// Azimuth step of the 64-beam LiDAR in the ≈ 120 k-point benches (pillarize_paint, full_pipeline_10hz):
+/// ~124k points a sweep, against ~111k at the simulator's default 0.2°.
+const AZIMUTH_RES_120K_DEG: f64 = 0.18;
+
 fn pillarize_paint(ctx: &Ctx) -> Result<Vec<Row>> {
-    // the 120k-point cloud: the default 64-beam LiDAR at 0.18° azimuth steps (~124k points a
-    // sweep, as the full-pipeline bench's bag) instead of 0.2° (~111k)
     let mut cfg = SimConfig::default();
-    cfg.lidar.azimuth_res_deg = 0.18;
+    cfg.lidar.azimuth_res_deg = AZIMUTH_RES_120K_DEG;
     let f = make_sim_frame_with(&ctx.work, cfg)?;
     let models = load_models(ctx)?;
     let channels = 32;
@@ -929,7 +931,10 @@ fn full_pipeline_10hz(ctx: &Ctx) -> Result<Vec<Row>> {
     let secs = if ctx.opts.quick { 4 } else { 10 };
     let bag = ctx.work.join("full_10hz.bag");
     let sim_cfg = ctx.work.join("full_10hz_sim.toml");
-    std::fs::write(&sim_cfg, "[lidar]\nazimuth_res_deg = 0.18\n")?;
+    std::fs::write(
+        &sim_cfg,
+        format!("[lidar]\nazimuth_res_deg = {AZIMUTH_RES_120K_DEG}\n"),
+    )?;
     let st = Command::new(&ctx.opts.exe)
         .args(["sim", "--frames", &s(secs * 10), "--seed", "11", "--config"])
         .arg(&sim_cfg)
@@ -995,7 +1000,8 @@ fn full_pipeline_10hz(ctx: &Ctx) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// One `sensorium replay --rate 1.0 --policy slop` of the 10 Hz bag on `backend`, as a row.
+/// One `sensorium replay --rate 1.0 --policy slop` of the 10 Hz bag on `backend` with the `variant`
+/// model files, as a row.
 fn replay_at_rate(
     ctx: &Ctx,
     bag: &Path,
