@@ -13,7 +13,8 @@ grid/paint/pillars); keep the two in step. Every function here follows the spec 
   sample the stride-8 feature map bilinearly at fx = u*40/width - 0.5, fy = v*24/height - 0.5
   (clamped), flag 1; others 0.
 - pillars: first-appearance order, at most P=6000 pillars and N=16 points each, features
-  [x, y, z, i, x-mx, y-my, z-mz, x-cx, y-cy, painted(32), flag] -> [1, 42, P, 16] + mask.
+  [x, y, z, i, x-mx, y-my, z-mz, x-cx, y-cy, painted(32), flag] -> [1, 42, P, 16] + mask;
+  padding slots repeat the pillar's first point.
 - text: WordLevel tokens, lowercased, \\w+|[^\\w\\s] pieces, at most TEXT_LEN = 64, padded with 0.
 """
 from __future__ import annotations
@@ -211,7 +212,16 @@ def build_pillars(geo, mask, painted_slots):
     out = np.zeros((1, F, pu, N_MAX), np.float32)
     out[0, :GEO] = geo
     out[0, GEO:] = painted_slots * mask[None]
-    return out, mask[None, None].astype(np.float32)
+    return repeat_padding(out, mask), mask[None, None].astype(np.float32)
+
+
+def repeat_padding(pillars, mask):
+    """Fills each pillar's padding slots with its first point (slot 0), as the runtime does
+    (MODEL_SPEC): a max over the slots is unchanged by repeats, so the encoder needs no mask multiply.
+    pillars [1, F, Pu, N] with real points in the leading slots, mask [Pu, N] or [1, 1, Pu, N]."""
+    m = np.asarray(mask).reshape(pillars.shape[2], pillars.shape[3]) > 0
+    src = np.where(m, np.arange(pillars.shape[3])[None, :], 0)  # padding slot -> slot 0
+    return np.ascontiguousarray(np.take_along_axis(pillars, src[None, None], axis=3))
 
 
 def scatter(pillar_features: np.ndarray, pillar_cells: np.ndarray) -> np.ndarray:

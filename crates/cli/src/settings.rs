@@ -83,7 +83,8 @@ pub struct EngineSettings {
 pub struct ModelSettings {
     /// Folder holding one subfolder per model (`manifest.toml` + `model.onnx`).
     pub dir: PathBuf,
-    /// `fp32`, `int8` or `auto` (fastest measured by `sensorium models tune`; without a tuned choice: int8).
+    /// `fp32`, `int8` or `auto` (fastest measured by `sensorium models tune`; without a tuned choice: fp32 for
+    /// tract on x86-64, else int8).
     pub variant: String,
     /// `tract`, `onnxruntime` or `auto` (fastest measured by `sensorium models tune`; without a tuned
     /// choice: tract). onnxruntime needs a build with the `onnxruntime` feature and its library.

@@ -2,6 +2,8 @@
 //!
 //! Deterministic and allocation-free per frame once warmed up: all buffers live in the
 //! [`PillarBuilder`] and are reused; only the slots used by the previous frame are cleared.
+//! A pillar's padding slots repeat its first point (all features; `mask` 0 there), so a max over
+//! the slots needs no mask: the reference point encoder has no mask multiply.
 
 use crate::grid::BevGrid;
 use crate::paint::Sampler;
@@ -276,6 +278,16 @@ impl PillarBuilder {
                 }
                 self.mask[at] = 1.0;
             }
+            // padding slots repeat the pillar's first point (MODEL_SPEC): a max over the slots is
+            // unchanged by repeats, so the encoder needs no mask multiply; `mask` stays 0 there
+            if k > 0 && k < n_max {
+                let row = p * n_max;
+                for ch in 0..self.cfg.features() {
+                    let r = &mut self.tensor[ch * plane + row..ch * plane + row + n_max];
+                    let first = r[0];
+                    r[k..].fill(first);
+                }
+            }
         }
         self.used_prev = used;
     }
@@ -360,13 +372,20 @@ mod tests {
         assert_eq!(f(9, 0, 1), 1.0); // painted feature of point 1
         assert_eq!(f(10, 2, 0), 1.0); // flag of point 4 (third pillar)
         assert_eq!(b.mask, vec![1.0, 1.0, 1.0, 0.0, 1.0, 0.0]);
+        // the padding slot of pillars 1 and 2 repeats their only point, every feature
+        for ch in 0..11 {
+            assert_eq!(f(ch, 1, 1), f(ch, 1, 0), "channel {ch}");
+            assert_eq!(f(ch, 2, 1), f(ch, 2, 0), "channel {ch}");
+        }
+        assert_eq!((f(0, 1, 1), f(9, 1, 1)), (5.1, 3.0));
 
         // a second, smaller frame clears what the first wrote
         e.crop_from(&BevGrid::default(), &[30.0], &[0.0], &[0.0], &[0.0], &IDENTITY);
         b.build(&e, &[0.0, 0.0]);
         assert_eq!(b.used(), 1);
         assert_eq!(b.mask.iter().sum::<f32>(), 1.0);
-        assert_eq!(b.tensor.iter().filter(|v| **v != 0.0).count(), 3); // x, x-mean=0, x-cx.. only nonzeros
+        // x, x - cx and y - cy are the only nonzero features, in the point's slot and its repeat
+        assert_eq!(b.tensor.iter().filter(|v| **v != 0.0).count(), 6);
     }
 
     #[test]
@@ -465,5 +484,24 @@ mod tests {
         assert!(a.used() > 1000 && a.used() <= 6000);
         let kept = a.mask.iter().filter(|m| **m > 0.0).count();
         assert!(kept <= e.len());
+        // every used pillar: real points first, then padding slots equal to slot 0 in all features;
+        // unused pillars all zero
+        let (f, n, plane) = (a.config().features(), 16, 6000 * 16);
+        let mut padded = 0;
+        for p in 0..6000 {
+            let m = &a.mask[p * n..p * n + n];
+            let k = m.iter().take_while(|v| **v == 1.0).count();
+            assert!(m[k..].iter().all(|v| *v == 0.0), "pillar {p}: mask not a prefix");
+            assert_eq!(k > 0, p < a.used(), "pillar {p}");
+            for ch in 0..f {
+                let r = &a.tensor[ch * plane + p * n..ch * plane + p * n + n];
+                assert!(
+                    r[k.max(1)..].iter().all(|v| *v == r[0]),
+                    "pillar {p} channel {ch}"
+                );
+            }
+            padded += usize::from(k > 0 && k < n);
+        }
+        assert!(padded > 100, "only {padded} padded pillars");
     }
 }

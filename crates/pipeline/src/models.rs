@@ -26,7 +26,7 @@ pub struct Models {
 
 /// Which engine, file and threads run the models. `None` fields are `auto`: the fastest passing
 /// choice that `sensorium models tune` recorded for this machine and these model files, else the
-/// defaults (tract, the int8 variant).
+/// defaults (tract; fp32 on x86-64, else int8: [`default_variant`]).
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
     pub backend: Option<Backend>,
@@ -73,7 +73,11 @@ impl Selection {
             }
             _ => (
                 self.backend.unwrap_or_default(),
-                Some(self.variant.clone().unwrap_or_else(|| "int8".into())),
+                Some(
+                    self.variant
+                        .clone()
+                        .unwrap_or_else(|| default_variant(self.backend.unwrap_or_default()).into()),
+                ),
                 budget,
                 if self.backend.is_some() && self.variant.is_some() {
                     "pinned".into()
@@ -82,6 +86,18 @@ impl Selection {
                 },
             ),
         }
+    }
+}
+
+/// The variant an untuned `auto` runs on `backend`: int8, except tract on x86-64, whose int8 kernels
+/// were measured slower than its fp32 ones there (`sensorium bench`: fusion 32.5 against 17.2 ms on one
+/// thread, and the 10 Hz full pipeline's p99 110 against 86 ms); `sensorium models tune` measures
+/// each machine instead.
+pub fn default_variant(backend: Backend) -> &'static str {
+    if backend == Backend::Tract && cfg!(target_arch = "x86_64") {
+        "fp32"
+    } else {
+        "int8"
     }
 }
 
@@ -408,5 +424,35 @@ impl Models {
             class_logits,
             classes: cshape.get(1).copied().unwrap_or(0),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untuned_auto_runs_the_default_variant_of_its_backend_and_pins_win() {
+        let tuned = tune::TuneFile::default();
+        let dir = Path::new("models/point_encoder");
+        let (b, v, threads, why) = Selection::new(None, 2).resolve(&tuned, dir);
+        let want = if cfg!(target_arch = "x86_64") {
+            "fp32"
+        } else {
+            "int8"
+        };
+        assert_eq!((b, v.as_deref(), threads), (Backend::Tract, Some(want), 2));
+        assert!(why.starts_with("default"), "{why}");
+        let ort = Selection {
+            backend: Some(Backend::OnnxRuntime),
+            ..Selection::new(None, 1)
+        };
+        assert_eq!(ort.resolve(&tuned, dir).1.as_deref(), Some("int8"));
+        let (_, v, _, why) = Selection {
+            backend: Some(Backend::Tract),
+            ..Selection::new(Some("int8"), 1)
+        }
+        .resolve(&tuned, dir);
+        assert_eq!((v.as_deref(), why.as_str()), (Some("int8"), "pinned"));
     }
 }
