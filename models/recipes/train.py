@@ -809,7 +809,8 @@ def write_manifest(out, role, metrics, seed, data_desc, calib_desc, arch_desc):
         L += ["[preprocess.text]", 'tokenizer = "tokenizer.json"', f"max_len = {pp.TEXT_LEN}", "pad_id = 0", ""]
     if role == "point":
         L += ["[preprocess.point]", "x_range = [0.0, 48.0]", "y_range = [-24.0, 24.0]", "z_range = [-3.0, 4.0]",
-              "resolution = 0.5", "max_pillars = 6000", "max_points_per_pillar = 16", "features = 42", ""]
+              "resolution = 0.5", "max_pillars = 6000", "max_points_per_pillar = 16", "features = 42",
+              'padding = "repeat"', ""]
     L += ["[quantization]", 'format = "fp32"', ""]
     L += ["[provenance]", 'recipe = "models/recipes/train.py"', f"data = {toml_value(data_desc)}", f"seed = {seed}",
           f"architecture = {toml_value(arch_desc)}"]

@@ -2,8 +2,9 @@
 //!
 //! Deterministic and allocation-free per frame once warmed up: all buffers live in the
 //! [`PillarBuilder`] and are reused; only the slots used by the previous frame are cleared.
-//! A pillar's padding slots repeat its first point (all features; `mask` 0 there), so a max over
-//! the slots needs no mask: the reference point encoder has no mask multiply.
+//! Padding slots are 0, or with [`PillarConfig::repeat_padding`] repeat the pillar's first point (all
+//! features; `mask` 0 there either way), so that a max over the slots needs no mask: the reference point
+//! encoder declares `padding = "repeat"` and has no mask multiply.
 
 use crate::grid::BevGrid;
 use crate::paint::Sampler;
@@ -28,6 +29,9 @@ pub struct PillarConfig {
     pub max_points: usize,
     /// Painted channels per point (image feature channels + 1 flag).
     pub painted: usize,
+    /// Padding slots repeat the pillar's first point (all features) instead of staying 0 (the manifest's
+    /// `[preprocess.point] padding = "repeat"`); `mask` is 0 there either way.
+    pub repeat_padding: bool,
 }
 
 impl Default for PillarConfig {
@@ -37,6 +41,7 @@ impl Default for PillarConfig {
             max_pillars: 6000,
             max_points: 16,
             painted: 33,
+            repeat_padding: false,
         }
     }
 }
@@ -278,9 +283,9 @@ impl PillarBuilder {
                 }
                 self.mask[at] = 1.0;
             }
-            // padding slots repeat the pillar's first point (MODEL_SPEC): a max over the slots is
-            // unchanged by repeats, so the encoder needs no mask multiply; `mask` stays 0 there
-            if k > 0 && k < n_max {
+            // with repeat padding the padding slots repeat the pillar's first point (MODEL_SPEC): a max
+            // over the slots is unchanged by repeats, so the encoder needs no mask multiply; `mask` stays 0
+            if self.cfg.repeat_padding && k > 0 && k < n_max {
                 let row = p * n_max;
                 for ch in 0..self.cfg.features() {
                     let r = &mut self.tensor[ch * plane + row..ch * plane + row + n_max];
@@ -321,6 +326,7 @@ mod tests {
             max_pillars: 3,
             max_points: 2,
             painted: 2,
+            repeat_padding: true,
         }
     }
 
@@ -474,34 +480,41 @@ mod tests {
     fn deterministic_for_random_clouds() {
         let (e, _) = random_cloud(3, 20_000);
         let painted = vec![0.25; e.len() * 33];
-        let mut a = PillarBuilder::new(PillarConfig::default());
-        let mut b = PillarBuilder::new(PillarConfig::default());
-        a.build(&e, &painted);
-        b.build(&e, &[]); // first build of b without painting...
-        b.build(&e, &painted); // ...then the same frame: reuse must give identical output
-        assert_eq!(a.tensor, b.tensor);
-        assert_eq!(a.mask, b.mask);
-        assert!(a.used() > 1000 && a.used() <= 6000);
-        let kept = a.mask.iter().filter(|m| **m > 0.0).count();
-        assert!(kept <= e.len());
-        // every used pillar: real points first, then padding slots equal to slot 0 in all features;
-        // unused pillars all zero
-        let (f, n, plane) = (a.config().features(), 16, 6000 * 16);
-        let mut padded = 0;
-        for p in 0..6000 {
-            let m = &a.mask[p * n..p * n + n];
-            let k = m.iter().take_while(|v| **v == 1.0).count();
-            assert!(m[k..].iter().all(|v| *v == 0.0), "pillar {p}: mask not a prefix");
-            assert_eq!(k > 0, p < a.used(), "pillar {p}");
-            for ch in 0..f {
-                let r = &a.tensor[ch * plane + p * n..ch * plane + p * n + n];
-                assert!(
-                    r[k.max(1)..].iter().all(|v| *v == r[0]),
-                    "pillar {p} channel {ch}"
-                );
+        for repeat_padding in [false, true] {
+            let cfg = PillarConfig {
+                repeat_padding,
+                ..PillarConfig::default()
+            };
+            let mut a = PillarBuilder::new(cfg);
+            let mut b = PillarBuilder::new(cfg);
+            a.build(&e, &painted);
+            b.build(&e, &[]); // first build of b without painting...
+            b.build(&e, &painted); // ...then the same frame: reuse must give identical output
+            assert_eq!(a.tensor, b.tensor);
+            assert_eq!(a.mask, b.mask);
+            assert!(a.used() > 1000 && a.used() <= 6000);
+            let kept = a.mask.iter().filter(|m| **m > 0.0).count();
+            assert!(kept <= e.len());
+            // every used pillar: real points first, then padding slots 0, or equal to slot 0 in all
+            // features with repeat padding; unused pillars all zero
+            let (f, n, plane) = (a.config().features(), 16, 6000 * 16);
+            let mut padded = 0;
+            for p in 0..6000 {
+                let m = &a.mask[p * n..p * n + n];
+                let k = m.iter().take_while(|v| **v == 1.0).count();
+                assert!(m[k..].iter().all(|v| *v == 0.0), "pillar {p}: mask not a prefix");
+                assert_eq!(k > 0, p < a.used(), "pillar {p}");
+                for ch in 0..f {
+                    let r = &a.tensor[ch * plane + p * n..ch * plane + p * n + n];
+                    let pad = if repeat_padding && k > 0 { r[0] } else { 0.0 };
+                    assert!(
+                        r[k..].iter().all(|v| *v == pad),
+                        "pillar {p} channel {ch} (repeat padding {repeat_padding})"
+                    );
+                }
+                padded += usize::from(k > 0 && k < n);
             }
-            padded += usize::from(k > 0 && k < n);
+            assert!(padded > 100, "only {padded} padded pillars");
         }
-        assert!(padded > 100, "only {padded} padded pillars");
     }
 }

@@ -184,6 +184,22 @@ pub struct PointPre {
     pub max_pillars: usize,
     pub max_points_per_pillar: usize,
     pub features: usize,
+    /// What fills a pillar's padding slots (MODEL_SPEC): `zero` (the default, PointPillars' convention) or
+    /// `repeat` (the pillar's first point again, for a model whose max over the slots has no mask multiply).
+    #[serde(default)]
+    pub padding: PillarPadding,
+}
+
+/// Padding of the pillar slots past a pillar's real points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PillarPadding {
+    /// All features 0.
+    #[default]
+    Zero,
+    /// The pillar's first point repeated (all features); a max over the slots is then the max over the
+    /// real points without a mask.
+    Repeat,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -456,5 +472,24 @@ format = "int8-qdq"
             .unwrap_err()
             .to_string();
         assert!(e.contains("f16") && e.contains("int8"), "{e}");
+    }
+
+    #[test]
+    fn pillar_padding_defaults_to_zero_and_names_a_bad_value() {
+        let point = |extra: &str| {
+            format!(
+                "{MIN}\n[preprocess.point]\nx_range = [0.0, 48.0]\ny_range = [-24.0, 24.0]\n\
+                 z_range = [-3.0, 4.0]\nresolution = 0.5\nmax_pillars = 6000\n\
+                 max_points_per_pillar = 16\nfeatures = 42\n{extra}"
+            )
+        };
+        let pad = |extra: &str| {
+            Manifest::parse(&point(extra), Path::new("m.toml")).map(|m| m.preprocess.point.map(|p| p.padding))
+        };
+        assert_eq!(pad("").unwrap(), Some(PillarPadding::Zero));
+        assert_eq!(pad("padding = \"zero\"").unwrap(), Some(PillarPadding::Zero));
+        assert_eq!(pad("padding = \"repeat\"").unwrap(), Some(PillarPadding::Repeat));
+        let e = pad("padding = \"mirror\"").unwrap_err().to_string();
+        assert!(e.contains("mirror") && e.contains("m.toml"), "{e}");
     }
 }

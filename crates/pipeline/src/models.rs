@@ -256,6 +256,7 @@ impl Models {
             max_pillars: p.max_pillars,
             max_points: p.max_points_per_pillar,
             painted,
+            repeat_padding: p.padding == sensorium_infer::manifest::PillarPadding::Repeat,
         };
         if cfg.features() != p.features {
             bail!(
