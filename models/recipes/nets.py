@@ -349,8 +349,8 @@ def point_onnx(p):
     g = G("point_encoder")
     x = g.conv("pillars", p["c1"], 1, 0, relu=True, w_scale=PILLAR_SCALE)
     x = g.conv(x, p["c2"], 1, 0, relu=True)
-    # No mask multiply: the runtime fills a pillar's padding slots with repeats of its first point
-    # (MODEL_SPEC), and a max over slots is unchanged by repeats, so this is point_forward's function.
+    # No mask multiply: the manifest declares `padding = "repeat"`, so the runtime fills a pillar's padding
+    # slots with its first point (MODEL_SPEC); a max over slots is unchanged by repeats: point_forward's function.
     # The broadcast Mul by `mask` was 36 % of this model in tract 0.23 (`sensorium models profile`);
     # `mask` stays an input of the interface (models that zero-pad use it).
     # The max over the 16 slots of each pillar is a 1-D MaxPool over [1, 64, P*16]: tract 0.23 runs

@@ -216,8 +216,9 @@ def build_pillars(geo, mask, painted_slots):
 
 
 def repeat_padding(pillars, mask):
-    """Fills each pillar's padding slots with its first point (slot 0), as the runtime does
-    (MODEL_SPEC): a max over the slots is unchanged by repeats, so the encoder needs no mask multiply.
+    """Fills each pillar's padding slots with its first point (slot 0), as the runtime does for the
+    reference point encoder (its manifest: `padding = "repeat"`, MODEL_SPEC): a max over the slots is
+    unchanged by repeats, so the encoder needs no mask multiply.
     pillars [1, F, Pu, N] with real points in the leading slots, mask [Pu, N] or [1, 1, Pu, N]."""
     m = np.asarray(mask).reshape(pillars.shape[2], pillars.shape[3]) > 0
     src = np.where(m, np.arange(pillars.shape[3])[None, :], 0)  # padding slot -> slot 0
