@@ -140,6 +140,11 @@ fn bag_read(ctx: &Ctx) -> Result<Vec<Row>> {
     let mapped = OpenOptions { mmap: true };
     let (mut cat_ms, mut ours_ms, mut one_ms, mut fast_ms, mut pread_ms) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // the decompressor alone (chunk data already in memory), on one thread and on the reader's lanes: the
+    // floor under a pass on this machine, and how well two threads scale here
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let decoder = BagReader::open(&bag)?;
+    let (mut dec1_ms, mut decn_ms) = (Vec::new(), Vec::new());
     let mut last = None;
     let single = ReadOptions {
         prefetch: 1,
@@ -158,18 +163,22 @@ fn bag_read(ctx: &Ctx) -> Result<Vec<Row>> {
         cat_ms.push(cat()?);
         one_ms.push(pass(&single, mapped)?.0);
         pread_ms.push(pass(&unverified, OpenOptions { mmap: false })?.0);
+        dec1_ms.push(decoder.decompress_only(1)?.0 * 1e3);
+        decn_ms.push(decoder.decompress_only(threads)?.0 * 1e3);
         last = Some(st);
     }
+    drop(decoder);
     let st = last.ok_or_else(|| anyhow!("no pass"))?;
     let stats = |v: &[f64]| Stats::from_ms(v).ok_or_else(|| anyhow!("no samples"));
-    let (ours, cat_s, one, fast, pread) = (
+    let (ours, cat_s, one, fast, pread, dec1, decn) = (
         stats(&ours_ms)?,
         stats(&cat_ms)?,
         stats(&one_ms)?,
         stats(&fast_ms)?,
         stats(&pread_ms)?,
+        stats(&dec1_ms)?,
+        stats(&decn_ms)?,
     );
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let pct = |s: &Stats| 100.0 * cat_s.median_ms / s.median_ms;
     let common = format!(
         "{} messages, {:.0} MB payload, {} chunks, {threads} prefetch threads, liblz4 block decoder, chunks \
@@ -204,10 +213,16 @@ fn bag_read(ctx: &Ctx) -> Result<Vec<Row>> {
         )
         .note(format!(
             "{common}; `--skip-checksums` (bounds still checked): {:.0}% of cat's speed (target ≥ 80%); with \
-             positioned reads instead of the mapping (`--no-mmap`) {:.0} MB/s ({:.0}%)",
+             positioned reads instead of the mapping (`--no-mmap`) {:.0} MB/s ({:.0}%); liblz4 alone (chunk \
+             data already in memory, no I/O, no parsing) {:.1} ms on 1 thread, {:.1} ms on {threads} \
+             ({:.2}x): at most {:.0}% of cat's speed for any reader of this bag on this machine",
             pct(&fast),
             mb / (pread.median_ms * 1e-3),
             pct(&pread),
+            dec1.median_ms,
+            decn.median_ms,
+            dec1.median_ms / decn.median_ms,
+            pct(&decn),
         ));
     let py = peer_or_missing(ctx, "ros").and_then(|_| {
         let v = ctx.peers.run(
