@@ -918,10 +918,10 @@ def use_fast_allocator():
 
     With glibc's malloc, XLA's large per-step buffers go back to the kernel when freed and are faulted in
     again (zeroed) the next step: a short probe of the full plan (30 teacher, 60 student steps) took 66.9 M
-    minor page faults, a quarter of its CPU time in the kernel. tcmalloc with TCMALLOC_RELEASE_RATE=0 keeps freed memory for reuse: a student step
-    went from 1.08 s to 0.70 s on this 2-core machine, with the same losses (the allocator changes no arithmetic).
-    Without tcmalloc, glibc's tunables get part of it (huge pages, no trimming: 0.8 s a step).
-    SENSORIUM_RECIPE_ALLOCATOR=system keeps the process as it is."""
+    minor page faults, a quarter of its CPU time in the kernel. tcmalloc with TCMALLOC_RELEASE_RATE=0 keeps
+    freed memory for reuse: a student step went from 1.08 s to 0.70 s on this 2-core machine, with the same
+    losses (the allocator changes no arithmetic). Without tcmalloc, glibc's tunables get part of it (huge
+    pages, no trimming: 0.8 s a step). SENSORIUM_RECIPE_ALLOCATOR=system keeps the process as it is."""
     if os.environ.get(ALLOC_MARK):
         return
     import ctypes.util
