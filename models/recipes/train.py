@@ -695,8 +695,8 @@ def float_nodes(role, model):
 QUANTIZED_OPS = {"fusion": ["Conv"]}
 # Activation ranges: min/max over the calibration frames, except where a few outliers stretch the u8 scale. The
 # session-14 fusion lost 3.7 points of top-1 to int8 with min/max ranges (the other models alone: <= 2.5) and
-# none with the 0.001..99.999 percentile of each activation (onnxruntime's Percentile calibration).
-CALIBRATION = {"fusion": "percentile"}
+# none with the 0.001..99.999 percentile of each activation. Values: onnxruntime's CalibrationMethod names.
+CALIBRATION = {"fusion": "Percentile"}
 
 
 def quantize(out, calib_feeds):
@@ -715,8 +715,7 @@ def quantize(out, calib_feeds):
         dst = os.path.join(out, d, "model.int8.onnx")
         quantize_static(
             src, dst, Reader(calib_feeds[role]), quant_format=QuantFormat.QDQ,
-            calibrate_method=(CalibrationMethod.Percentile if CALIBRATION.get(role) == "percentile"
-                              else CalibrationMethod.MinMax),
+            calibrate_method=getattr(CalibrationMethod, CALIBRATION.get(role, "MinMax")),
             op_types_to_quantize=QUANTIZED_OPS.get(role, ["Conv", "MatMul"]), per_channel=False, reduce_range=True,
             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
             nodes_to_exclude=float_nodes(role, onnx.load(src)),
@@ -1097,8 +1096,8 @@ def main():
                  f"{cfg['eval_seeds'][0]}..{cfg['eval_seeds'][-1]} ({m32['frames']} frames, every "
                  f"{cfg['eval_stride']}th sweep, map text as replay fuses it)" + (" [--quick]" if args.quick else ""))
     calib_desc = (f"{n_cal} training frames, onnxruntime static QDQ, Conv/MatMul only (fusion: Conv only), "
-                  "per-tensor, u8 activations / s8 weights (reduce_range: 7-bit weights), activation ranges min/max "
-                  "(fusion: 0.001..99.999 percentile)")
+                  "per-tensor, u8 activations / s8 weights (reduce_range: 7-bit weights), activation ranges MinMax ("
+                  + ", ".join(f"{r}: {m}" for r, m in CALIBRATION.items()) + ")")
     mac = ", ".join(f"{k} {v / 1e6:.1f}" for k, v in nets.macs(nets.ARCH["student"]).items())
     mac = f"{mac} MMAC (point at 2400 pillars)"
     arch_desc = (f"student distilled from a teacher ({t_info['steps']} teacher steps, {s_info['steps']} student "
