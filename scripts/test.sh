@@ -53,7 +53,7 @@ step "cargo test (crates/vendor/rosrust --lib: upstream unit tests + the TCPROS 
 CARGO_TARGET_DIR="$TGT" cargo test --manifest-path crates/vendor/rosrust/Cargo.toml --lib -- --test-threads 1 2>&1 | tee -a "$log" || rc=1
 
 step "sensorium bench --quick: every stage beside its peer, same run (full run: sensorium bench --update-docs)"
-# without its 30-s node soak: the soak test above ran the node for 120 s
+# without its 30-s node soak: the soak test above ran the node for 300 s
 "$TGT/debug/sensorium" bench --quick --strict --soak-seconds 0 --json "$TGT/bench-quick.json" || rc=1
 
 step "aarch64 (cross-build with Debian's rustc-web, unit + parity tests, replay and sim under qemu-aarch64; ~20 min cold)"

@@ -763,7 +763,8 @@ pub fn run(opts: &ReplayOptions, perception: Perception) -> Result<Summary> {
         summary.drop_n(&k, v);
     }
 
-    // text-to-scene retrieval (the recipe's `score`): each scene against its own caption and the next 9
+    // scene-to-caption retrieval (the recipe's `score` query_top1; its text_to_scene_top1 ranks scenes for a
+    // caption instead): each scene against its own caption and the next 9
     // distinct other captions in scene order (cyclic), each caption embedded once; a hit only when its
     // own caption is strictly the most similar (distinct captions can tokenize alike: a tie is a miss)
     let distinct = {

@@ -1,5 +1,5 @@
 //! Soak (issue #14): the node on the sample played in a loop by Debian's `rosbag play -l` for
-//! `SENSORIUM_SOAK_SECONDS` (120 in the test command; the documented long run is 1800). Checked: the
+//! `SENSORIUM_SOAK_SECONDS` (300 in the test command; the documented long run is 1800). Checked: the
 //! node stays up; resident memory after warm-up (median of the first vs the last tenth) does not grow by
 //! more than 5 %; the latency p90 of the
 //! last fifth of the run is not above the first fifth's (within noise); every frame set the node formed
@@ -37,7 +37,7 @@ fn node_soak_keeps_memory_latency_and_accounting() {
     let seconds: u64 = std::env::var("SENSORIUM_SOAK_SECONDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(120);
+        .unwrap_or(300);
     let home = tempfile::tempdir().expect("ROS_HOME");
     let home = home.path();
     let ros = RosMaster::start(home, Duration::from_secs(30)).expect("roscore");
@@ -70,8 +70,13 @@ fn node_soak_keeps_memory_latency_and_accounting() {
     let get = |k: &str| report_value(&report, k) as u64;
 
     // memory: a leak is growth that goes on, not the steps glibc's allocator takes while its arenas and
-    // mmap threshold settle (CI saw +3.3 MB at 33 s, then flat to the end). Warm-up: a quarter of the run
-    // (at least 30 s); then the median RSS of the first and the last tenth of the run are compared, and the
+    // mmap threshold settle (CI saw +3.3 MB at 33 s, then flat to the end; with session 14's models one CI
+    // run rose in steps of up to 6 MB until 82 s, then stayed flat: +5.95 % over a 30-s warm-up of a 120-s
+    // run, while a 300-s run measured +0.17 %). 300 s by default: the 75-s warm-up outlasts that settling,
+    // and the check gets more sensitive, not less: the two windows' middles are 195 s apart (78 s at 120 s),
+    // so ~1 MB/min of growth on ~63 MB exceeds 5 % (2.4 MB/min at 120 s).
+    // Warm-up: a quarter of the run (at least 30 s); then the median RSS of the first and the last tenth of
+    // the run are compared, and the
     // least-squares slope over what follows the warm-up is printed (KB/min) for the long documented run.
     let warm = (seconds as f64 / 4.0).max(30.0);
     let steady: Vec<(f64, f64)> = rss
@@ -133,6 +138,13 @@ fn node_soak_keeps_memory_latency_and_accounting() {
         first / 1024.0,
         last / 1024.0
     );
+    // the RSS trace every 10 s (MB), for reading a failed or a long run
+    let trace: Vec<String> = rss
+        .iter()
+        .step_by(10)
+        .map(|(t, kb)| format!("{t:.0}s:{:.1}", *kb as f64 / 1024.0))
+        .collect();
+    println!("soak RSS trace: {}", trace.join(" "));
     assert!(
         fused as f64 >= seconds as f64 * 3.0,
         "scenes all along: {fused} in {seconds} s"
