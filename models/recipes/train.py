@@ -659,33 +659,29 @@ def score(pipe, frames, map_texts=None):
             rec[b["class"]][0] += int(bool(np.any((cls[cells] == ci) & pred[cells])))
         scenes.append(o["scene_embedding"][0])
         caps.append(fr["caption"])
-    # query_top1: own caption vs the next 9 distinct captions in order (cyclic)
+    # the candidates of frame i: the first frame of each of the next 9 distinct other captions in order (cyclic)
+    def neighbours(i, n=9):
+        out, seen = [], set()
+        for j in list(range(i + 1, len(caps))) + list(range(0, i)):
+            if caps[j] != caps[i] and caps[j] not in seen:
+                seen.add(caps[j])
+                out.append(j)
+            if len(out) == n:
+                break
+        return out
+
     uniq = list(dict.fromkeys(caps))
     cap_emb = dict(zip(uniq, pipe.text(uniq)))
-    hits = 0
-    for i, c in enumerate(caps):
-        cands = []
-        for j in list(range(i + 1, len(caps))) + list(range(0, i)):
-            if caps[j] != c and caps[j] not in cands:
-                cands.append(caps[j])
-            if len(cands) == 9:
-                break
-        sims = [float(scenes[i] @ cap_emb[x]) for x in [c] + cands]
-        hits += int(all(sims[0] > s for s in sims[1:]))
-    # text_to_scene_top1, the other direction: frame i's caption as the query, against frame i's scene and the
-    # scenes of the next 9 frames (cyclic) that carry 9 distinct other captions; a hit when frame i's scene is
+    # query_top1: frame i's scene against its own caption and its neighbours' captions; text_to_scene_top1, the
+    # other direction: frame i's caption against its scene and its neighbours' scenes. A hit when the own one is
     # strictly the most similar. The issue's words are "text-to-scene retrieval"; query_top1 (scene to caption)
     # is what the runtime's queries do (one scene, several texts); both are printed and checked
-    t_hits = 0
+    hits = t_hits = 0
     for i, c in enumerate(caps):
-        cands, seen = [], set()
-        for j in list(range(i + 1, len(caps))) + list(range(0, i)):
-            if caps[j] != c and caps[j] not in seen:
-                seen.add(caps[j])
-                cands.append(j)
-            if len(cands) == 9:
-                break
-        sims = [float(cap_emb[c] @ scenes[j]) for j in [i] + cands]
+        js = [i] + neighbours(i)
+        sims = [float(scenes[i] @ cap_emb[caps[j]]) for j in js]
+        hits += int(all(sims[0] > s for s in sims[1:]))
+        sims = [float(cap_emb[c] @ scenes[j]) for j in js]
         t_hits += int(all(sims[0] > s for s in sims[1:]))
     m = {"frames": len(frames), "occupancy_iou": inter / max(union, 1), "query_top1": hits / max(len(frames), 1),
          "text_to_scene_top1": t_hits / max(len(frames), 1)}

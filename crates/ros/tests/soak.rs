@@ -76,8 +76,8 @@ fn node_soak_keeps_memory_latency_and_accounting() {
     // and the check gets more sensitive, not less: the two windows' middles are 195 s apart (78 s at 120 s),
     // so ~1 MB/min of growth on ~63 MB exceeds 5 % (2.4 MB/min at 120 s).
     // Warm-up: a quarter of the run (at least 30 s); then the median RSS of the first and the last tenth of
-    // the run are compared, and the
-    // least-squares slope over what follows the warm-up is printed (KB/min) for the long documented run.
+    // the run are compared, and the least-squares slope over what follows the warm-up is printed (KB/min)
+    // for the long documented run.
     let warm = (seconds as f64 / 4.0).max(30.0);
     let steady: Vec<(f64, f64)> = rss
         .iter()
