@@ -19,9 +19,10 @@ Unsqueeze, Squeeze, Transpose, Reshape, Concat.
 The fusion's scene head (`scene_pool`): "flat" (the default) concatenates the 144 BEV tokens' 8-d reductions
 into one 1,152-input linear layer; "sum" runs one layer shared by the tokens, adds a per-token bias and sums
 over the tokens, with each token's predicted object mass per class (class softmax x occupancy probability,
-gradient stopped) beside its features when `scene_mass` is set; "both" adds the two. Session 16 (fp32
+gradient stopped) beside its features when `scene_mass` is set. Session 16 (fp32
 scene-to-caption / caption-to-scene top-1 on 320 held-out frames): in 1,000-step probes without teacher flat
-0.694 / 0.453, sum 0.578 / 0.600, sum with mass 0.669 / 0.644; in the full plan sum with mass 0.769 / 0.747
+0.694 / 0.453, sum 0.578 / 0.600, sum with mass 0.669 / 0.644 (flat + sum with mass, summed: 0.525 / 0.562 on
+80 frames, dropped); in the full plan sum with mass 0.769 / 0.747
 against flat's 0.775 / 0.775 (session 15), so flat stayed. Pick another with SENSORIUM_RECIPE_ARCH='{"scene_pool":
 "sum", "scene_mass": true}'.
 """
@@ -70,6 +71,11 @@ if os.environ.get("SENSORIUM_RECIPE_ARCH"):  # experiments: a JSON object of fie
 PILLAR_SCALE = np.array(
     [1 / 48, 1 / 24, 1 / 4, 1 / 100, 2.0, 2.0, 1.0, 2.0, 2.0] + [1.0] * 33, dtype=np.float32
 )
+
+
+def summed_head(arch: dict) -> bool:
+    """The scene head of `arch`: sum-pooled ("sum") or flat (the default; module docstring)."""
+    return arch.get("scene_pool", "flat") == "sum"
 
 
 # ----------------------------------------------------------------------------- init
@@ -146,10 +152,9 @@ def init_params(key, vocab: int, arch: dict):
         "kt": _lin_init(next(ks), EMB, EMB, 1 / 8),
         "vt": _lin_init(next(ks), EMB, m, 1 / 8),
         "o": _lin_init(next(ks), m, m, 0.5 / np.sqrt(m)),
-        **({"red": _lin_init(next(ks), m, r), "h1": _lin_init(next(ks), 144 * r, h)}
-           if arch.get("scene_pool", "flat") in ("flat", "both") else {}),
         **({"pa": _lin_init(next(ks), m + (K_CLASSES if arch.get("scene_mass") else 0), h),
-            "pos": jnp.zeros((144, h), jnp.float32)} if arch.get("scene_pool", "flat") in ("sum", "both") else {}),
+            "pos": jnp.zeros((144, h), jnp.float32)} if summed_head(arch) else
+           {"red": _lin_init(next(ks), m, r), "h1": _lin_init(next(ks), 144 * r, h)}),
         "h2": _lin_init(next(ks), h + 2 * EMB, h),
         "s": _lin_init(next(ks), h, EMB, 1 / np.sqrt(h)),
     }
@@ -273,16 +278,15 @@ def fusion_forward(p, bev, image_features, text, text_mask):
     bias = jnp.concatenate([jnp.zeros((b, img_tok.shape[1]), jnp.float32), (text_mask - 1.0) * 1e4], axis=1)
     att = jax.nn.softmax(q @ jnp.swapaxes(k, 1, 2) * 0.125 + bias[:, None, :], axis=-1)
     tok2 = tok + lin(att @ v, p["o"])
-    h1 = 0.0
-    if "h1" in p:  # flat scene head: the 144 tokens' reductions, concatenated, through one linear layer
-        z = relu(lin(tok2, p["red"])).reshape(b, -1)  # [b, 144 * r]
-        h1 = relu(lin(z, p["h1"]))
     if "pa" in p:  # sum-pooled scene head: one per-token layer shared by all tokens (+ a per-token bias)
         if p["pa"]["w"].shape[0] > m:  # + each token's predicted object mass per class
             mass = jax.lax.stop_gradient(jax.nn.softmax(cls, axis=-1) * jax.nn.sigmoid(occ))
             mass = mass.reshape(b, 12, 8, 12, 8, K_CLASSES).sum(axis=(2, 4)).reshape(b, 144, K_CLASSES) * MASS_SCALE
             tok2 = jnp.concatenate([tok2, mass], axis=-1)
-        h1 = h1 + relu(lin(tok2, p["pa"]) + p["pos"][None]).sum(axis=1) * POOL_SCALE
+        h1 = relu(lin(tok2, p["pa"]) + p["pos"][None]).sum(axis=1) * POOL_SCALE
+    else:  # flat scene head: the 144 tokens' reductions, concatenated, through one linear layer
+        z = relu(lin(tok2, p["red"])).reshape(b, -1)  # [b, 144 * r]
+        h1 = relu(lin(z, p["h1"]))
     tm = text_mask[..., None]
     tmean = jnp.sum(text * tm, axis=1) / jnp.maximum(jnp.sum(text_mask, axis=1, keepdims=True), 1.0)
     tmax = jnp.max(text * tm + (tm - 1.0) * 1e4, axis=1)
@@ -450,12 +454,6 @@ def fusion_onnx(p):
     logits = g.op("Add", [g.op("Mul", [logits, g.const(np.array(0.125, np.float32))]), bias])
     att = g.op("Softmax", [logits], axis=-1)
     tok2 = g.op("Add", [tok, g.lin(g.op("MatMul", [att, v]), p["o"])])
-    h1 = None
-    if "h1" in p:
-        r = int(np.asarray(p["red"]["w"]).shape[1])
-        z = g.relu(g.lin(tok2, p["red"]))  # [1,144,r]
-        z = g.op("Reshape", [z, g.const(np.array([1, 144 * r], np.int64))])
-        h1 = g.relu(g.lin(z, p["h1"]))
     if "pa" in p:
         if np.asarray(p["pa"]["w"]).shape[0] > m:
             prob = g.op("Mul", [g.op("Softmax", ["class_logits"], axis=1), g.op("Sigmoid", ["occupancy"])])
@@ -464,9 +462,13 @@ def fusion_onnx(p):
             mass = g.op("Mul", [g.op("Transpose", [mass], perm=[0, 2, 1]), g.const(np.array(64 * MASS_SCALE, np.float32))])
             tok2 = g.op("Concat", [tok2, mass], axis=2)
         u = g.relu(g.op("Add", [g.lin(tok2, p["pa"]), g.const(np.asarray(p["pos"], np.float32)[None])]))
-        hs = g.op("Mul", [g.op("ReduceSum", [u, g.const(np.array([1], np.int64))], keepdims=0),
+        h1 = g.op("Mul", [g.op("ReduceSum", [u, g.const(np.array([1], np.int64))], keepdims=0),
                           g.const(np.array(POOL_SCALE, np.float32))])
-        h1 = hs if h1 is None else g.op("Add", [h1, hs])
+    else:
+        r = int(np.asarray(p["red"]["w"]).shape[1])
+        z = g.relu(g.lin(tok2, p["red"]))  # [1,144,r]
+        z = g.op("Reshape", [z, g.const(np.array([1, 144 * r], np.int64))])
+        h1 = g.relu(g.lin(z, p["h1"]))
     tm3 = g.op("Unsqueeze", ["text_mask", g.const(np.array([2], np.int64))])  # [1,8,1]
     ts = g.op("ReduceSum", [g.op("Mul", ["text", tm3]), g.const(np.array([1], np.int64))], keepdims=0)
     tc = g.op("ReduceSum", ["text_mask", g.const(np.array([1], np.int64))], keepdims=1)
@@ -502,8 +504,8 @@ def macs(arch: dict, pillars: int = 2400) -> dict:
     fus = (96 * 96 * c * PILLAR_C + 48 * 48 * m * c * 9 + 48 * 48 * m * m * 9 + 24 * 24 * m * m * 9 * 2
            + 48 * 48 * m * m + 48 * 48 * m * m * 9 + 96 * 96 * c * m + 96 * 96 * BEV_OUT_C * c * 9
            + 96 * 96 * BEV_OUT_C * 7 + 144 * m * EMB + 960 * FEAT_C * (EMB + m) + 144 * 968 * (EMB + m)
-           + 144 * m * m + (144 * m * r + 144 * r * h) * (arch.get("scene_pool", "flat") != "sum")
-           + 144 * (m + K_CLASSES * bool(arch.get("scene_mass"))) * h * (arch.get("scene_pool", "flat") != "flat")
+           + 144 * m * m + (144 * (m + K_CLASSES * bool(arch.get("scene_mass"))) * h if summed_head(arch)
+                            else 144 * m * r + 144 * r * h)
            + (h + 2 * EMB) * h + h * EMB)
     d, ff, n = arch["txt_d"], arch["txt_ff"], arch["txt_layers"]
     txt = n * TEXT_LEN * (4 * d * d + 2 * TEXT_LEN * d + 2 * d * ff) + TEXT_LEN * d + d * EMB
