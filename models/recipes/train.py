@@ -312,6 +312,12 @@ class Sampler:
         return out
 
 
+def own_map_texts(items):
+    """Each frame's own (fresh) map text as batch fields (t_ids, t_mask, tm); the sampler draws stale copies."""
+    return {"t_ids": np.stack([it["t_ids"] for it in items]), "t_mask": np.stack([it["t_mask"] for it in items]),
+            "tm": np.stack([(np.arange(pp.MAX_TEXTS) < it["nt"]).astype(np.float32) for it in items])}
+
+
 def collate(items, P):
     B = len(items)
     g = np.zeros((B, P, 16, 9), np.float32)
@@ -463,8 +469,7 @@ class JaxPipeline:
         it = TrainSet.pack(fr, self.tok, map_texts)
         P = int(max(512, np.ceil(len(it["cells"]) / 512) * 512))  # a few shapes, a few compilations
         b = collate([it], P)
-        b.update({"t_ids": it["t_ids"][None], "t_mask": it["t_mask"][None],
-                  "tm": (np.arange(pp.MAX_TEXTS) < it["nt"]).astype(np.float32)[None]})
+        b.update(own_map_texts([it]))
         b.pop("occ"), b.pop("cls")
         scene, occ, cls = self._predict(self.params, b)
         return {"scene_embedding": np.asarray(scene), "occupancy": np.asarray(occ)[:, None],
@@ -494,8 +499,7 @@ def teacher_targets(tparams, ts, batch=8):
         js = list(range(i, min(i + batch, n)))
         items = [ts.items[j] for j in js + [js[-1]] * (batch - len(js))]  # one shape: one compilation
         b = collate(items, ts.P)
-        b.update({"t_ids": np.stack([it["t_ids"] for it in items]), "t_mask": np.stack([it["t_mask"] for it in items]),
-                  "tm": np.stack([(np.arange(pp.MAX_TEXTS) < it["nt"]).astype(np.float32) for it in items])})
+        b.update(own_map_texts(items))
         b.pop("occ"), b.pop("cls")
         scene, occ, cls = predict(tparams, b)
         k = len(js)
