@@ -81,7 +81,8 @@ def _plan(quick: bool):
     if quick:
         return {"train_seeds": list(range(1, 5)), "eval_seeds": [9001, 9002], "frames": 20, "eval_frames": 20,
                 "eval_stride": 2,
-                "teacher_s": 50, "student_s": 80, "batch": 4, "bank": 32, "text_steps": 100}
+                "teacher_s": 50, "student_s": 80, "batch": 4, "bank": 32, "text_steps": 100,
+                "teacher_lr": 2e-3, "student_lr": 2e-3}
     # 480 drives of 20 sweeps (2 s), every 2nd sweep trained on (10 frames a drive, 4,800 in all). The students
     # memorise their training scenes: with 60 drives of 40 sweeps retrieval top-1 was 1.0 on training drives and
     # 0.65 held out. More drives, same frame count: 120 x 20 -> 240 x 10 (every 2nd of 20 sweeps, so that a
@@ -102,7 +103,7 @@ def _plan(quick: bool):
             # kd_once: the teacher's soft targets computed once (teacher_targets) instead of beside every student
             # step: a step 0.70 -> 0.45 s for 171 s up front. Session 17 spent the freed time two ways, neither
             # better on retrieval (NOTES-session17.md), so the shipped models keep the teacher beside the student
-            "kd_once": False}
+            "kd_once": False, "teacher_lr": 2e-3, "student_lr": 2e-3}
 
 
 def ensure_data(root, split, seeds, frames, sim_cmd, jobs):
@@ -592,10 +593,10 @@ def train(ts, vocab, arch, cfg, seed, budget_s, label, teacher=None, eval_fn=Non
         params = pretrain_text(params, ts, cfg["text_steps"], seed, label)
     budget_s -= time.time() - t_pre
     teacher_loss, student_loss, _ = make_fns(nets)
-    sampler = Sampler(ts, cfg["batch"], cfg["bank"], seed + (17 if teacher is not None else 0))
+    sampler = Sampler(ts, cfg["batch"], cfg["bank"], seed + (17 if teacher is not None else 0), cfg.get("per", 4))
     # the schedule is planned in steps from a short timing run, then followed to the end
     steps = cfg.get("steps")
-    lr = 2e-3
+    lr = cfg.get("lr", 2e-3)  # peak rate of the warm-up + cosine schedule (the plan's teacher_lr / student_lr)
 
     def make_opt(n):
         sched = optax.warmup_cosine_decay_schedule(0.0, lr, max(1, min(100, n // 20)), n, lr * 0.02)
@@ -1125,12 +1126,13 @@ def main():
         teacher, t_info = None, {"steps": 0, "seconds": 0.0, "history": []}
     else:
         tcfg = dict(cfg, steps=steps_of(args.teacher_steps, args.teacher_seconds, cfg.get("teacher_steps")),
-                    text_steps=cfg.get("teacher_text_steps", cfg.get("text_steps", 0)))
+                    text_steps=cfg.get("teacher_text_steps", cfg.get("text_steps", 0)), lr=cfg["teacher_lr"])
         teacher, t_info = train(ts, vocab, nets.ARCH["teacher"], tcfg, args.seed,
                                 args.teacher_seconds or cfg["teacher_s"], "teacher", eval_fn=eval_fn,
                                 eval_every=args.eval_every)
     s_steps = steps_of(args.student_steps, args.student_seconds, cfg.get("student_steps"))
-    student, s_info = train(ts, vocab, nets.ARCH["student"], dict(cfg, steps=s_steps), args.seed + 1,
+    student, s_info = train(ts, vocab, nets.ARCH["student"], dict(cfg, steps=s_steps, lr=cfg["student_lr"]),
+                            args.seed + 1,
                             args.student_seconds or cfg["student_s"], "student", teacher=teacher, eval_fn=eval_fn,
                             eval_every=args.eval_every)
     log(f"trained in {time.time() - t_start:.0f} s total")

@@ -494,6 +494,8 @@ impl Encoder {
                 )));
             }
         }
+        // one arm only without the `onnxruntime` feature (clippy then asks for `let`; this is built both ways)
+        #[allow(clippy::infallible_destructuring_match)]
         let runnable = match &self.engine {
             Engine::Tract(r) => r,
             #[cfg(feature = "onnxruntime")]
