@@ -598,7 +598,7 @@ def train(ts, vocab, arch, cfg, seed, budget_s, label, teacher=None, eval_fn=Non
     sampler = Sampler(ts, cfg["batch"], cfg["bank"], seed + (17 if teacher is not None else 0), cfg.get("per", 4))
     # the schedule is planned in steps from a short timing run, then followed to the end
     steps = cfg.get("steps")
-    lr = cfg.get("lr", 2e-3)  # peak rate of the warm-up + cosine schedule (the plan's teacher_lr / student_lr)
+    lr = cfg["lr"]  # peak rate of the warm-up + cosine schedule: the plan's teacher_lr / student_lr, set by main
 
     def make_opt(n):
         sched = optax.warmup_cosine_decay_schedule(0.0, lr, max(1, min(100, n // 20)), n, lr * 0.02)
