@@ -87,26 +87,27 @@ def _plan(quick: bool):
     # memorise their training scenes: with 60 drives of 40 sweeps retrieval top-1 was 1.0 on training drives and
     # 0.65 held out. More drives, same frame count: 120 x 20 -> 240 x 10 (every 2nd of 20 sweeps, so that a
     # drive's frames still span the 2 s of its hard negatives) raised held-out top-1 0.637 -> 0.688 in a
-    # 1,000-step probe without teacher (session 14); 480 x 5 kept int8 at 0.688 and raised fp32 0.662 -> 0.688
-    # and IoU 0.813 -> 0.825 (session 15). The full run at 480 x 10 (session 15) against 240 x 10 (session 14):
-    # int8 IoU 0.832 -> 0.856, pedestrians 0.773 -> 0.788, top-1 0.750 both. Cost: ~6 min of simulator export
-    # from scratch (2 jobs) and 100 s more preprocessing; ~24 GB of exported data
+    # 1,000-step probe without teacher; 480 x 5 kept int8 at 0.688 and raised fp32 0.662 -> 0.688 and IoU
+    # 0.813 -> 0.825. A full run at 480 x 10 against 240 x 10: int8 IoU 0.832 -> 0.856, pedestrians
+    # 0.773 -> 0.788, top-1 0.750 both. Cost: ~6 min of simulator export from scratch (2 jobs) and 100 s more
+    # preprocessing; ~24 GB of exported data
     return {"train_seeds": list(range(1, 481)), "train_stride": 2, "eval_seeds": list(range(9001, 9009)), "frames": 20,
             "eval_frames": 40, "eval_stride": 4, "teacher_s": 600, "student_s": 1800, "batch": 8, "bank": 64,
             "text_steps": 800, "teacher_text_steps": 300,
             # fixed step counts, so that a rerun follows the same schedule on any machine (same seed, same
-            # metrics). The teacher's is what 600 s gave in session 11. The student's was 1,600 (1,800 s at
-            # 1.08 s a step under glibc's malloc); under tcmalloc a step takes 0.70 s, and 3,400 steps fit the
-            # 60-minute budget (session 13: 49.5 min; held-out int8 top-1 0.613 -> 0.700, IoU 0.817 -> 0.815).
-            # The budgets in seconds apply only when asked for (--teacher-seconds / --student-seconds)
+            # metrics). The teacher's is what a 600-s budget gives on a 2-core machine. The student's fits the
+            # 60-minute budget: under tcmalloc a step with the teacher beside it takes 0.70 s (1.08 s under
+            # glibc's malloc), 3,400 such steps took 49.5 min (held-out int8 top-1 0.700 against 0.613 at
+            # 1,600 steps, IoU 0.815 / 0.817). The budgets in seconds apply only when asked for
+            # (--teacher-seconds / --student-seconds)
             "teacher_steps": 373, "student_steps": 4800,
             # kd_once: the teacher's soft targets computed once (teacher_targets) instead of beside every student
-            # step: a step 0.70 -> 0.46 s for ~180 s up front, so 4,800 student steps take the time 3,400 did.
-            # Spent at the 2e-3 peak rate (session 17: 6,000 steps) the contrastive loss stalled and retrieval
-            # collapsed; at a 1e-3 peak (session 18) held-out retrieval top-1 rose 0.781 / 0.759 -> 0.834 / 0.803
-            # (int8, 320 frames; NOTES-session18.md)
+            # step: a step 0.70 -> 0.46 s for ~180 s up front, so 4,800 student steps take the time 3,400 would.
+            # Spent at a 2e-3 peak rate (6,000 steps) the contrastive loss stalled and retrieval collapsed; at
+            # the 1e-3 peak held-out retrieval top-1 is 0.834 / 0.803 against 0.781 / 0.759 for 3,400 steps at
+            # 2e-3 (int8, 320 frames)
             "kd_once": True, "teacher_lr": 2e-3, "student_lr": 1e-3,
-            # frames of one drive in a batch (Sampler): 8 scored under the 0.8 target (session 19)
+            # frames of one drive in a batch (Sampler): 8 scored under the 0.8 target on text_to_scene_top1
             "per": 4}
 
 
@@ -265,7 +266,7 @@ class Sampler:
     """Batches of `per` frames from each of B/per drives: the other captions of the same drives
     are the hard negatives of the contrastive loss (the retrieval metric ranks a scene's caption
     against its neighbours'), padded with captions of other drives up to `bank`. The plan's `per` is 4; 8
-    (the whole batch from one drive, session 19) scored held-out int8 text_to_scene_top1 0.762 on the
+    (the whole batch from one drive) scored held-out int8 text_to_scene_top1 0.762 on the
     recipe's 80 frames (fp32 0.787, under the 0.8 target) and 0.819 on 320: not adopted."""
 
     def __init__(self, ts: TrainSet, batch, bank, seed, per):
@@ -489,8 +490,8 @@ def teacher_targets(tparams, ts, batch=8):
     with the frame's own map text; the caption embeddings and the logit scale for the similarity targets).
 
     The teacher has no dropout and the frames no augmentation, so its outputs on a frame are the same every time
-    the sampler draws it; running it beside the student (sessions 11-16) cost half of every student step (0.88 s
-    a step with it, 0.43 s without, measured in one run, session 17), while this pass costs one teacher forward
+    the sampler draws it; running it beside the student costs half of every student step (0.88 s a step with
+    it, 0.43 s without, measured in one run), while this pass costs one teacher forward
     per training frame. The one difference: the teacher's scene embedding sees the frame's own map text, not the
     stale copy drawn for the student's batch (the map text moves the scene embedding little, and the similarity
     target is weighted 0.25)."""
@@ -783,7 +784,7 @@ def float_nodes(role, model):
     fusion's 1x1 occupancy/class heads (2 MMAC, and the metrics read their logits directly), and every
     MatMul of two activations (attention's Q.K^T and softmax.V: no weights to store in int8, and u8
     attention probabilities cost the text encoder 2.2 points of held-out scene -> caption top-1 against
-    fp32, none with them float; 1.0 of its 5.2 MMAC at 64 tokens; NOTES-session19.md)."""
+    fp32, none with them float; 1.0 of its 5.2 MMAC at 64 tokens)."""
     weights = {i.name for i in model.graph.initializer}
     keep = []
     for n in model.graph.node:
@@ -798,12 +799,12 @@ def float_nodes(role, model):
 
 # The fusion's MatMuls (BEV-token attention over image and map-text tokens, the scene head) stay float: a
 # same-seed rerun lost 6.3 points of retrieval top-1 to their u8 activations (per-channel weight scales did
-# not help); Conv-only fusion was within 1.4 points of fp32 on every metric (session 11's notes). They are a
+# not help); Conv-only fusion was within 1.4 points of fp32 on every metric. They are a
 # small share of the fusion's MACs.
 QUANTIZED_OPS = {"fusion": ["Conv"]}
-# Activation ranges: min/max over the calibration frames, except where a few outliers stretch the u8 scale. The
-# session-14 fusion lost 3.7 points of top-1 to int8 with min/max ranges (the other models alone: <= 2.5) and
-# none with the 0.001..99.999 percentile of each activation. Values: onnxruntime's CalibrationMethod names.
+# Activation ranges: min/max over the calibration frames, except where a few outliers stretch the u8 scale. A
+# fusion model measured this way lost 3.7 points of top-1 to int8 with min/max ranges (the other models alone:
+# <= 2.5) and none with the 0.001..99.999 percentile of each activation. Values: onnxruntime's CalibrationMethod names.
 CALIBRATION = {"fusion": "Percentile"}
 
 
@@ -830,7 +831,7 @@ def quantize(out, calib_feeds):
             extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
         )
         # the point role only: on the image and fusion files onnxruntime's optimized int8 run of the rewritten
-        # graph moves (fusion logits by up to 4.2) although its unoptimized run does not (session 12's notes)
+        # graph moves (fusion logits by up to 4.2) although its unoptimized run does not
         if role == "point":
             relu_before_fake_quant(dst)
 
@@ -1037,7 +1038,7 @@ def use_fast_allocator():
     With glibc's malloc, XLA's large per-step buffers go back to the kernel when freed and are faulted in
     again (zeroed) the next step: a short probe of the full plan (30 teacher, 60 student steps) took 66.9 M
     minor page faults, a quarter of its CPU time in the kernel. tcmalloc with TCMALLOC_RELEASE_RATE=0 keeps
-    freed memory for reuse: a student step went from 1.08 s to 0.70 s on this 2-core machine, with the same
+    freed memory for reuse: a student step takes 0.70 s instead of 1.08 s on a 2-core machine, with the same
     losses (the allocator changes no arithmetic). Without tcmalloc, glibc's tunables get part of it (huge
     pages, no trimming: 0.8 s a step). SENSORIUM_RECIPE_ALLOCATOR=system keeps the process as it is."""
     if os.environ.get(ALLOC_MARK):

@@ -1,5 +1,5 @@
-//! The results: a stable JSON schema, a terminal table and the Markdown that BENCHMARKS.md and the
-//! README's performance section are generated from.
+//! The results: a stable JSON schema, a terminal table and the Markdown that BENCHMARKS.md's generated
+//! section is made from.
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -194,8 +194,7 @@ impl Report {
         out
     }
 
-    /// The Markdown table with the machine it ran on (the body of BENCHMARKS.md and of the README's
-    /// performance section).
+    /// The Markdown table with the machine it ran on (the body of BENCHMARKS.md's generated section).
     pub fn markdown(&self) -> String {
         let m = &self.machine;
         let mut s = String::new();
@@ -252,7 +251,8 @@ pub fn splice(doc: &str, body: &str) -> String {
     }
 }
 
-/// Writes BENCHMARKS.md (whole file) and the README's performance section from the report.
+/// Writes the generated section of BENCHMARKS.md from the report (the whole file when it does not exist
+/// yet). README.md is not touched: its performance section is written by hand and links to BENCHMARKS.md.
 pub fn update_docs(report: &Report, repo: &Path) -> std::io::Result<()> {
     let body = report.markdown();
     let bm = repo.join("BENCHMARKS.md");
@@ -261,12 +261,7 @@ pub fn update_docs(report: &Report, repo: &Path) -> std::io::Result<()> {
                 --json bench.json --update-docs` (do not edit the table by hand). Rerun it on your machine: \
                 the ratios, measured in one run, are what carries over between machines.\n\n";
     let old = std::fs::read_to_string(&bm).unwrap_or_else(|_| head.to_string());
-    std::fs::write(&bm, splice(&old, &body))?;
-    let readme = repo.join("README.md");
-    if let Ok(doc) = std::fs::read_to_string(&readme) {
-        std::fs::write(&readme, splice(&doc, &body))?;
-    }
-    Ok(())
+    std::fs::write(&bm, splice(&old, &body))
 }
 
 #[cfg(test)]
@@ -328,5 +323,17 @@ mod tests {
         assert_eq!(new, format!("# T\nbefore\n{BEGIN}\nNEW\n{END}\nafter\n"));
         let appended = splice("# T\n", "X\n");
         assert!(appended.ends_with(&format!("{BEGIN}\nX\n{END}\n")));
+    }
+
+    #[test]
+    fn update_docs_writes_benchmarks_md_and_leaves_readme_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let readme = dir.path().join("README.md");
+        std::fs::write(&readme, "# R\n").unwrap();
+        update_docs(&sample(), dir.path()).unwrap();
+        assert_eq!(std::fs::read_to_string(&readme).unwrap(), "# R\n");
+        let bm = std::fs::read_to_string(dir.path().join("BENCHMARKS.md")).unwrap();
+        assert!(bm.starts_with("# Benchmarks\n"), "{bm}");
+        assert!(bm.contains(BEGIN) && bm.contains("| a | 2.000 | 3.000 |"), "{bm}");
     }
 }

@@ -158,7 +158,7 @@ pub struct BenchArgs {
     /// Short run (CI): fewer iterations, a 30 s node soak.
     #[arg(long)]
     pub quick: bool,
-    /// Regenerate BENCHMARKS.md and the README's performance section from this run.
+    /// Regenerate BENCHMARKS.md's generated table from this run.
     #[arg(long)]
     pub update_docs: bool,
     /// Recording for the end-to-end and soak figures (default: the bundled sample).

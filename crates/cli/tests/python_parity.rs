@@ -76,9 +76,8 @@ fn replay_metrics_match_the_recipes_python_evaluation_of_the_same_bag() {
         );
         // top-1 among near-identical captions (the sample's neighbours differ in a crosswalk's distance):
         // fp32 runs the same arithmetic, 2 points; int8 kernels round differently between engines and one
-        // of the 49 frames moves top-1 by 2.04 points, so two frames (session 13's models: onnxruntime
-        // 18/49, sensorium 20/49, fp32 equal, 19/49; session 15's: 23 / 21; session 18's with the text
-        // encoder's attention in u8: 23 / 20, so three frames for a while; with it float (session 19): 20 / 21)
+        // of the 49 frames moves top-1 by 2.04 points, so two frames (the shipped int8 models: onnxruntime
+        // 20/49, sensorium 21/49; a text encoder with its attention MatMuls quantized to u8 differs by three)
         let frames = py["frames"].as_f64().unwrap_or(1.0).max(1.0);
         close(
             "query_top1",

@@ -70,9 +70,9 @@ fn node_soak_keeps_memory_latency_and_accounting() {
     let get = |k: &str| report_value(&report, k) as u64;
 
     // memory: a leak is growth that goes on, not the steps glibc's allocator takes while its arenas and
-    // mmap threshold settle (CI saw +3.3 MB at 33 s, then flat to the end; with session 14's models one CI
-    // run rose in steps of up to 6 MB until 82 s, then stayed flat: +5.95 % over a 30-s warm-up of a 120-s
-    // run, while a 300-s run measured +0.17 %). 300 s by default: the 75-s warm-up outlasts that settling,
+    // mmap threshold settle (CI saw +3.3 MB at 33 s, then flat to the end; one CI run rose in steps of up
+    // to 6 MB until 82 s, then stayed flat: +5.95 % over a 30-s warm-up of a 120-s run, while a 300-s run
+    // measured +0.17 %). 300 s by default: the 75-s warm-up outlasts that settling,
     // and the check gets more sensitive, not less: the two windows' middles are 195 s apart (78 s at 120 s),
     // so ~1 MB/min of growth on ~63 MB exceeds 5 % (2.4 MB/min at 120 s).
     // Warm-up: a quarter of the run (at least 30 s); then the median RSS of the first and the last tenth of
@@ -99,7 +99,7 @@ fn node_soak_keeps_memory_latency_and_accounting() {
     let last = median(&steady[steady.len() - k..]);
     let growth = (last - first) / first.max(1.0) * 100.0;
     // growth that goes on leaves the last tenth above everything the first half of the steady period
-    // reached; settling that outlasts the warm-up does not (session 17's CI: swings of 56-69 MB until
+    // reached; settling that outlasts the warm-up does not (one CI run: swings of 56-69 MB until
     // 166 s, then flat at 68.9 MB to 300 s: +9.3 % first to last tenth, -1 % over the first half's peak;
     // ~1 MB/min of steady growth is ~+2.5 % over that peak, and ~+5 % first to last tenth)
     let half_peak = steady[..steady.len() / 2]
@@ -130,7 +130,7 @@ fn node_soak_keeps_memory_latency_and_accounting() {
     );
     // the check is on p90: a slowdown that builds up (a leak, a queue that keeps growing) moves the
     // whole tail, while p99 of a fifth (~240 scenes: its 3rd-worst) is one outside burst on this 2-core
-    // machine that also runs roscore, rosbag play and the Python listener (session 11: one run had 25
+    // machine that also runs roscore, rosbag play and the Python listener (one run had 25
     // late sets in its last fifth, p99 117 -> 304 ms; the rerun 82 -> 118 ms, no drop). p99 is printed.
     let (q_first, q_last) = (quantile(&mut a, 0.9), quantile(&mut b, 0.9));
     let (p_first, p_last) = (quantile(&mut a, 0.99), quantile(&mut b, 0.99));

@@ -41,7 +41,7 @@ pub fn run(a: BenchArgs) -> Result<i32> {
     }
     if a.update_docs {
         sensorium_bench::report::update_docs(&report, &repo_root())?;
-        println!("updated BENCHMARKS.md and README.md's performance section");
+        println!("updated BENCHMARKS.md");
     }
     let missing = report
         .results
