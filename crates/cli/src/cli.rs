@@ -28,7 +28,7 @@ pub struct Cli {
 pub enum Command {
     /// Play a rosbag through the whole pipeline and summarise (no ROS master needed).
     #[command(
-        after_help = "Examples:\n  sensorium replay                                  # bundled sample, bundled models\n  sensorium replay drive.bag --fast --summary-json s.json --out out/\n  sensorium replay drive.bag --rate 0.5 --start 10 --duration 30"
+        after_help = "Examples:\n  sensorium replay                                  # bundled sample, bundled models\n  sensorium replay drive.bag --fast --summary-json s.json --out out/\n  sensorium replay drive.bag --rate 0.5 --start 10 --duration 30\n  sensorium replay --recordings fleet/ --shard 3/8 --fast --out runs/r1/   # index 3 of 8 (one Kubernetes Indexed Job pod)\n  sensorium replay --recordings fleet.txt --shard 0/4 --dry-run            # what index 0 of 4 replays\n\nExit codes (stable; with --recordings, the first failing recording's, a damaged recording's 3 only when\nnothing else failed):\n  0  replayed\n  1  other runtime error (worth a retry)\n  2  usage or configuration error (flags, --config, --shard, the recordings list)\n  3  recording missing, unreadable or damaged\n  4  models could not be loaded\n  5  calibration could not be loaded\n  6  output could not be written"
     )]
     Replay(ReplayArgs),
     /// Run as a ROS1 node (subscribe to sensors, publish scenes).
@@ -97,7 +97,21 @@ pub struct PipelineOpts {
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
     /// Recording to play; default: the bundled sample (tests/fixtures/sample.bag).
+    #[arg(conflicts_with = "recordings")]
     pub bag: Option<PathBuf>,
+    /// Many recordings: a folder (every *.bag below it) or a list file (one path per line, relative
+    /// to the list's folder; `#` comments). Each is replayed into OUT/NAME/ (summary.json,
+    /// scenes.jsonl, PNGs), NAME its file stem (its path with `__` for `/` where stems repeat); a
+    /// recording whose OUT/NAME/summary.json exists is skipped, a failed one leaves OUT/NAME/error.json.
+    #[arg(long, value_name = "DIR_OR_LIST", conflicts_with_all = ["summary_json", "record"])]
+    pub recordings: Option<PathBuf>,
+    /// With --recordings: replay only the recordings whose index in sorted order is I modulo N
+    /// (Kubernetes Indexed Jobs: `--shard $(JOB_COMPLETION_INDEX)/N`; AWS Batch: AWS_BATCH_JOB_ARRAY_INDEX).
+    #[arg(long, value_name = "I/N", requires = "recordings", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+    /// With --recordings: print this shard's recordings (NAME, a tab, PATH per line) and replay nothing.
+    #[arg(long, requires = "recordings")]
+    pub dry_run: bool,
     /// As fast as the pipeline goes (evaluation), ignoring the bag clock.
     #[arg(long, conflicts_with = "rate")]
     pub fast: bool,
@@ -136,6 +150,53 @@ pub struct ReplayArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub pipeline: PipelineOpts,
+}
+
+/// `--shard I/N`: the recordings whose sorted index is I modulo N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// Every recording.
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+
+    /// Is the recording at `position` (in sorted order) this shard's?
+    pub fn takes(&self, position: usize) -> bool {
+        position % self.count == self.index
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    let (i, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("{s:?}: expected I/N, e.g. 0/8"))?;
+    let index: usize = i
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: index {i:?} is not a whole number"))?;
+    let count: usize = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: count {n:?} is not a whole number"))?;
+    if count == 0 {
+        return Err(format!("{s:?}: the count must be at least 1"));
+    }
+    if index >= count {
+        return Err(format!(
+            "{s:?}: the index must be below the count (0 to {})",
+            count - 1
+        ));
+    }
+    Ok(Shard { index, count })
 }
 
 #[derive(Args, Debug)]

@@ -7,6 +7,7 @@ mod calib_check;
 mod config;
 mod models;
 mod node;
+mod recordings;
 pub mod replay;
 mod sim;
 mod sync;

@@ -1,8 +1,9 @@
 //! `sensorium replay`.
 
-use crate::cli::{PipelineOpts, ReplayArgs};
+use crate::cli::{PipelineOpts, ReplayArgs, Shard};
+use crate::cmd::recordings;
 use crate::settings::{self, Loaded, Override};
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use sensorium_core::testdata::repo_root;
 use sensorium_engine::sync::PolicyConfig;
 use sensorium_geometry::VehicleCalib;
@@ -12,6 +13,109 @@ use sensorium_pipeline::replay::{self, ReplayOptions};
 use sensorium_pipeline::streams::TopicMap;
 use std::path::{Path, PathBuf};
 use tracing::info;
+
+/// A failure class of `sensorium replay`, each with its own exit code (listed in
+/// `sensorium replay --help`; scripts and batch engines rely on them: extend, never renumber).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Anything else (a retry may help): 1.
+    Other,
+    /// Flags, configuration, `--shard`, the recordings list: 2 (clap's usage errors exit 2 too).
+    Config,
+    /// The recording is missing, unreadable or damaged: 3.
+    Recording,
+    /// The models could not be loaded: 4.
+    Models,
+    /// The calibration could not be loaded: 5.
+    Calibration,
+    /// The output could not be written: 6.
+    Output,
+}
+
+impl Failure {
+    pub fn code(self) -> i32 {
+        match self {
+            Failure::Other => 1,
+            Failure::Config => 2,
+            Failure::Recording => 3,
+            Failure::Models => 4,
+            Failure::Calibration => 5,
+            Failure::Output => 6,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Failure::Other => "other",
+            Failure::Config => "config",
+            Failure::Recording => "recording",
+            Failure::Models => "models",
+            Failure::Calibration => "calibration",
+            Failure::Output => "output",
+        }
+    }
+
+    /// The class an error was tagged with (the innermost tag), else [`Failure::Other`].
+    pub fn of(e: &anyhow::Error) -> Failure {
+        let mut class = Failure::Other;
+        for c in e.chain() {
+            if let Some(tagged) = c.downcast_ref::<Classified>() {
+                class = tagged.class;
+            }
+        }
+        class
+    }
+
+    /// What a failure of the pipeline itself is: a damaged recording (a bag error in the chain), a
+    /// failed write (an I/O error that is not the bag's), else other.
+    fn of_pipeline(e: &anyhow::Error) -> Failure {
+        if e.chain().any(|c| c.is::<sensorium_bag::BagError>()) {
+            Failure::Recording
+        } else if e.chain().any(|c| c.is::<std::io::Error>()) {
+            Failure::Output
+        } else {
+            Failure::Other
+        }
+    }
+}
+
+/// An error tagged with its [`Failure`] class; it reads exactly as the error it wraps.
+#[derive(Debug)]
+struct Classified {
+    class: Failure,
+    inner: anyhow::Error,
+}
+
+impl std::fmt::Display for Classified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.inner, f)
+    }
+}
+
+impl std::error::Error for Classified {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner.source()
+    }
+}
+
+trait Classify<T> {
+    /// Tags the error with `class` unless a cause already carries a class.
+    fn class(self, class: Failure) -> Result<T>;
+}
+
+impl<T, E: Into<anyhow::Error>> Classify<T> for std::result::Result<T, E> {
+    fn class(self, class: Failure) -> Result<T> {
+        self.map_err(|e| tag(e.into(), class))
+    }
+}
+
+fn tag(e: anyhow::Error, class: Failure) -> anyhow::Error {
+    if e.chain().any(|c| c.is::<Classified>()) {
+        e
+    } else {
+        anyhow::Error::new(Classified { class, inner: e })
+    }
+}
 
 /// The bundled sample recording.
 pub fn sample_bag() -> PathBuf {
@@ -101,19 +205,27 @@ pub fn load_perception(
 ) -> Result<Perception> {
     let s = &l.settings;
     let calib = if s.calibration.dir.as_os_str().is_empty() {
-        let bag = bag.context(
-            "no calibration configured (calibration.dir / --calib) and no recording to read it from",
-        )?;
-        sensorium_pipeline::calibration::from_bag(bag, topics, &s.scene.frame_id)?
+        let bag = bag
+            .context("no calibration configured (calibration.dir / --calib) and no recording to read it from")
+            .class(Failure::Config)?;
+        sensorium_pipeline::calibration::from_bag(bag, topics, &s.scene.frame_id).map_err(|e| {
+            let class = match Failure::of_pipeline(&e) {
+                Failure::Recording => Failure::Recording,
+                _ => Failure::Calibration,
+            };
+            tag(e, class)
+        })?
     } else {
         let dir = resolve(&s.calibration.dir);
-        VehicleCalib::load(&dir).with_context(|| {
-            format!(
-                "calibration {} (from {})",
-                dir.display(),
-                l.origin("calibration.dir")
-            )
-        })?
+        VehicleCalib::load(&dir)
+            .with_context(|| {
+                format!(
+                    "calibration {} (from {})",
+                    dir.display(),
+                    l.origin("calibration.dir")
+                )
+            })
+            .class(Failure::Calibration)?
     };
     let models_dir = resolve(&s.models.dir);
     // one after another, each encoder gets the whole thread budget; pipelined, the three stages share it
@@ -127,15 +239,18 @@ pub fn load_perception(
         threads(l)
     };
     let selection = crate::settings::model_selection(s, model_threads);
-    let models = Models::load(&models_dir, &selection).with_context(|| {
-        format!(
-            "models {} (from {})",
-            models_dir.display(),
-            l.origin("models.dir")
-        )
-    })?;
+    let models = Models::load(&models_dir, &selection)
+        .with_context(|| {
+            format!(
+                "models {} (from {})",
+                models_dir.display(),
+                l.origin("models.dir")
+            )
+        })
+        .class(Failure::Models)?;
     Perception::new(models, calib, &s.scene.queries, &s.scene.frame_id)
         .map(|p| p.with_query_maps(s.scene.query_maps))
+        .class(Failure::Models)
 }
 
 fn apply_remaps(topics: &mut TopicMap, remaps: &[String]) -> Result<()> {
@@ -165,53 +280,89 @@ fn apply_remaps(topics: &mut TopicMap, remaps: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `sensorium replay`: one recording, or with `--recordings` a shard of many. A failure prints
+/// `error: ...` and exits with its class's code ([`Failure`]).
 pub fn run(a: ReplayArgs) -> Result<i32> {
-    let loaded = settings::load(a.pipeline.config.as_deref(), &overrides(&a.pipeline))?;
-    let bag = match &a.bag {
-        Some(b) => b.clone(),
-        None => sample_bag(),
+    let res = match &a.recordings {
+        Some(spec) => run_many(&a, spec),
+        None => {
+            let bag = a.bag.clone().unwrap_or_else(sample_bag);
+            replay_one(&a, &bag, a.out.as_deref(), a.summary_json.as_deref(), false).map(|s| {
+                print_summary(&s);
+                if let Some(r) = &a.record {
+                    println!("  recorded: {}", r.display());
+                }
+                0
+            })
+        }
     };
+    res.or_else(|e| {
+        eprintln!("error: {e:#}");
+        Ok(Failure::of(&e).code())
+    })
+}
+
+/// Replays one recording into `out` (scenes, PNGs) and `summary_json`; `atomic`: the summary is
+/// written under a temporary name and renamed, so its presence means the replay finished.
+fn replay_one(
+    a: &ReplayArgs,
+    bag: &Path,
+    out: Option<&Path>,
+    summary_json: Option<&Path>,
+    atomic: bool,
+) -> Result<sensorium_pipeline::summary::Summary> {
+    let loaded =
+        settings::load(a.pipeline.config.as_deref(), &overrides(&a.pipeline)).class(Failure::Config)?;
     if !bag.is_file() {
-        bail!("recording {} not found", bag.display());
+        return Err(tag(
+            anyhow!("recording {} not found", bag.display()),
+            Failure::Recording,
+        ));
     }
     if let Some(r) = a.rate {
         if !(r.is_finite() && r > 0.0) {
-            bail!("--rate {r}: must be a positive number");
+            return Err(tag(
+                anyhow!("--rate {r}: must be a positive number"),
+                Failure::Config,
+            ));
         }
     }
     let mut topics = topic_map(&loaded);
-    apply_remaps(&mut topics, &a.topics)?;
+    apply_remaps(&mut topics, &a.topics).class(Failure::Config)?;
     let s = &loaded.settings;
+    // a recording that does not open is the recording's failure, whatever reads it first
+    let lidar_msgs = sensorium_bag::BagReader::open(bag)
+        .map(|r| r.topic_counts().get(&topics.lidar).copied().unwrap_or(0))
+        .with_context(|| format!("opening {}", bag.display()))
+        .class(Failure::Recording)?;
     let t_load = std::time::Instant::now();
     let pipelined = pipelined(&loaded, a.fast);
-    let perception = load_perception(&loaded, Some(&bag), &topics, pipelined)?;
+    let perception = load_perception(&loaded, Some(bag), &topics, pipelined)?;
     let models_used = perception.models().choices.clone();
     info!(
         ms = t_load.elapsed().as_millis() as u64,
         "models and calibration loaded"
     );
-    let lidar_msgs = sensorium_bag::BagReader::open(&bag)
-        .map(|r| r.topic_counts().get(&topics.lidar).copied().unwrap_or(0))
-        .unwrap_or(0);
     let render_every = match a.render.as_str() {
         "none" => 0,
         "all" => 1,
         n => {
             let n: u64 = n
                 .parse()
-                .with_context(|| format!("--render {n:?}: expected all, none or a count"))?;
+                .with_context(|| format!("--render {n:?}: expected all, none or a count"))
+                .class(Failure::Config)?;
             lidar_msgs.checked_div(n).map_or(0, |k| k.max(1))
         }
     };
     let opts = ReplayOptions {
-        bag: bag.clone(),
+        bag: bag.to_path_buf(),
         fast: a.fast,
         rate: a.rate.unwrap_or(1.0),
         start: a.start,
         duration: a.duration,
         topics,
         sync: PolicyConfig {
-            policy: s.sync.policy.parse()?,
+            policy: s.sync.policy.parse().class(Failure::Config)?,
             streams: 2,
             queue: s.sync.queue_size as usize,
             max_interval: (s.sync.max_interval > 0.0).then_some(s.sync.max_interval),
@@ -224,7 +375,7 @@ pub fn run(a: ReplayArgs) -> Result<i32> {
         deadline_ms: s.engine.deadline_ms,
         stale_factor: s.engine.stale_factor,
         map_text_ttl: s.sync.map_text_ttl,
-        out_dir: a.out.clone(),
+        out_dir: out.map(Path::to_path_buf),
         render_every,
         max_frames: a.max_frames,
         ingest_capacity: (s.engine.ring_capacity as usize) * 4,
@@ -232,21 +383,122 @@ pub fn run(a: ReplayArgs) -> Result<i32> {
         progress: !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
         pipelined,
     };
-    let mut summary = replay::run(&opts, perception)?;
+    let mut summary = replay::run(&opts, perception).map_err(|e| {
+        let class = Failure::of_pipeline(&e);
+        tag(e, class)
+    })?;
     summary.models = models_used;
     summary.finish();
     let json = serde_json::to_string_pretty(&summary)?;
-    if let Some(p) = &a.summary_json {
-        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
+    if let Some(p) = summary_json {
+        write_file(p, &json, atomic)
+            .with_context(|| format!("writing {}", p.display()))
+            .class(Failure::Output)?;
+    }
+    Ok(summary)
+}
+
+fn write_file(p: &Path, text: &str, atomic: bool) -> std::io::Result<()> {
+    if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    if !atomic {
+        return std::fs::write(p, text);
+    }
+    let mut tmp = p.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, p)
+}
+
+/// `--recordings DIR_OR_LIST [--shard I/N]`: this shard's recordings one after another, each into
+/// OUT/NAME/; one that already has its summary.json is skipped, one that fails leaves
+/// OUT/NAME/error.json and the others go on (a configuration or models error stops the shard: it
+/// would fail every recording alike).
+fn run_many(a: &ReplayArgs, spec: &Path) -> Result<i32> {
+    let all = recordings::list(spec).class(Failure::Config)?;
+    let shard = a.shard.unwrap_or(Shard::ALL);
+    let mine: Vec<&recordings::Recording> = all
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| shard.takes(*i))
+        .map(|(_, r)| r)
+        .collect();
+    if a.dry_run {
+        for r in &mine {
+            println!("{}\t{}", r.name, r.path.display());
         }
-        std::fs::write(p, &json).with_context(|| format!("writing {}", p.display()))?;
+        return Ok(0);
     }
-    print_summary(&summary);
-    if let Some(r) = &a.record {
-        println!("  recorded: {}", r.display());
+    let out = a
+        .out
+        .as_deref()
+        .context("--recordings needs --out DIR (each recording is replayed into DIR/NAME/)")
+        .class(Failure::Config)?;
+    settings::load(a.pipeline.config.as_deref(), &overrides(&a.pipeline)).class(Failure::Config)?;
+    println!(
+        "shard {shard}: {} of {} recordings, into {}",
+        mine.len(),
+        all.len(),
+        out.display()
+    );
+    let (mut replayed, mut skipped) = (0usize, 0usize);
+    let mut failed: Vec<i32> = Vec::new();
+    for r in &mine {
+        let dir = out.join(&r.name);
+        let summary = dir.join("summary.json");
+        if summary.is_file() {
+            println!("{}: already replayed ({})", r.name, summary.display());
+            skipped += 1;
+            continue;
+        }
+        let error_file = dir.join("error.json");
+        if error_file.exists() {
+            std::fs::remove_file(&error_file)
+                .with_context(|| format!("removing {}", error_file.display()))
+                .class(Failure::Output)?;
+        }
+        match replay_one(a, &r.path, Some(&dir), Some(&summary), true) {
+            Ok(s) => {
+                replayed += 1;
+                println!(
+                    "{}: {} frame sets fused in {:.1} s",
+                    r.name, s.framesets_fused, s.wall_s
+                );
+            }
+            Err(e) => {
+                let class = Failure::of(&e);
+                eprintln!("error: {}: {e:#}", r.name);
+                let record = serde_json::json!({
+                    "recording": r.path.display().to_string(),
+                    "name": r.name,
+                    "exit_code": class.code(),
+                    "class": class.name(),
+                    "error": format!("{e:#}"),
+                });
+                if let Err(w) = write_file(&error_file, &serde_json::to_string_pretty(&record)?, true) {
+                    eprintln!("error: writing {}: {w}", error_file.display());
+                }
+                if matches!(class, Failure::Config | Failure::Models) {
+                    return Ok(class.code());
+                }
+                failed.push(class.code());
+            }
+        }
     }
-    Ok(0)
+    println!(
+        "shard {shard}: {replayed} replayed, {skipped} already done, {} failed",
+        failed.len()
+    );
+    // a damaged recording is data, not a fault: its 3 decides the exit code only when nothing else failed
+    let recording = Failure::Recording.code();
+    Ok(failed
+        .iter()
+        .copied()
+        .find(|&c| c != recording)
+        .or(failed.first().copied())
+        .unwrap_or(0))
 }
 
 fn print_summary(s: &sensorium_pipeline::summary::Summary) {
