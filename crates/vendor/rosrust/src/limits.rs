@@ -70,4 +70,23 @@ mod tests {
         assert!(r.is_err());
         set_max_message_bytes(DEFAULT_MAX_MESSAGE_BYTES);
     }
+
+    #[test]
+    fn primitive_arrays_decode_from_initialized_buffers() {
+        use crate::rosmsg::decode_variable_primitive_vec as decode;
+        let wire = |n: u32, body: &[u8]| [&n.to_le_bytes()[..], body].concat();
+        let b: Vec<bool> = decode(&wire(3, &[0, 1, 7])[..]).unwrap();
+        assert_eq!(b, [false, true, true]);
+        let u: Vec<u8> = decode(&wire(2, &[9, 250])[..]).unwrap();
+        assert_eq!(u, [9, 250]);
+        let i: Vec<i16> = decode(&wire(2, &[0xff, 0xff, 2, 0])[..]).unwrap();
+        assert_eq!(i, [-1, 2]);
+        let f: Vec<f64> = decode(&wire(1, &1.5f64.to_le_bytes())[..]).unwrap();
+        assert_eq!(f, [1.5]);
+        let e: Vec<f32> = decode(&wire(0, &[])[..]).unwrap();
+        assert!(e.is_empty());
+        // fewer bytes than the count says: an error, not a short or uninitialized vector
+        let short: io::Result<Vec<u32>> = decode(&wire(2, &[1, 0, 0, 0, 2])[..]);
+        assert!(short.is_err());
+    }
 }

@@ -221,21 +221,24 @@ pub fn decode_variable_primitive_vec<R: io::Read, T: RosMsg>(mut r: R) -> io::Re
     crate::limits::check(num_bytes, "an array")?;
     let num_bytes = num_bytes.unwrap_or(0);
 
-    // Allocate the memory w/o initializing because we will later fill
-    // all the memory.
+    // sensorium patch: the wire bytes are read into an initialized buffer (upstream read them into
+    // the uninitialized capacity of a `Vec<T>`: undefined behaviour, and a `bool` other than 0/1).
+    let mut bytes = vec![0u8; num_bytes];
+    r.read_exact(&mut bytes)?;
+    if std::mem::size_of::<T>() == 1 {
+        // u8, i8 and bool: each element through its own decode (a bool is `byte > 0`)
+        return bytes.chunks_exact(1).map(T::decode).collect();
+    }
     let mut buf = Vec::<T>::with_capacity(num_elements);
-
-    let buf_ptr = buf.as_mut_ptr();
-
-    // Fill the Vec to full capacity with the stream data.
-    let read_buf = unsafe { std::slice::from_raw_parts_mut(buf_ptr as *mut u8, num_bytes) };
-    r.read_exact(read_buf)?;
-
-    // Do not drop the memory
-    std::mem::forget(buf);
-
-    // Return a new, completely full Vec using the now initialized memory.
-    Ok(unsafe { Vec::from_raw_parts(buf_ptr, num_elements, num_elements) })
+    // SAFETY: the element types that reach here are the multi-byte integer and float primitives
+    // (the code generator sends strings, times and messages through `decode_variable_vec`), for which
+    // every bit pattern is a valid value; `bytes` holds exactly `num_elements * size_of::<T>()`
+    // initialized bytes (`num_bytes`), copied into the reserved capacity before the length is set.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.as_mut_ptr() as *mut u8, num_bytes);
+        buf.set_len(num_elements);
+    }
+    Ok(buf)
 }
 
 #[inline]

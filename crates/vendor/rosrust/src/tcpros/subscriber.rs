@@ -4,7 +4,7 @@ use super::{Message, Topic};
 use crate::rosmsg::RosMsg;
 use crate::util::lossy_channel::{lossy_channel, LossyReceiver, LossySender};
 use crate::SubscriptionHandler;
-use byteorder::{LittleEndian, ReadBytesExt, WriteBytesExt};
+use byteorder::{LittleEndian, ReadBytesExt};
 use crossbeam::channel::{bounded, select, Receiver, Sender, TrySendError};
 use log::error;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -388,29 +388,12 @@ fn package_to_vector<R: std::io::Read>(stream: &mut R) -> std::io::Result<Option
     let u32_size = std::mem::size_of::<u32>();
     let num_bytes = length as usize + u32_size;
 
-    // Allocate memory of the proper size for the incoming message. We
-    // do not initialize the memory to zero here (as would be safe)
-    // because it is expensive and ultimately unnecessary. We know the
-    // length of the message and if the length is incorrect, the
-    // stream reading functions will bail with an Error rather than
-    // leaving memory uninitialized.
-    let mut out = Vec::<u8>::with_capacity(num_bytes);
-
-    let out_ptr = out.as_mut_ptr();
-    // Read length from stream.
-    std::io::Cursor::new(unsafe { std::slice::from_raw_parts_mut(out_ptr as *mut u8, u32_size) })
-        .write_u32::<LittleEndian>(length)?;
-
-    // Read data from stream.
-    let read_buf = unsafe { std::slice::from_raw_parts_mut(out_ptr as *mut u8, num_bytes) };
-    stream.read_exact(&mut read_buf[u32_size..])?;
-
-    // Don't drop the original Vec which has size==0 and instead use
-    // its memory to initialize a new Vec with size == capacity == num_bytes.
-    std::mem::forget(out);
-
-    // Return the new, now full and "safely" initialized.
-    Ok(Some(unsafe { Vec::from_raw_parts(out_ptr, num_bytes, num_bytes) }))
+    // sensorium patch: read into an initialized buffer (upstream read into the uninitialized
+    // capacity of a `Vec`: undefined behaviour). The length was checked against the cap above.
+    let mut out = vec![0u8; num_bytes];
+    out[..u32_size].copy_from_slice(&length.to_le_bytes());
+    stream.read_exact(&mut out[u32_size..])?;
+    Ok(Some(out))
 }
 
 #[derive(Clone)]
