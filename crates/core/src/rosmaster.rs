@@ -81,6 +81,23 @@ impl RosMaster {
         Ok(master)
     }
 
+    /// A master on a free port that is not started yet: its [`command`](Self::command) environment
+    /// already points at the port, so a node can be started before the master (`start_now` later).
+    pub fn reserve(home: &Path) -> io::Result<Self> {
+        std::fs::create_dir_all(home)?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        Ok(Self {
+            port,
+            home: home.to_path_buf(),
+            core: None,
+        })
+    }
+
+    /// Starts roscore on the reserved port and waits until it answers, at most `timeout`.
+    pub fn start_now(&mut self, timeout: Duration) -> io::Result<()> {
+        self.spawn_and_wait(timeout)
+    }
+
     /// Stops roscore (SIGINT, as Ctrl-C would) and starts a fresh one on the same port: a new master
     /// with a new `/run_id` and no registrations, what a vehicle sees when roscore is restarted.
     pub fn restart(&mut self, timeout: Duration) -> io::Result<()> {

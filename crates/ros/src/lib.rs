@@ -6,6 +6,7 @@
 //! their md5sum and definition.
 
 pub mod assembler;
+pub mod master;
 pub mod node;
 pub mod scene_msg;
 

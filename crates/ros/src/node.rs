@@ -330,11 +330,17 @@ fn raw_description<M: RosMessage>() -> RawMessageDescription {
     scene_msg::description_for::<M>()
 }
 
-/// Runs the node `name` until SIGINT/SIGTERM or a ROS shutdown. Initialises rosrust without its
+/// Runs the node `name` until SIGINT/SIGTERM or a ROS shutdown. Waits for the ROS master first (as
+/// roscpp does; a signal while waiting ends the run with an empty report). Initialises rosrust without its
 /// signal handler (`try_init_with_options(name, false)`): on a signal the frame set in flight is
 /// finished, queued inputs are dropped (counted as `shutdown_pending`) and the node unregisters.
 pub fn run_node(mut settings: NodeSettings, name: &str) -> Result<NodeReport> {
     let stop = stop_flag()?;
+    let master = rosrust::api::resolve::master();
+    if !crate::master::wait_for_master(&master, &stop, Duration::from_millis(500)) {
+        info!(master, "stopped while waiting for the ROS master");
+        return Ok(NodeReport::default());
+    }
     rosrust::try_init_with_options(name, false).map_err(|e| anyhow!("rosrust init as {name}: {e}"))?;
     let applied = settings.apply_private_params();
     if !applied.is_empty() {

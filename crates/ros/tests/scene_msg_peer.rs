@@ -143,3 +143,46 @@ fn genpy_class_reads_the_rust_encoding() {
         assert_eq!(v["end_to_end_ms"], 42.5);
     }
 }
+
+/// The generated Python module shipped for users (`crates/ros/sensorium_msgs/src/sensorium_msgs`, what
+/// `rostopic echo /sensorium/scene` and rospy subscribers import with that folder on `PYTHONPATH`) is
+/// exactly what genpy generates from `Scene.msg` today.
+#[test]
+fn shipped_python_module_is_genpys_output_of_scene_msg() {
+    if !require(
+        "Debian ROS python (genmsg, genpy, rospy)",
+        common::ros_python_ok(),
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::peer(
+        &[
+            "genpy",
+            common::msg_dir().to_str().expect("utf-8 path"),
+            dir.path().to_str().expect("utf-8 path"),
+        ],
+        None,
+    );
+    let shipped = common::crate_dir().join("sensorium_msgs/src");
+    for rel in [
+        "sensorium_msgs/__init__.py",
+        "sensorium_msgs/msg/__init__.py",
+        "sensorium_msgs/msg/_Scene.py",
+    ] {
+        let fresh = std::fs::read_to_string(dir.path().join(rel)).expect("generated file");
+        let ours = std::fs::read_to_string(shipped.join(rel)).unwrap_or_else(|e| {
+            panic!(
+                "{} missing ({e}): regenerate it (docs/ros.md)",
+                shipped.join(rel).display()
+            )
+        });
+        assert!(
+            ours == fresh,
+            "{} differs from genpy's output for Scene.msg: regenerate it with \
+             `python3 crates/ros/tests/python/ros_peer.py genpy crates/ros/sensorium_msgs/msg \
+             crates/ros/sensorium_msgs/src` (docs/ros.md)",
+            shipped.join(rel).display()
+        );
+    }
+}
