@@ -51,13 +51,35 @@ fn sample_replay_fuses_every_sweep_and_scores_against_ground_truth() {
     }
     assert!(s["end_to_end_ms"]["p99"].as_f64().is_some_and(|v| v > 0.0));
     let m = &s["metrics"];
-    let iou = m["occupancy_iou"].as_f64().expect("metrics.occupancy_iou");
-    assert!(
-        iou > 0.3,
-        "occupancy IoU {iou}: the pipeline does not see the scene"
-    );
-    assert!(m["recall"]["car"].as_f64().is_some_and(|r| r > 0.5), "{m}");
-    assert!(m["query_top1"].as_f64().is_some(), "{m}");
+    // The figures README states for this run (tract, the untuned default variant of this target, the
+    // bundled models): a move of more than 2 points either way fails, so README and the models stay in
+    // step. On x86-64 the default is fp32; elsewhere int8, whose figures README gives beside them.
+    let pinned: &[(&str, f64)] = if cfg!(target_arch = "x86_64") {
+        &[
+            ("occupancy_iou", 0.831),
+            ("recall.car", 0.962),
+            ("recall.truck", 1.000),
+            ("recall.pedestrian", 0.655),
+            ("query_top1", 0.449),
+        ]
+    } else {
+        &[
+            ("occupancy_iou", 0.822),
+            ("recall.pedestrian", 0.647),
+            ("query_top1", 0.429),
+        ]
+    };
+    for (key, want) in pinned {
+        let got = key
+            .split('.')
+            .fold(m, |v, k| &v[k])
+            .as_f64()
+            .unwrap_or_else(|| panic!("metrics.{key} missing: {m}"));
+        assert!(
+            (got - want).abs() <= 0.02 + 1e-9,
+            "metrics.{key} = {got:.4}, README states {want:.3} (more than 2 points apart): {m}"
+        );
+    }
     assert_eq!(m["frames"].as_u64(), Some(fused));
 
     let sc = scenes(out.path());
