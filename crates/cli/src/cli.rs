@@ -99,10 +99,12 @@ pub struct ReplayArgs {
     /// Recording to play; default: the bundled sample (tests/fixtures/sample.bag).
     #[arg(conflicts_with = "recordings")]
     pub bag: Option<PathBuf>,
-    /// Many recordings: a folder (every *.bag below it) or a list file (one path per line, relative
-    /// to the list's folder; `#` comments). Each is replayed into OUT/NAME/ (summary.json,
-    /// scenes.jsonl, PNGs), NAME its file stem (its path with `__` for `/` where stems repeat); a
-    /// recording whose OUT/NAME/summary.json exists is skipped, a failed one leaves OUT/NAME/error.json.
+    /// Many recordings: a folder (every *.bag below it; links to folders followed) or a list file
+    /// (one path per line, relative to the list's folder; lines starting with `#` are comments).
+    /// Each is replayed into OUT/NAME/ (summary.json, scenes.jsonl, PNGs), NAME its file stem (its
+    /// path with `__` for `/` where stems repeat; `_` in front of a name starting with `.` or equal
+    /// to report.html or report.json); a recording whose OUT/NAME/summary.json exists is skipped, a
+    /// failed one leaves OUT/NAME/error.json.
     #[arg(long, value_name = "DIR_OR_LIST", conflicts_with_all = ["summary_json", "record"])]
     pub recordings: Option<PathBuf>,
     /// With --recordings: replay only the recordings whose index in sorted order is I modulo N

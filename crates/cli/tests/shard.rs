@@ -102,7 +102,7 @@ fn shards_split_the_sorted_recordings_and_replay_each_into_out_name() {
     let list = t.path().join("fleet.txt");
     std::fs::write(
         &list,
-        "# fleet\nrecs/rec-3.bag\nrecs/rec-1.bag\n\nrecs/rec-2.bag # again below\nrecs/rec-2.bag\n",
+        "# fleet\nrecs/rec-3.bag\nrecs/rec-1.bag\n\n  # again below\nrecs/rec-2.bag\nrecs/rec-2.bag\n",
     )
     .expect("write");
     let listed: Vec<String> = dry_run(&list, "0/1", &cache)

@@ -11,11 +11,12 @@ examples:
   python -m sensorium_fleet run --recordings fleet/ --out runs/4.2/
   python -m sensorium_fleet run --recordings fleet/ --out runs/4.3/ --baseline runs/4.2/ --models models-4.3/
   python -m sensorium_fleet run --recordings /data/fleet.txt --out runs/4.3/ --address ray://head:10001
-  python -m sensorium_fleet report --out shards-out/ --baseline runs/4.2/   # outputs of `replay --shard`
+  python -m sensorium_fleet report --recordings fleet.txt --out shards-out/ --baseline runs/4.2/   # `replay --shard` outputs
 
 exit codes: 0 every recording replayed and nothing regressed; 1 a recording failed or something
 regressed (the report says which); 2 usage error (arguments, baseline, recordings list); 3 the run
-could not start (Ray, the sensorium binary); 130 interrupted (the same command resumes).
+could not start (Ray could not be started or reached, the sensorium binary not found); 130
+interrupted (the same command resumes).
 """
 
 
@@ -43,9 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--config", metavar="F", help="sensorium configuration file for every replay (--config)")
     r.add_argument("--models", metavar="DIR", help="models folder for every replay (--models)")
     r.add_argument("--threads", type=int, default=1, metavar="N",
-                   help="threads of each replay, and the CPUs each Ray task declares (default 1)")
+                   help="cores of each replay, and the CPUs each Ray task declares (default 1); below 3 the "
+                   "replay's stages run inline (SENSORIUM__ENGINE__STAGES=inline) so that it keeps to N cores")
     r.add_argument("--num-cpus", type=int, default=None, metavar="N",
-                   help="with --address local: CPUs Ray may use (default: all)")
+                   help="with --address local: CPUs Ray may use (default: all); a cluster has its own")
     r.add_argument("--retries", type=int, default=2, metavar="N",
                    help="retries of a replay that failed in a way a retry can fix (a killed worker, exit 1 or 6, "
                    "a timeout); a damaged recording or a models/config error is not retried (default 2)")
@@ -71,7 +73,14 @@ def _parser() -> argparse.ArgumentParser:
                        "`sensorium replay --recordings ... --shard I/N` pods",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     g.add_argument("--out", required=True, metavar="OUT")
+    g.add_argument("--recordings", metavar="LIST_OR_DIR",
+                   help="the recordings the run was to replay (as given to `sensorium replay --recordings`): "
+                   "each one with no output in OUT is reported failed (its shard failed or did not run); "
+                   "without it, the report covers the recordings' folders found in OUT")
     g.add_argument("--baseline", metavar="PREVIOUS_OUT")
+    g.add_argument("--sensorium-bin", metavar="PATH",
+                   help="with --recordings: the binary that lists them (default: $SENSORIUM_BIN, PATH, the "
+                   "repository's target/release or target/debug)")
     g.add_argument("--threshold", type=float, default=0.02)
     g.add_argument("--latency-factor", type=float, default=1.5)
     return p
@@ -88,12 +97,27 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: --out {args.out}: not a folder", file=sys.stderr)
                 return 2
             baseline = rep.load_baseline(Path(args.baseline)) if args.baseline else None
-            entries = rep.entries_from_out(out)
+            listing = None
+            if args.recordings:
+                from . import replay as rp
+
+                try:
+                    listing = rp.list_recordings(args.sensorium_bin, args.recordings)
+                except rp.SensoriumNotFound as e:
+                    print(f"error: {e}", file=sys.stderr)
+                    return 3
+                except ValueError as e:
+                    print(f"error: {e}", file=sys.stderr)
+                    return 2
+                if not listing:
+                    print(f"error: --recordings {args.recordings}: no recordings", file=sys.stderr)
+                    return 2
+            entries = rep.entries_from_out(out, listing)
             if not entries:
                 print(f"error: --out {args.out}: no recordings' outputs in it", file=sys.stderr)
                 return 2
             report = rep.build(out, entries, baseline, args.threshold, args.latency_factor,
-                               {"recordings": str(out), "out": str(out),
+                               {"recordings": args.recordings or str(out), "out": str(out),
                                 "baseline": str(Path(args.baseline).resolve()) if args.baseline else None})
             return rep.write_and_summarise(out, report)
         if args.threads < 1 or args.retries < 0:

@@ -7,6 +7,7 @@ Nothing here imports Ray: the functions are wrapped into Ray tasks by `runner`, 
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import os
 import shutil
@@ -30,6 +31,10 @@ PERMANENT = {2, 3, 4, 5}
 
 REPO = Path(__file__).resolve().parents[3]
 
+# What a run writes at the top of OUT beside the recordings' folders (`sensorium replay --recordings`
+# names no recording so: it puts a `_` in front).
+RESERVED = {"report.html", "report.json", "report.html.tmp", "report.json.tmp"}
+
 
 class ReplayFailed(Exception):
     """A replay that may succeed when retried (exit 1 or 6, killed by a signal, timed out)."""
@@ -37,6 +42,32 @@ class ReplayFailed(Exception):
 
 class SensoriumNotFound(Exception):
     pass
+
+
+class UnsafeName(ValueError):
+    """A recording's NAME that is not a plain folder name inside OUT."""
+
+
+def is_safe_name(name: str, reserved: bool = True) -> bool:
+    """Is `name` a plain name that stays inside its parent (and, with `reserved`, clashes with no
+    report file)?"""
+    return (
+        bool(name)
+        and not name.startswith(".")  # also `.` and `..`
+        and "/" not in name
+        and os.sep not in name
+        and "\0" not in name
+        and not (reserved and name.lower() in RESERVED)
+    )
+
+
+def child(parent: Path, name: str, reserved: bool = True) -> Path:
+    """`parent / name`, after checking that it lies directly inside `parent` (resolved, so neither
+    `..` nor a symbolic link leads elsewhere): what is removed or written there stays in `parent`."""
+    p = parent / name
+    if not is_safe_name(name, reserved) or p.resolve().parent != parent.resolve():
+        raise UnsafeName(f"{name!r}: not a name inside {parent}")
+    return p
 
 
 def find_sensorium(explicit: str | None = None) -> str:
@@ -66,9 +97,12 @@ def list_recordings(binary: str | None, spec: str) -> list[tuple[str, str]]:
     if p.returncode != 0:
         raise ValueError(f"listing {spec}: {_error_text(p.stderr) or f'exit {p.returncode}'}")
     out = []
-    for line in p.stdout.splitlines():
+    for line in p.stdout.split("\n"):  # the binary refuses paths with line breaks or tabs
         if "\t" in line:
             name, path = line.split("\t", 1)
+            if not is_safe_name(name):
+                raise UnsafeName(f"listing {spec}: {name!r} is not a folder name inside OUT "
+                                 "(a sensorium older than this runner?)")
             out.append((name, path))
     return out
 
@@ -80,11 +114,15 @@ except OSError:  # not Linux/glibc: no parent-death signal
     pass
 
 
-def _die_with_parent() -> None:
-    """In the replay's process: be killed when the worker that started it dies (a killed worker
-    must not leave a replay running that nobody waits for)."""
+def _die_with_parent(parent: int) -> None:
+    """In the replay's process, between fork and exec: be killed when the worker that started it
+    (pid `parent`) dies, so that a killed worker leaves no replay running that nobody waits for.
+    The signal only covers a death after the prctl call; a worker that died before it has already
+    handed its child to another parent, so the child checks and ends itself."""
     if _LIBC is not None:
         _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _error_text(stderr: str, limit: int = 2000) -> str:
@@ -108,6 +146,20 @@ def _latencies(scenes_jsonl: Path) -> dict[str, list[float]]:
     return out
 
 
+STAGES_VAR = "SENSORIUM__ENGINE__STAGES"
+
+
+def stages_env(threads: int, env: dict) -> dict:
+    """The environment that keeps a replay on `threads` cores. `--fast` runs replay's stages
+    pipelined (camera, LiDAR and fusion each on its own thread, `threads / 3` inference threads
+    each, at least 1): below 3 threads that is 3 busy threads, so there the stages run inline, one
+    after another with `threads` inference threads. A `SENSORIUM__ENGINE__STAGES` already set is
+    kept."""
+    if threads < 3 and STAGES_VAR not in env:
+        return {STAGES_VAR: "inline"}
+    return {}
+
+
 def replay_one(name: str, path: str, opts: dict, attempt: int | None = None) -> dict:
     """Replays one recording into a private folder and returns the result with its files.
 
@@ -116,14 +168,16 @@ def replay_one(name: str, path: str, opts: dict, attempt: int | None = None) -> 
     """
     binary = find_sensorium(opts.get("binary"))
     root = Path(opts.get("scratch") or tempfile.gettempdir()) / "sensorium-fleet" / opts.get("run_id", "run")
-    work = root / name
+    root.mkdir(parents=True, exist_ok=True)
+    work = child(root, name)
     shutil.rmtree(work, ignore_errors=True)  # what an attempt on a killed worker left
     work.mkdir(parents=True)
     try:
         out = work / "out"
         cmd = [binary, "replay", path, "--fast", "--quiet", "--out", str(out)]
         cmd += ["--summary-json", str(out / "summary.json")]
-        cmd += ["--threads", str(opts.get("threads", 1)), "--render", str(opts.get("render", 4))]
+        threads = int(opts.get("threads", 1))
+        cmd += ["--threads", str(threads), "--render", str(opts.get("render", 4))]
         if opts.get("config"):
             cmd += ["--config", opts["config"]]
         if opts.get("models"):
@@ -131,6 +185,7 @@ def replay_one(name: str, path: str, opts: dict, attempt: int | None = None) -> 
         cmd += list(opts.get("replay_args", []))
         env = dict(os.environ)
         env.setdefault("SENSORIUM_CACHE_DIR", str(work / "cache"))
+        env.update(stages_env(threads, env))
         t0 = time.monotonic()
         try:
             p = subprocess.run(
@@ -141,7 +196,7 @@ def replay_one(name: str, path: str, opts: dict, attempt: int | None = None) -> 
                 text=True,
                 env=env,
                 timeout=opts.get("timeout") or None,
-                preexec_fn=_die_with_parent,
+                preexec_fn=functools.partial(_die_with_parent, os.getpid()),
             )
         except subprocess.TimeoutExpired:
             raise ReplayFailed(f"timed out after {opts.get('timeout')} s") from None

@@ -268,32 +268,54 @@ def _finite(o):
     return o
 
 
-def entries_from_out(out: Path) -> list[dict]:
-    """Per-recording records of an OUT folder: the runner's fleet.json, else what
-    `sensorium replay --recordings/--shard` wrote (summary.json, or error.json)."""
+NO_OUTPUT = "no output: shard failed or not run"
+
+
+def _entry_of(d: Path, name: str, path: str | None) -> dict | None:
+    """A recording's record from its folder: the runner's fleet.json, else what `sensorium replay
+    --recordings/--shard` wrote (summary.json, or error.json); None when there is neither."""
+    f = d / "fleet.json"
+    if f.is_file():
+        try:
+            return json.loads(f.read_text())
+        except ValueError:
+            pass
+    if (d / "summary.json").is_file():
+        try:
+            s = json.loads((d / "summary.json").read_text())
+        except ValueError:
+            s = {}
+        return {"name": name, "path": path or s.get("bag", name), "status": "ok", "attempts": None,
+                "wall_s": s.get("wall_s"), "error": None}
+    if (d / "error.json").is_file():
+        try:
+            e = json.loads((d / "error.json").read_text())
+        except ValueError:
+            e = {}
+        code = e.get("exit_code")
+        return {"name": name, "path": path or e.get("recording", name), "status": "failed",
+                "attempts": None, "wall_s": None,
+                "error": f"exit {code} ({e.get('class', 'unknown')}): {e.get('error', '')}"}
+    return None
+
+
+def entries_from_out(out: Path, listing: list[tuple[str, str]] | None = None) -> list[dict]:
+    """Per-recording records of an OUT folder. Without `listing`: every folder of OUT that holds a
+    record. With `listing` ((NAME, PATH) of every recording the run was to replay, in order): one
+    record per recording, and a recording with no record in OUT (its shard failed before reaching it,
+    or never ran) is failed with NO_OUTPUT; folders of OUT that are not in the listing are left out."""
+    if listing is None:
+        entries = []
+        for d in sorted(p for p in out.iterdir() if p.is_dir()):
+            e = _entry_of(d, d.name, None)
+            if e is not None:
+                entries.append(e)
+        return entries
     entries = []
-    for d in sorted(p for p in out.iterdir() if p.is_dir()):
-        f = d / "fleet.json"
-        if f.is_file():
-            try:
-                entries.append(json.loads(f.read_text()))
-                continue
-            except ValueError:
-                pass
-        if (d / "summary.json").is_file():
-            try:
-                s = json.loads((d / "summary.json").read_text())
-            except ValueError:
-                s = {}
-            entries.append({"name": d.name, "path": s.get("bag", d.name), "status": "ok", "attempts": None,
-                            "wall_s": s.get("wall_s"), "error": None})
-        elif (d / "error.json").is_file():
-            try:
-                e = json.loads((d / "error.json").read_text())
-            except ValueError:
-                e = {}
-            code = e.get("exit_code")
-            entries.append({"name": d.name, "path": e.get("recording", d.name), "status": "failed",
-                            "attempts": None, "wall_s": None,
-                            "error": f"exit {code} ({e.get('class', 'unknown')}): {e.get('error', '')}"})
+    for name, path in listing:
+        e = _entry_of(out / name, name, path) if out.is_dir() else None
+        if e is None:
+            e = {"name": name, "path": path, "status": "failed", "attempts": None, "wall_s": None,
+                 "error": NO_OUTPUT}
+        entries.append(e)
     return entries

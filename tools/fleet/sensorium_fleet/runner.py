@@ -1,8 +1,9 @@
 """The fleet run: one Ray task per recording, results written under OUT as they arrive.
 
-Ray does the scheduling, the packing of tasks on nodes (each declares `num_cpus = --threads`), the
-retries (`max_retries` for a killed worker, `retry_exceptions` for a replay that failed in a way a
-retry can fix) and the transport of each replay's outputs back to the driver, which alone writes OUT.
+Ray does the scheduling, the packing of tasks on nodes (each declares `num_cpus = --threads`, and
+its replay keeps to that many cores: `replay.stages_env`), the retries (`max_retries` for a killed
+worker, `retry_exceptions` for a replay that failed in a way a retry can fix) and the transport of
+each replay's outputs back to the driver, which alone writes OUT.
 """
 
 from __future__ import annotations
@@ -69,24 +70,30 @@ class Progress:
         )
 
 
-def _resumable(dirpath: Path, path: str) -> dict | None:
+def _resumable(out: Path, name: str, path: str) -> dict | None:
     """The recording's entry when an earlier run already replayed it (its fleet.json says ok, for the
     same recording, and its summary.json is there)."""
     try:
+        dirpath = rp.child(out, name)
         rec = json.loads((dirpath / FLEET_RECORD).read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # rp.UnsafeName is a ValueError
         return None
     if rec.get("status") == "ok" and rec.get("path") == path and (dirpath / "summary.json").is_file():
         return rec
     return None
 
 
-def _write_result(dirpath: Path, name: str, path: str, res: dict, attempts: int | None) -> dict:
-    if dirpath.exists():
+def _write_result(out: Path, name: str, path: str, res: dict, attempts: int | None) -> dict:
+    """Writes the recording's outputs and its fleet.json into OUT/NAME/, replacing what was there;
+    NAME must be a folder directly inside OUT (`replay.child`), or nothing is removed or written."""
+    dirpath = rp.child(out, name)
+    if dirpath.is_symlink() or dirpath.is_file():
+        dirpath.unlink()
+    elif dirpath.exists():
         shutil.rmtree(dirpath)  # what an earlier, unfinished or failed, run left
-    dirpath.mkdir(parents=True)
+    dirpath.mkdir()
     for fname, data in res.get("files", {}).items():
-        (dirpath / fname).write_bytes(data)
+        rp.child(dirpath, fname, reserved=False).write_bytes(data)
     entry = {
         "name": name,
         "path": path,
@@ -110,16 +117,23 @@ def _abs_if_local(p: str | None) -> str | None:
     return p
 
 
-def _ray_init(ray, args) -> None:
+def ray_init_args(address: str, num_cpus: int | None) -> dict:
+    """`ray.init`'s arguments for `--address`. `local` starts a private Ray with `num_cpus` CPUs
+    (`address="local"`: neither $RAY_ADDRESS nor a cluster `ray start` runs on this machine is
+    joined); `auto` (the cluster on this node, or $RAY_ADDRESS) and `ray://HOST:PORT` connect to a
+    running cluster, whose CPUs are its own (no `num_cpus`: Ray refuses it when connecting)."""
     import logging
 
     common = dict(logging_level=logging.WARNING, log_to_driver=False)
-    if args.address == "local":
-        ray.init(num_cpus=args.num_cpus or os.cpu_count(), include_dashboard=False, **common)
-    else:
-        # the cluster's workers get this package from the driver
-        pkg = os.path.dirname(os.path.abspath(__file__))
-        ray.init(address=args.address, runtime_env={"py_modules": [pkg]}, **common)
+    if address == "local":
+        return dict(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, **common)
+    # the cluster's workers get this package from the driver
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    return dict(address=address, runtime_env={"py_modules": [pkg]}, **common)
+
+
+def _ray_init(ray, args) -> None:
+    ray.init(**ray_init_args(args.address, args.num_cpus))
 
 
 def _task_error(e: BaseException) -> str:
@@ -221,7 +235,7 @@ def run(args) -> int:
         pending = {}
         resumed = 0
         for name, path in listing:
-            prev = None if args.no_resume else _resumable(out / name, path)
+            prev = None if args.no_resume else _resumable(out, name, path)
             if prev is not None:
                 entries[name] = prev
                 resumed += 1
@@ -250,7 +264,7 @@ def run(args) -> int:
                     res = {"status": "failed", "error": _task_error(e), "wall_s": None, "exit_code": None}
                 n = attempts.get(name) or res.get("attempt")
                 ledger.finish.remote(name)  # a last attempt lost with its worker never said so
-                entries[name] = _write_result(out / name, name, path, res, n)
+                entries[name] = _write_result(out, name, path, res, n)
                 if res["status"] == "ok":
                     prog.ok += 1
                 else:

@@ -5,7 +5,10 @@
 * every per-recording summary equals a serial `sensorium replay` of the same recording;
 * a rerun with `--baseline` and deliberately worse models lists the regressions, and its HTML page,
   loaded in headless Chromium, renders its plots and lists them;
-* `sensorium replay --shard` outputs make the same report (`python -m sensorium_fleet report`).
+* `sensorium replay --shard` outputs make the same report (`python -m sensorium_fleet report`), and
+  with `--recordings` the recordings of the indexes that did not run are reported failed;
+* `--address auto` runs on a cluster started with `ray start --head`, and `--address local` starts its
+  own Ray even with $RAY_ADDRESS pointing at that cluster.
 """
 
 from __future__ import annotations
@@ -14,13 +17,18 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from conftest import FRAMES, REPO, SEEDS, damage, fleet_cmd, fleet_env, peers_required
+from sensorium_fleet.report import NO_OUTPUT
+from sensorium_fleet.stats import flat_metrics
 
 NAMES = [f"sim-{s:02d}" for s in SEEDS]
 TIMING = ("wall_s", "latency_ms", "end_to_end_ms")
@@ -46,7 +54,8 @@ def wait(proc: subprocess.Popen, secs: float) -> int:
 
 
 def replays(sensorium: str) -> list[tuple[int, int, str]]:
-    """(pid, parent pid, recording) of every running `sensorium replay REC`."""
+    """(pid, parent pid, recording) of every running `sensorium replay REC.bag` (not the runner's
+    `sensorium replay --recordings SPEC --dry-run` listing)."""
     found = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -56,37 +65,88 @@ def replays(sensorium: str) -> list[tuple[int, int, str]]:
             stat = Path(f"/proc/{d}/stat").read_text()
         except OSError:
             continue
-        if len(argv) > 2 and argv[0].decode() == sensorium and argv[1] == b"replay":
+        if len(argv) > 2 and argv[0].decode() == sensorium and argv[1] == b"replay" and argv[2].endswith(b".bag"):
             ppid = int(stat.rsplit(")", 1)[1].split()[1])
             found.append((int(d), ppid, argv[2].decode()))
     return found
 
 
+def proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state, parent pid) of a process, None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
+
+
+def alive(pid: int) -> bool:
+    st = proc_stat(pid)
+    return st is not None and st[0] not in ("Z", "X")  # a zombie has died; its new parent reaps it
+
+
 class WorkerKiller(threading.Thread):
-    """Kills (SIGKILL) the Ray worker running the first replay of a simulated recording seen running
-    for a moment: a worker lost mid-run."""
+    """Kills (SIGKILL) the Ray worker of the first replay of a simulated recording found running: a
+    worker lost mid-replay. It first checks that the replay's parent is a Ray worker (`ray::` in its
+    command line), then stops the replay (SIGSTOP) so that, however fast the machine, it cannot
+    finish on its own, then kills the worker and watches the replay for 2 s: gone by then, it died
+    with its worker (PR_SET_PDEATHSIG)."""
 
     def __init__(self, sensorium: str, deadline: float):
         super().__init__(daemon=True)
         self.sensorium, self.deadline = sensorium, deadline
         self.victim: str | None = None
-        self.replay_pid = self.worker_cmd = None
+        self.replay_pid = self.worker_cmd = self.stages = None
+        self.replay_gone_s: float | None = None
         self.stop = False
 
+    def _stopped(self, pid: int, ppid: int) -> bool:
+        """Stops the replay; True once it is stopped and still the worker's child."""
+        try:
+            os.kill(pid, signal.SIGSTOP)
+        except ProcessLookupError:
+            return False
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 2.0:
+            st = proc_stat(pid)
+            if st is None or st[1] != ppid or st[0] in ("Z", "X"):
+                return False
+            if st[0] == "T":
+                return True
+            time.sleep(0.01)
+        os.kill(pid, signal.SIGCONT)
+        return False
+
     def run(self) -> None:
-        seen: dict[int, tuple[float, int, str]] = {}
         while not self.stop and time.monotonic() < self.deadline:
-            now = time.monotonic()
             for pid, ppid, rec in replays(self.sensorium):
                 if "damaged" in rec:
                     continue
-                t0 = seen.setdefault(pid, (now, ppid, rec))[0]
-                if now - t0 >= 0.3:
-                    self.worker_cmd = Path(f"/proc/{ppid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-                    os.kill(ppid, signal.SIGKILL)
-                    self.victim, self.replay_pid = Path(rec).stem, pid
-                    return
-            time.sleep(0.1)
+                try:
+                    worker_cmd = Path(f"/proc/{ppid}/cmdline").read_bytes().replace(b"\0", b" ").decode(
+                        errors="replace")
+                except OSError:
+                    continue
+                if not worker_cmd.startswith("ray::") or not self._stopped(pid, ppid):
+                    continue
+                try:
+                    env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                    self.stages = next((v.split(b"=", 1)[1].decode() for v in env
+                                        if v.startswith(b"SENSORIUM__ENGINE__STAGES=")), None)
+                except OSError:
+                    pass
+                self.victim, self.replay_pid, self.worker_cmd = Path(rec).stem, pid, worker_cmd
+                os.kill(ppid, signal.SIGKILL)
+                t_kill = time.monotonic()
+                while time.monotonic() - t_kill < 2.0:
+                    if not alive(pid):
+                        self.replay_gone_s = time.monotonic() - t_kill
+                        break
+                    time.sleep(0.01)
+                if self.replay_gone_s is None:  # the test fails; leave no stopped orphan behind
+                    os.kill(pid, signal.SIGKILL)
+                return
+            time.sleep(0.02)
 
 
 def done_ok(out: Path) -> dict[str, int]:
@@ -107,7 +167,10 @@ def first_run(sensorium, recordings, work):
     killed mid-replay."""
     out = work / "out1"
     cmd = fleet_cmd("run", "--recordings", str(recordings), "--out", str(out), *RUN_ARGS)
-    env = fleet_env(sensorium)
+    # Ray's own clean-up of a dead worker's children (its process group, the raylet as subreaper)
+    # off: what ends the replay must be the runner's parent-death signal
+    env = dict(fleet_env(sensorium), RAY_process_group_cleanup_enabled="false",
+               RAY_kill_child_processes_on_worker_exit_with_raylet_subreaper="false")
     log_a = (work / "run1a.log").open("w")
     a = subprocess.Popen(cmd, env=env, stdout=log_a, stderr=subprocess.STDOUT, cwd=work)
     deadline = time.monotonic() + 240
@@ -164,12 +227,14 @@ def test_interrupted_run_resumes_survives_a_killed_worker_and_reports_the_damage
     # the killed worker's recording was retried and replayed
     k = r["killer"]
     assert k.victim in NAMES, f"no replay was caught running to kill its worker\n{log}"
-    assert "ray::" in (k.worker_cmd or ""), f"killed {k.worker_cmd!r}, not a Ray worker"
+    assert k.worker_cmd.startswith("ray::"), f"killed {k.worker_cmd!r}, not a Ray worker"
     assert k.victim not in r["done_a"]
     v = by_name[k.victim]
     assert v["status"] == "ok" and v["attempts"] == 2, f"{v}\n{log}"
-    # and its replay died with its worker (nothing left running that nobody waits for)
-    assert not Path(f"/proc/{k.replay_pid}").exists() or "zombie" in Path(f"/proc/{k.replay_pid}/status").read_text()
+    # its replay (stopped, so it could not have finished) died with its worker, within 2 s
+    assert k.replay_gone_s is not None, f"replay {k.replay_pid} still there 2 s after its worker was killed"
+    # one thread per replay (--threads 1): the stages run inline, not on three threads
+    assert k.stages == "inline", k.stages
 
     for name in NAMES:
         e = by_name[name]
@@ -268,10 +333,13 @@ def test_baseline_and_worse_models_list_the_regressions_in_report_and_browser(fi
         assert g["current"] < g["baseline"] - 0.02, g
     assert any(g["recording"] is None and g["what"].endswith("(mean)") for g in metric), metric
     # the numbers are the baseline's and this run's
-    b_sum = load(base / "sim-02" / "summary.json")["metrics"]
+    checked = 0
     for g in metric:
-        if g["recording"] == "sim-02" and g["what"] == "occupancy_iou":
-            assert g["baseline"] == b_sum["occupancy_iou"]
+        if g["recording"]:
+            assert g["baseline"] == flat_metrics(load(base / g["recording"] / "summary.json"))[g["what"]], g
+            assert g["current"] == flat_metrics(load(out / g["recording"] / "summary.json"))[g["what"]], g
+            checked += 1
+    assert checked >= 1, metric
     assert "regression(s) against the baseline" in p.stdout, log
 
     html = (out / "report.html").read_text()
@@ -306,9 +374,12 @@ def browser_check(page: Path, work: Path, regs: list[dict]) -> None:
     assert "sim-09" in table and "failure" in table
     first_metric = next(g for g in regs if g["kind"] == "metric")
     assert first_metric["what"] in table
+    linked = 0
     for g in regs:
         if g["recording"] and g["kind"] == "metric":
-            assert f'href="{g["recording"]}/scene_' in table, g  # links to its renderings
+            assert f'href="./{g["recording"]}/scene_' in table, g  # links to its renderings
+            linked += 1
+    assert linked >= 1, regs
     shot = work / "report.png"
     s = subprocess.run(base + ["--window-size=1280,2400", f"--screenshot={shot}", page.as_uri()],
                        capture_output=True, text=True, timeout=120)
@@ -345,3 +416,95 @@ def test_shard_outputs_make_the_same_report(first_run, sensorium, recordings, wo
     for n in ("sim-03", "sim-05", "sim-08", "sim-10"):
         assert strip(by[n]["summary"]) == strip(load(base / n / "summary.json")), n
     assert [g for g in rep["regressions"] if g["kind"] != "latency"] == [], rep["regressions"]
+
+    # with the recordings list, those of the three indexes that never ran are failed, not left out
+    p = subprocess.run(fleet_cmd("report", "--recordings", str(recordings), "--out", str(out)),
+                       env=fleet_env(sensorium), capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1, p.stdout + p.stderr
+    rep = load(out / "report.json")
+    by = {e["name"]: e for e in rep["recordings"]}
+    assert sorted(by) == sorted(NAMES + ["damaged"]), sorted(by)
+    missing = sorted(n for n, e in by.items() if e["error"] == NO_OUTPUT)
+    assert missing == sorted(set(NAMES) - set(names)), missing
+    for n in missing:
+        assert by[n]["status"] == "failed" and by[n]["path"] == str(recordings / f"{n}.bag"), by[n]
+    assert rep["aggregate"]["ok"] == 4 and rep["aggregate"]["failed"] == 9, rep["aggregate"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def ray_cluster(work):
+    """A Ray cluster on this machine as `ray start --head` makes one (2 CPUs, its own ports and temp
+    folder, token authentication off); yields its address. Stopped at the end by ending the
+    `ray start --block` process (and its process group) this fixture started: Ray's processes share
+    its fate."""
+    ray_cli = Path(sys.executable).parent / "ray"
+    if not ray_cli.is_file():
+        pytest.skip(f"no {ray_cli}")
+    # Ray's socket paths must stay within 107 characters: a short folder
+    tmp = work / "ray"
+    own = len(str(tmp)) > 40
+    if own:
+        tmp = Path(tempfile.mkdtemp(prefix="sfray"))
+    tmp.mkdir(exist_ok=True)
+    port = free_port()
+    env = dict(os.environ, RAY_AUTH_MODE="disabled")
+    env.pop("RAY_ADDRESS", None)
+    log = (work / "ray-start.log").open("w")
+    cmd = [str(ray_cli), "start", "--head", "--block", "--num-cpus", "2", "--disable-usage-stats",
+           "--temp-dir", str(tmp), "--port", str(port), "--ray-client-server-port", str(free_port()),
+           "--dashboard-agent-listen-port", str(free_port()), "--metrics-export-port", str(free_port()),
+           "--include-dashboard", "false", "--object-store-memory", str(100 * 1024 * 1024)]
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while "block forever" not in (work / "ray-start.log").read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, (work / "ray-start.log").read_text()
+            time.sleep(0.2)
+        yield {"address": f"127.0.0.1:{port}", "temp_dir": tmp}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
+        log.close()
+        if own:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_address_auto_runs_on_a_started_cluster_and_local_ignores_it(sensorium, recordings, work, ray_cluster):
+    t0 = time.monotonic()
+    lst = work / "two.txt"
+    lst.write_text("recs/sim-01.bag\nrecs/sim-02.bag\n")
+    env = dict(fleet_env(sensorium), RAY_ADDRESS=ray_cluster["address"], RAY_AUTH_MODE="disabled")
+    auto = subprocess.run(
+        fleet_cmd("run", "--address", "auto", "--recordings", str(lst), "--out", str(work / "out-auto"),
+                  "--threads", "1", "--progress-interval", "2"),
+        env=env, capture_output=True, text=True, timeout=300, cwd=work)
+    assert auto.returncode == 0, auto.stdout + auto.stderr
+    rep = load(work / "out-auto" / "report.json")
+    assert [(e["name"], e["status"]) for e in rep["recordings"]] == [("sim-01", "ok"), ("sim-02", "ok")], rep
+    # the tasks ran on that cluster: its node unpacked the runner the driver shipped (runtime_env)
+    shipped = list(Path(ray_cluster["temp_dir"]).glob("session_*/runtime_resources/py_modules_files/*"))
+    assert shipped, sorted(str(p) for p in Path(ray_cluster["temp_dir"]).rglob("*"))[:50]
+
+    # `local` starts its own Ray, with $RAY_ADDRESS set and a cluster running all the same
+    lst.write_text("recs/sim-03.bag\n")
+    local = subprocess.run(
+        fleet_cmd("run", "--address", "local", "--num-cpus", "1", "--recordings", str(lst),
+                  "--out", str(work / "out-local")),
+        env=env, capture_output=True, text=True, timeout=300, cwd=work)
+    assert local.returncode == 0, local.stdout + local.stderr
+    assert load(work / "out-local" / "report.json")["recordings"][0]["status"] == "ok"
+    print(f"cluster runs: {time.monotonic() - t0:.1f} s")

@@ -412,10 +412,23 @@ fn write_file(p: &Path, text: &str, atomic: bool) -> std::io::Result<()> {
     std::fs::rename(&tmp, p)
 }
 
+/// Runs `f`; a panic in it becomes its error (class [`Failure::Other`]), so that one recording
+/// that trips a bug is reported as failed and the shard goes on with the next.
+fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_string());
+        Err(tag(anyhow!("replay panicked: {what}"), Failure::Other))
+    })
+}
+
 /// `--recordings DIR_OR_LIST [--shard I/N]`: this shard's recordings one after another, each into
-/// OUT/NAME/; one that already has its summary.json is skipped, one that fails leaves
-/// OUT/NAME/error.json and the others go on (a configuration or models error stops the shard: it
-/// would fail every recording alike).
+/// OUT/NAME/; one that already has its summary.json is skipped, one that fails (a panic included)
+/// leaves OUT/NAME/error.json and the others go on (a configuration or models error stops the
+/// shard: it would fail every recording alike).
 fn run_many(a: &ReplayArgs, spec: &Path) -> Result<i32> {
     let all = recordings::list(spec).class(Failure::Config)?;
     let shard = a.shard.unwrap_or(Shard::ALL);
@@ -459,7 +472,7 @@ fn run_many(a: &ReplayArgs, spec: &Path) -> Result<i32> {
                 .with_context(|| format!("removing {}", error_file.display()))
                 .class(Failure::Output)?;
         }
-        match replay_one(a, &r.path, Some(&dir), Some(&summary), true) {
+        match guarded(|| replay_one(a, &r.path, Some(&dir), Some(&summary), true)) {
             Ok(s) => {
                 replayed += 1;
                 println!(
@@ -548,5 +561,27 @@ fn print_summary(s: &sensorium_pipeline::summary::Summary) {
     }
     if !s.errors.is_empty() {
         println!("  {} errors (first: {})", s.errors.len(), s.errors[0]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_recording_becomes_an_error_of_class_other() {
+        let e = guarded(|| -> Result<()> { panic!("index out of range in recording 7") })
+            .expect_err("a panic is an error");
+        assert_eq!(Failure::of(&e), Failure::Other);
+        assert!(
+            format!("{e:#}").contains("index out of range in recording 7"),
+            "{e:#}"
+        );
+        let e = guarded(|| -> Result<()> { std::panic::panic_any(42u8) }).expect_err("panic");
+        assert!(format!("{e:#}").contains("panicked"), "{e:#}");
+        let e = guarded(|| -> Result<()> { Err(tag(anyhow!("damaged"), Failure::Recording)) })
+            .expect_err("error");
+        assert_eq!(Failure::of(&e), Failure::Recording);
+        assert_eq!(guarded(|| Ok(3)).expect("ok"), 3);
     }
 }
