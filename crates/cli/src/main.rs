@@ -3,6 +3,7 @@
 mod cli;
 mod cmd;
 mod logging;
+mod paths;
 mod settings;
 
 use clap::Parser;

@@ -4,7 +4,6 @@ use crate::cli::BenchArgs;
 use crate::cmd::replay::{overrides, resolve, sample_bag, threads};
 use crate::settings;
 use anyhow::{Context, Result};
-use sensorium_core::testdata::repo_root;
 
 pub fn run(a: BenchArgs) -> Result<i32> {
     let l = settings::load(a.pipeline.config.as_deref(), &overrides(&a.pipeline))?;
@@ -40,7 +39,9 @@ pub fn run(a: BenchArgs) -> Result<i32> {
         println!("wrote {}", p.display());
     }
     if a.update_docs {
-        sensorium_bench::report::update_docs(&report, &repo_root())?;
+        let repo = crate::paths::data_root()
+            .ok_or_else(|| anyhow::anyhow!("--update-docs: no checkout found (run from the repository)"))?;
+        sensorium_bench::report::update_docs(&report, &repo)?;
         println!("updated BENCHMARKS.md");
     }
     let missing = report

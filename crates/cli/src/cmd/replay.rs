@@ -4,7 +4,6 @@ use crate::cli::{PipelineOpts, ReplayArgs, Shard};
 use crate::cmd::recordings;
 use crate::settings::{self, Loaded, Override};
 use anyhow::{anyhow, bail, Context, Result};
-use sensorium_core::testdata::repo_root;
 use sensorium_engine::sync::PolicyConfig;
 use sensorium_geometry::VehicleCalib;
 use sensorium_pipeline::models::Models;
@@ -117,9 +116,9 @@ fn tag(e: anyhow::Error, class: Failure) -> anyhow::Error {
     }
 }
 
-/// The bundled sample recording.
+/// The bundled sample recording, found at run time (see [`crate::paths`]).
 pub fn sample_bag() -> PathBuf {
-    repo_root().join("tests/fixtures/sample.bag")
+    crate::paths::bundled("tests/fixtures/sample.bag")
 }
 
 /// Flag values as configuration overrides (highest layer), each naming its flag.
@@ -153,16 +152,15 @@ pub fn overrides(p: &PipelineOpts) -> Vec<Override> {
     o
 }
 
-/// Resolves a configured path: absolute, relative to the working directory, else to the repository.
+/// Resolves a configured path: absolute, relative to the working directory, else to the data folder
+/// (the checkout or the folder the binary was installed with, [`crate::paths`]).
 pub fn resolve(p: &Path) -> PathBuf {
     if p.is_absolute() || p.exists() {
         p.to_path_buf()
     } else {
-        let r = repo_root().join(p);
-        if r.exists() {
-            r
-        } else {
-            p.to_path_buf()
+        match crate::paths::data_root().map(|r| r.join(p)) {
+            Some(r) if r.exists() => r,
+            _ => p.to_path_buf(),
         }
     }
 }
