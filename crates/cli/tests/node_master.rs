@@ -3,21 +3,10 @@
 //! with the shipped message module while `rosbag play` plays the sample, and exits cleanly on SIGTERM
 //! (what systemd and roslaunch send).
 
-use sensorium_core::rosmaster::{Killed, RosMaster};
+use sensorium_core::rosmaster::{wait_until, Killed, RosMaster};
 use sensorium_core::testdata::{repo_root, require};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while t.elapsed() < timeout {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("timed out after {timeout:?} waiting for {what}");
-}
 
 #[test]
 fn node_started_before_the_master_waits_registers_and_stops_on_sigterm() {

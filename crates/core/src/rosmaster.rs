@@ -177,3 +177,15 @@ fn env<'a>(c: &'a mut Command, port: u16, home: &Path) -> &'a mut Command {
         .env("ROS_HOME", home)
         .env("ROS_LOG_DIR", home.join("log"))
 }
+
+/// Polls `f` every 200 ms until it holds; panics naming `what` after `timeout`.
+pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while t.elapsed() < timeout {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("timed out after {timeout:?} waiting for {what}");
+}

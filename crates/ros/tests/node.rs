@@ -4,22 +4,11 @@
 
 mod common;
 
-use sensorium_core::rosmaster::RosMaster;
+use sensorium_core::rosmaster::{wait_until, RosMaster};
 use sensorium_core::testdata::require;
 use serde_json::Value;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
-
-fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while t.elapsed() < timeout {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("timed out after {timeout:?} waiting for {what}");
-}
+use std::time::Duration;
 
 #[test]
 fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera() {
