@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Docker-free aarch64 cross-build on Debian/Ubuntu (bookworm here):
 #   bash scripts/cross-aarch64.sh build [--release | --profile P] [--cpu orin|pi5|generic] [--static]
-#   bash scripts/cross-aarch64.sh run [--release | --profile P] -- ARGS...   # the built binary under qemu-aarch64
-#   bash scripts/cross-aarch64.sh test [cargo test arguments]               # cargo test under qemu-aarch64
+#   bash scripts/cross-aarch64.sh run [--release | --profile P] -- ARGS...   # build, then the binary under qemu-aarch64
+#   bash scripts/cross-aarch64.sh test [cargo test arguments] [-- test arguments]   # cargo test under qemu-aarch64
 #   bash scripts/cross-aarch64.sh replay [--release]                         # the sample through replay under qemu
 #   bash scripts/cross-aarch64.sh compare [--release] [--x86-bin PATH]       # replay + sim of `ci` on the binary alone
 #   bash scripts/cross-aarch64.sh ci [--release] [--x86-bin PATH]            # the aarch64 step of scripts/test.sh
@@ -32,14 +32,16 @@
 # wrong layout): `sensorium replay` loads its models on the main thread and then spins at 100 % of one core
 # forever when it starts its first thread, whatever the build profile. `run` and `replay` use the right runner.
 set -euo pipefail
+CALLER_PWD=$PWD
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 MODE=${1:-build}; shift || true
 PROFILE=""; CPU=generic; STATIC=0; EXTRA=(); X86_BIN=""; RUN_ARGS=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --release) PROFILE=release ;;
-    --profile) PROFILE=$2; shift ;;
+    --release | -r) PROFILE=release ;;
+    --profile) PROFILE=${2:?--profile needs a name}; shift ;;
+    --profile=*) PROFILE=${1#--profile=} ;;
     --cpu) CPU=$2; shift ;;
     --static) STATIC=1 ;;
     --x86-bin) X86_BIN=$2; shift ;;
@@ -48,10 +50,12 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-# the profile: dev (cargo's debug) by default, arm-ci for `ci`
-[ -n "$PROFILE" ] || { [ "$MODE" = ci ] && PROFILE=arm-ci || PROFILE=dev; }
+# the profile: dev (cargo's debug) by default, arm-ci for `ci` and `compare`
+[ -n "$PROFILE" ] || case "$MODE" in ci | compare) PROFILE=arm-ci ;; *) PROFILE=dev ;; esac
 case "$PROFILE" in
   dev | debug) PROFILE=dev; PROFILE_DIR=debug ;;
+  test) PROFILE_DIR=debug; EXTRA+=(--profile "$PROFILE") ;;
+  bench) PROFILE_DIR=release; EXTRA+=(--profile "$PROFILE") ;;
   *) PROFILE_DIR=$PROFILE; EXTRA+=(--profile "$PROFILE") ;;
 esac
 TARGET=aarch64-unknown-linux-gnu
@@ -190,12 +194,15 @@ case "$MODE" in
     report_binary
     ;;
   run)
-    [ -x "$BIN" ] || cargo build --target $TARGET -p sensorium --bin sensorium "${EXTRA[@]}"
-    exec "${RUNNER[@]}" "$BIN" "${RUN_ARGS[@]}" ;;
+    # built (or brought up to date) first; the arguments are resolved from the caller's folder
+    cargo build --target $TARGET -p sensorium --bin sensorium "${EXTRA[@]}"
+    BIN=$(realpath -m "$BIN")
+    cd "$CALLER_PWD"
+    exec "${RUNNER[@]}" "$BIN" ${RUN_ARGS[@]+"${RUN_ARGS[@]}"} ;;
   test)
-    cargo test --target $TARGET "${EXTRA[@]}" ;;
+    cargo test --target $TARGET "${EXTRA[@]}" ${RUN_ARGS[@]+-- "${RUN_ARGS[@]}"} ;;
   replay)
-    [ -x "$BIN" ] || cargo build --target $TARGET -p sensorium --bin sensorium "${EXTRA[@]}"
+    cargo build --target $TARGET -p sensorium --bin sensorium "${EXTRA[@]}"
     "${RUNNER[@]}" "$BIN" replay --fast --quiet --summary-json "${CARGO_TARGET_DIR}/aarch64-summary.json" \
       --out "${CARGO_TARGET_DIR}/aarch64-out" ;;
   ci)

@@ -24,7 +24,8 @@ pub fn candidates() -> Vec<PathBuf> {
     }
     if let Ok(exe) = std::env::current_exe() {
         let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
-        for dir in exe.ancestors().skip(1).take(4) {
+        // target/<triple>/<profile>/sensorium is five folders below the checkout
+        for dir in exe.ancestors().skip(1).take(6) {
             out.push(dir.to_path_buf());
             out.push(dir.join("share/sensorium"));
         }
@@ -40,13 +41,17 @@ pub fn data_root() -> Option<PathBuf> {
     candidates().into_iter().find(|d| is_root(d))
 }
 
-/// `rel` under the data folder when it exists there; else `rel` itself (relative to the working
-/// directory), so that an error names the path the user would expect.
+/// `rel` relative to the working directory when it exists there, else under the data folder when it
+/// exists there, else `rel` itself, so that an error names the path the user would expect.
 pub fn bundled(rel: &str) -> PathBuf {
+    let p = PathBuf::from(rel);
+    if p.exists() {
+        return p;
+    }
     data_root()
         .map(|r| r.join(rel))
         .filter(|p| p.exists())
-        .unwrap_or_else(|| PathBuf::from(rel))
+        .unwrap_or(p)
 }
 
 #[cfg(test)]

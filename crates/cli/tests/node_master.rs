@@ -71,7 +71,9 @@ fn node_started_before_the_master_waits_registers_and_stops_on_sigterm() {
             .expect("rostopic echo"),
         "rostopic echo",
     );
-    std::thread::sleep(Duration::from_secs(2));
+    wait_until("rostopic echo's subscription", Duration::from_secs(60), || {
+        ros.topic_info("/sensorium/scene").contains("/rostopic_")
+    });
     let played = ros
         .command("rosbag")
         .args(["play", "-q"])
@@ -137,6 +139,12 @@ fn node_started_before_the_master_waits_registers_and_stops_on_sigterm() {
         .unwrap_or(0);
     assert!(scenes >= 1, "the node reported no scene: {report}");
     wait_until("the node's unregistration", Duration::from_secs(10), || {
-        !ros.topic_info("/sensorium/scene").contains("* /sensorium (")
+        let nodes = ros
+            .command("rosnode")
+            .arg("list")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        nodes.contains("/rosout") && !nodes.lines().any(|l| l.trim() == "/sensorium")
     });
 }

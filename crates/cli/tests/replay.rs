@@ -52,8 +52,8 @@ fn sample_replay_fuses_every_sweep_and_scores_against_ground_truth() {
     assert!(s["end_to_end_ms"]["p99"].as_f64().is_some_and(|v| v > 0.0));
     let m = &s["metrics"];
     // The figures README states for this run (tract, the untuned default variant of this target, the
-    // bundled models): a move of more than 2 points either way fails, so README and the models stay in
-    // step. On x86-64 the default is fp32; elsewhere int8, whose figures README gives beside them.
+    // bundled models), to 3 decimals: a move of more than 2 points either way (or of more than one object
+    // or frame, for small counts) fails, so README and the models stay in step. On x86-64 the default is fp32; elsewhere int8, whose figures README gives beside them.
     let pinned: &[(&str, f64)] = if cfg!(target_arch = "x86_64") {
         &[
             ("occupancy_iou", 0.831),
@@ -75,9 +75,17 @@ fn sample_replay_fuses_every_sweep_and_scores_against_ground_truth() {
             .fold(m, |v, k| &v[k])
             .as_f64()
             .unwrap_or_else(|| panic!("metrics.{key} missing: {m}"));
+        // 2 points, or one object of the class / one frame of top-1 where that is more (fp32 kernels
+        // differ between CPUs, and one flip among 49 frames is 2.04 points)
+        let n = match key.strip_prefix("recall.") {
+            Some(class) => m["objects"][class].as_f64(),
+            None if *key == "query_top1" => m["frames"].as_f64(),
+            None => None,
+        };
+        let tol = n.filter(|n| *n > 0.0).map_or(0.02, |n| (1.0 / n).max(0.02));
         assert!(
-            (got - want).abs() <= 0.02 + 1e-9,
-            "metrics.{key} = {got:.4}, README states {want:.3} (more than 2 points apart): {m}"
+            (got - want).abs() <= tol + 1e-3,
+            "metrics.{key} = {got:.4}, README states {want:.3} (more than {tol:.3} apart): {m}"
         );
     }
     assert_eq!(m["frames"].as_u64(), Some(fused));

@@ -180,7 +180,7 @@ fn shipped_python_module_is_genpys_output_of_scene_msg() {
         assert!(
             ours == fresh,
             "{} differs from genpy's output for Scene.msg: regenerate it with \
-             `python3 crates/ros/tests/python/ros_peer.py genpy crates/ros/sensorium_msgs/msg \
+             `/usr/bin/python3 crates/ros/tests/python/ros_peer.py genpy crates/ros/sensorium_msgs/msg \
              crates/ros/sensorium_msgs/src` (docs/ros.md)",
             shipped.join(rel).display()
         );
