@@ -4,8 +4,8 @@
 # loaders, the cloud file readers (PCD incl. LZF, KITTI .bin, .npy), map text and the model manifest.
 #   bash scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]   (default 30 s, every target)
 # Long documented run: bash scripts/fuzz.sh 3600
-# Built optimised with debug assertions and overflow checks on (`-O -a`): an arithmetic overflow on
-# outside bytes is a finding, as a panic is.
+# Built optimised, our crates with debug assertions and overflow checks on (crates/fuzz/Cargo.toml's
+# profile): an arithmetic overflow on outside bytes is a finding, as a panic is.
 # Needs cargo-fuzz (installed when missing) and nightly features: RUSTC_BOOTSTRAP=1 lets the stable
 # toolchain accept -Zsanitizer. Each run starts from the committed seed corpus (crates/fuzz/corpus) plus
 # the repository's calibration files and manifests and, where present, small real files from
@@ -19,12 +19,10 @@ SECS=${1:-30}
 shift || true
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
 export RUSTC_BOOTSTRAP=1
-# overflow checks stated outright (cargo fuzz appends RUSTFLAGS to its own flags)
-export RUSTFLAGS="${RUSTFLAGS:-} -C overflow-checks=on"
 export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-$(pwd)/target}
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo fuzz list --fuzz-dir .)
-cargo fuzz build -O -a --fuzz-dir . >/dev/null
+cargo fuzz build -O --fuzz-dir . >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # seed NAME FILE...: copies the small (< 64 KB) existing files into target NAME's scratch corpus
@@ -52,7 +50,7 @@ for t in "${targets[@]}"; do
     cloud_files) seed cloud_files "$data"/pcl_test_pcd/test/*.pcd ;;
     manifest) seed manifest "$repo"/models/*/manifest.toml ;;
   esac
-  out=$(cargo fuzz run -O -a --fuzz-dir . "$t" "$work/$t" -- -max_total_time="$SECS" -rss_limit_mb=2048 \
+  out=$(cargo fuzz run -O --fuzz-dir . "$t" "$work/$t" -- -max_total_time="$SECS" -rss_limit_mb=2048 \
     -malloc_limit_mb=1024 -timeout=20 2>&1) || { grep -E -m1 -A8 "panicked|ERROR: AddressSanitizer|ERROR: libFuzzer" <<<"$out" | cut -c1-300 || true; grep -E -A2 "Test unit written|Reproduce with" <<<"$out" | cut -c1-300 || true; echo "fuzz target $t FAILED"; exit 1; }
   echo "$out" | grep -E "^#[0-9]+.*DONE|Done [0-9]+ runs" | tail -1 | sed "s/^/$t: /"
 done
