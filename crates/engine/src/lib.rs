@@ -5,6 +5,7 @@
 //!   [`sync::SlopSync`] (python3-message-filters' `ApproximateTimeSynchronizer`),
 //!   [`sync::ExactSync`] (C++ `ExactTime`) and [`sync::LatestSync`]; [`sync::run_sync`]
 //!   runs a whole arrival sequence through one of them (`sensorium sync`).
+//! - [`ingest`]: the queue between a source and the runtime (bounded, drop-oldest in real time).
 //! - [`ring::StreamRing`]: bounded, drop-oldest, counted.
 //! - [`stats`]: [`Counters`] and [`LatencyHistogram`].
 //! - [`deadline::Deadline`] and [`pipeline`]: stage threads joined by bounded channels,
@@ -13,6 +14,7 @@
 pub mod arrivals;
 pub mod deadline;
 pub mod error;
+pub mod ingest;
 pub mod overhead;
 pub mod pipeline;
 pub mod ring;

@@ -1,6 +1,7 @@
 //! sensorium-pipeline: the perception pipeline assembled — stream decoding, synchronization,
 //! encoders, fusion → [`sensorium_core::Scene`]. Shared by `sensorium replay` and the ROS node.
 
+pub mod assembly;
 pub mod calib_check;
 pub mod calibration;
 pub mod groundtruth;
@@ -8,7 +9,9 @@ pub mod models;
 pub mod perception;
 pub mod publish;
 pub mod replay;
+pub mod runtime;
 pub mod scene_msg;
+pub mod sinks;
 pub mod staged;
 pub mod streams;
 pub mod summary;

@@ -7,8 +7,9 @@
 //! - [`FusionStage`]: map-text encoding (cached per string), fusion, heads and queries (scores and
 //!   per-query BEV similarity maps).
 //!
-//! [`Perception::process`] runs them one after another on the caller's thread (the node);
-//! [`crate::staged::StagedPerception`] runs each on its own thread, pipelined (replay). The stages share
+//! [`Perception::process`] runs them one after another on the caller's thread;
+//! [`crate::staged::StagedPerception`] runs each on its own thread, pipelined
+//! ([`crate::runner::PerceptionRunner`] picks one by configuration). The stages share
 //! the loaded models ([`Models`] is `Send + Sync`) and own their buffers, so both give the same scenes.
 
 use crate::models::{ImageOut, Models};
@@ -20,6 +21,7 @@ use sensorium_fusion::paint::{paint, painted_width, FeatureMap, Sampler};
 use sensorium_fusion::pillars::EgoPoints;
 use sensorium_fusion::{BevGrid, PillarBuilder};
 use sensorium_geometry::{CameraCalib, Projector, VehicleCalib};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -56,6 +58,17 @@ pub struct FrameDebug {
     pub painted_points: usize,
     pub painted_fraction: f64,
     pub pillars: usize,
+    /// Every cropped point with its painted features, while [`LidarStage::paint_every_point`] is on.
+    pub painted_cloud: Option<PaintedCloud>,
+}
+
+/// A sweep's points in the ego frame (cropped to the grid) with their painted features: `width` values
+/// per point (image feature channels, then the in-image flag).
+#[derive(Debug, Clone, Default)]
+pub struct PaintedCloud {
+    pub points: EgoPoints,
+    pub features: Vec<f32>,
+    pub width: usize,
 }
 
 /// Camera preprocessing + image encoder.
@@ -114,6 +127,10 @@ pub struct LidarStage {
     painted_valid: bool,
     /// Clone the cropped points into [`FrameDebug::ego_points`] (for rendering).
     pub keep_points: bool,
+    /// While on, every set's [`FrameDebug::painted_cloud`] is filled (a listener of the node's
+    /// `~painted_points`; a painted cloud is ~150 B per point). Shared, so the runtime can turn it on
+    /// while the stage runs on its own thread.
+    pub paint_every_point: Arc<AtomicBool>,
 }
 
 impl LidarStage {
@@ -198,6 +215,15 @@ impl LidarStage {
         debug.pillars = self.pillars.used();
         if self.keep_points {
             debug.ego_points = self.ego.clone();
+        }
+        if self.paint_every_point.load(Ordering::Relaxed) {
+            debug.painted_cloud = self
+                .painted_points()
+                .map(|(points, features, width)| PaintedCloud {
+                    points: points.clone(),
+                    features: features.to_vec(),
+                    width,
+                });
         }
         Ok(LidarOut { bev, debug })
     }
@@ -541,6 +567,7 @@ impl Perception {
                 painted_built: false,
                 painted_valid: false,
                 keep_points: true,
+                paint_every_point: Arc::new(AtomicBool::new(false)),
             },
             fusion: FusionStage {
                 models: Arc::clone(&models),

@@ -5,7 +5,6 @@
 //! (OccupancyGrid, DiagnosticArray) and [`scene_msg`] (`sensorium_msgs/Scene`) and published raw with
 //! their md5sum and definition.
 
-pub mod assembler;
 pub mod master;
 pub mod node;
 pub mod scene_msg;

@@ -1,17 +1,18 @@
 //! The live node: raw ROS subscriptions → the shared pipeline → `~scene`, `~occupancy`, `/diagnostics`.
 //!
-//! Subscriber callbacks (rosrust's threads) decode each raw body with
-//! [`sensorium_pipeline::streams::decode`] and hand it to one processing thread through a small bounded
-//! queue; a full queue drops the message and counts it (ingest never blocks). The processing thread
-//! collects the calibration from `/tf_static` + `camera_info` ([`CalibCollector`]) unless one is given,
-//! assembles frame sets ([`Assembler`], the replay rules) and runs [`Perception::process`].
+//! The live topics are a source of the shared runtime ([`Runtime`], the same one replay runs):
+//! subscriber callbacks (rosrust's threads) decode each raw body with
+//! [`sensorium_pipeline::streams::decode`] and hand it to one processing thread through the ingest
+//! queue ([`sensorium_engine::ingest`]: bounded, a full queue drops its oldest message and counts it).
+//! The processing thread collects the calibration from `/tf_static` + `camera_info`
+//! ([`CalibCollector`]) unless one is given, then starts the runtime (assembly, deadlines, perception
+//! inline or on stage threads) and publishes every finished scene.
 
-use crate::assembler::Assembler;
 use crate::scene_msg;
 use anyhow::{anyhow, Context, Result};
-use crossbeam_channel::{bounded, RecvTimeoutError, Sender, TrySendError};
 use rosrust::{RawMessage, RawMessageDescription};
 use sensorium_core::{Scene, Stamp};
+use sensorium_engine::ingest::{ingest_queue, recv_timeout, IngestSender};
 use sensorium_engine::sync::PolicyConfig;
 use sensorium_geometry::VehicleCalib;
 use sensorium_msgs::{
@@ -19,7 +20,8 @@ use sensorium_msgs::{
 };
 use sensorium_pipeline::calibration::CalibCollector;
 use sensorium_pipeline::models::Models;
-use sensorium_pipeline::perception::{FrameSet, Perception};
+use sensorium_pipeline::perception::Perception;
+use sensorium_pipeline::runtime::{Finished, Runtime, RuntimeConfig, Stages};
 use sensorium_pipeline::streams::{decode, Decoded, Role, TopicMap};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -45,6 +47,8 @@ pub struct NodeSettings {
     pub deadline_ms: f64,
     /// Capacity of the queue between the subscriber callbacks and the processing thread.
     pub ingest_capacity: usize,
+    /// Perception inline on the processing thread or on stage threads.
+    pub stages: Stages,
     pub models_dir: PathBuf,
     pub models_variant: Option<String>,
     /// `None`: auto (tuned choice, else tract).
@@ -98,6 +102,7 @@ impl NodeSettings {
             map_text_ttl: 30.0,
             deadline_ms: 100.0,
             ingest_capacity: 32,
+            stages: Stages::Inline,
             models_dir,
             models_variant: None,
             models_backend: None,
@@ -113,6 +118,21 @@ impl NodeSettings {
             max_rate_hz: 100.0,
             master_check_period: Duration::from_secs(1),
             diagnostics_period: Duration::from_secs(1),
+        }
+    }
+
+    /// The runtime the node runs: real time on the ROS clock.
+    pub fn runtime(&self) -> RuntimeConfig {
+        RuntimeConfig {
+            assembly: sensorium_pipeline::assembly::AssemblyConfig {
+                sync: self.sync.clone(),
+                stale_factor: self.stale_factor,
+                map_text_ttl: self.map_text_ttl,
+                prefer_compressed: self.topics.prefer_compressed,
+            },
+            deadline_ms: self.deadline_ms,
+            real_time: Some(1.0),
+            stages: self.stages,
         }
     }
 
@@ -289,7 +309,10 @@ fn stream_level(r: &WallRate, now: Instant, factor: f64) -> (u8, String) {
 
 struct Ingest {
     role: Role,
+    /// Wall-clock arrival.
     received: Instant,
+    /// Arrival on the ROS clock (simulated time under `/use_sim_time`).
+    stamp: Stamp,
     decoded: Result<Decoded, String>,
     topic: String,
 }
@@ -431,7 +454,7 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
     // the transport refuses a message over the cap before reserving memory for it (vendored rosrust)
     rosrust::limits::set_max_message_bytes(s.max_message_bytes);
     let oversized_at_start = rosrust::limits::oversized_messages();
-    let (tx, rx) = bounded::<Ingest>(s.ingest_capacity.max(1));
+    let (tx, rx) = ingest_queue::<Ingest>(s.ingest_capacity);
     let shared = Arc::new(Mutex::new(Shared::default()));
     let mut subs = Vec::new();
     let t = &s.topics;
@@ -451,7 +474,6 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
             role,
             s.max_rate_hz,
             tx.clone(),
-            rx.clone(),
             Arc::clone(&shared),
         )?);
     }
@@ -460,68 +482,75 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
 
     let mut state = Processing {
         s,
-        perception: None,
+        runtime: None,
         calib: CalibCollector::default(),
         lidar_frame: None,
-        assembler: Assembler::new(&s.sync, s.stale_factor, s.map_text_ttl).map_err(|e| anyhow!(e))?,
+        early_map_text: None,
         report: NodeReport::default(),
         latencies: Vec::new(),
         header_seq: 0,
         calib_error: String::from("waiting for /tf_static and camera_info"),
     };
     if let Some(c) = &s.calibration {
-        state.build_perception(&mut models, c.clone())?;
+        state.start_runtime(&mut models, c.clone())?;
     }
-    let mut last_diag: Option<Instant> = None;
-    let mut last_levels: Vec<u8> = Vec::new();
-    while !stop.load(Ordering::SeqCst) && rosrust::is_ok() {
-        match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(item) => {
-                let sets = state.ingest(item, &mut models, &shared)?;
-                // the frame sets of this input are in flight: finished even when a signal arrives meanwhile
-                for (set, stamp, received) in sets {
-                    state.report.framesets += 1;
-                    if let Some(scene) = state.process(&set, stamp, received, &shared) {
-                        let seq = state.header_seq;
-                        let body = scene_msg::encode(&scene, seq, s.publish_features);
-                        if let Err(e) = scene_pub.send(RawMessage(body)) {
-                            warn!("publishing ~scene: {e}");
-                        }
-                        let grid = scene_msg::occupancy_grid(&scene, seq);
-                        if let Err(e) = occ_pub.send(RawMessage(grid.to_bytes())) {
-                            warn!("publishing ~occupancy: {e}");
-                        }
-                        let markers = sensorium_pipeline::publish::scene_markers(&scene, seq);
-                        if let Err(e) = marker_pub.send(RawMessage(markers.to_bytes())) {
-                            warn!("publishing ~markers: {e}");
-                        }
-                        // built only for a listener: a painted cloud is ~150 B per point
-                        let painted = painted_pub
-                            .as_ref()
-                            .filter(|p| p.subscriber_count() > 0)
-                            .zip(state.perception.as_mut().and_then(Perception::painted_points));
-                        if let Some((p, (ego, feats, width))) = painted {
-                            let cloud = sensorium_pipeline::publish::painted_points(
-                                ego,
-                                feats,
-                                width,
-                                scene.stamp,
-                                &scene.frame_id,
-                                seq,
-                            );
-                            if let Err(e) = p.send(RawMessage(cloud.to_bytes())) {
-                                warn!("publishing ~painted_points: {e}");
-                            }
-                        }
-                        state.latencies.push(received.elapsed().as_secs_f64() * 1e3);
-                        if state.latencies.len() > 100_000 {
-                            state.latencies.drain(..50_000);
-                        }
-                    }
+    let publish =
+        |scene: &Scene, seq: u32, painted: Option<&sensorium_pipeline::perception::PaintedCloud>| {
+            let body = scene_msg::encode(scene, seq, s.publish_features);
+            if let Err(e) = scene_pub.send(RawMessage(body)) {
+                warn!("publishing ~scene: {e}");
+            }
+            let grid = scene_msg::occupancy_grid(scene, seq);
+            if let Err(e) = occ_pub.send(RawMessage(grid.to_bytes())) {
+                warn!("publishing ~occupancy: {e}");
+            }
+            let markers = sensorium_pipeline::publish::scene_markers(scene, seq);
+            if let Err(e) = marker_pub.send(RawMessage(markers.to_bytes())) {
+                warn!("publishing ~markers: {e}");
+            }
+            if let (Some(p), Some(c)) = (painted_pub.as_ref(), painted) {
+                let cloud = sensorium_pipeline::publish::painted_points(
+                    &c.points,
+                    &c.features,
+                    c.width,
+                    scene.stamp,
+                    &scene.frame_id,
+                    seq,
+                );
+                if let Err(e) = p.send(RawMessage(cloud.to_bytes())) {
+                    warn!("publishing ~painted_points: {e}");
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
+        };
+    let mut last_diag: Option<Instant> = None;
+    let mut last_levels: Vec<u8> = Vec::new();
+    let mut done: Vec<Finished> = Vec::new();
+    while !stop.load(Ordering::SeqCst) && rosrust::is_ok() {
+        // built only for a listener: a painted cloud is ~150 B per point
+        if let (Some(rt), Some(p)) = (state.runtime.as_ref(), painted_pub.as_ref()) {
+            rt.paint_every_point(p.subscriber_count() > 0);
+        }
+        // sets on stage threads are picked up within a few milliseconds of finishing
+        let wait = match state.runtime.as_ref() {
+            Some(rt) if rt.in_flight() > 0 => Duration::from_millis(2),
+            _ => Duration::from_millis(50),
+        };
+        match recv_timeout(&rx, wait) {
+            // the frame sets of this input are in flight: finished even when a signal arrives meanwhile
+            Ok(Some(item)) => state.ingest(item, &mut models, &shared, &mut done)?,
+            Ok(None) => {}
+            Err(_) => break,
+        }
+        if let Some(rt) = state.runtime.as_mut() {
+            rt.poll(&mut |f| {
+                done.push(f);
+                Ok(())
+            })?;
+        }
+        for f in done.drain(..) {
+            if let Some((scene, painted)) = state.finished(f) {
+                publish(&scene, state.header_seq, painted.as_ref());
+            }
         }
         if let Some(msg) = master_restarted.get() {
             state.report.master_restarted = Some(msg.clone());
@@ -535,7 +564,7 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
             send_diag(state.diagnostics(&node_name, &shared, load_ms));
         }
     }
-    // drain: what is still queued is not processed (the in-flight frame set was finished above)
+    // drain: what is still queued is not processed; the sets already in perception finish
     watch_stop.store(true, Ordering::SeqCst); // not joined: it may sit in a call to a dead master
     drop(subs);
     let pending = rx.try_iter().count() as u64;
@@ -544,6 +573,20 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
             .lock()
             .map_err(|_| anyhow!("stream statistics lock poisoned"))?;
         *sh.dropped.entry("shutdown_pending".into()).or_default() += pending;
+    }
+    let mut runtime_drops = BTreeMap::new();
+    if let Some(rt) = state.runtime.take() {
+        state.report.framesets = rt.framesets();
+        let report = rt.finish(&mut |f| {
+            done.push(f);
+            Ok(())
+        })?;
+        for f in done.drain(..) {
+            if let Some((scene, painted)) = state.finished(f) {
+                publish(&scene, state.header_seq, painted.as_ref());
+            }
+        }
+        runtime_drops = report.dropped;
     }
     let mut report = state.report.clone();
     let mut lat = state.latencies.clone();
@@ -556,7 +599,7 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
             *report.dropped.entry(k.clone()).or_default() += v;
         }
     }
-    for (k, v) in &state.assembler.drops {
+    for (k, v) in &runtime_drops {
         *report.dropped.entry(k.clone()).or_default() += v;
     }
     let oversized = rosrust::limits::oversized_messages().saturating_sub(oversized_at_start);
@@ -620,8 +663,7 @@ fn subscribe(
     topic: &str,
     role: Role,
     max_rate_hz: f64,
-    tx: Sender<Ingest>,
-    drain: crossbeam_channel::Receiver<Ingest>,
+    tx: IngestSender<Ingest>,
     shared: Arc<Mutex<Shared>>,
 ) -> Result<rosrust::Subscriber> {
     // the publisher's datatype comes with its connection header (RawMessage subscribes with "*")
@@ -654,24 +696,14 @@ fn subscribe(
             let item = Ingest {
                 role,
                 received,
+                stamp: ros_now(),
                 decoded,
                 topic: name.clone(),
             };
             if role == Role::TfStatic {
-                let _ = tx.send_timeout(item, Duration::from_secs(1));
-                return;
-            }
-            let mut item = item;
-            loop {
-                match tx.try_send(item) {
-                    Ok(()) | Err(TrySendError::Disconnected(_)) => break,
-                    Err(TrySendError::Full(back)) => {
-                        item = back;
-                        if let Ok(old) = drain.try_recv() {
-                            bump(&shared, &format!("ingest_overflow_{}", old.role.name()));
-                        }
-                    }
-                }
+                let _ = tx.send(item, Some(Duration::from_secs(1)));
+            } else if let Ok(Some(old)) = tx.push(item) {
+                bump(&shared, &format!("ingest_overflow_{}", old.role.name()));
             }
         },
         move |headers: HashMap<String, String>| {
@@ -685,10 +717,12 @@ fn subscribe(
 
 struct Processing<'a> {
     s: &'a NodeSettings,
-    perception: Option<Perception>,
+    /// Started once the calibration is known.
+    runtime: Option<Runtime>,
     calib: CalibCollector,
     lidar_frame: Option<String>,
-    assembler: Assembler,
+    /// Map text received before the runtime started, with its receive time.
+    early_map_text: Option<(sensorium_core::MapText, Stamp)>,
     report: NodeReport,
     latencies: Vec<f64>,
     header_seq: u32,
@@ -696,18 +730,28 @@ struct Processing<'a> {
 }
 
 impl Processing<'_> {
-    fn build_perception(&mut self, models: &mut Option<Models>, calib: VehicleCalib) -> Result<()> {
+    fn start_runtime(&mut self, models: &mut Option<Models>, calib: VehicleCalib) -> Result<()> {
         let m = models.take().ok_or_else(|| anyhow!("models already used"))?;
         let mut p =
             Perception::new(m, calib, &self.s.queries, &self.s.frame_id)?.with_query_maps(self.s.query_maps);
-        p.lidar.keep_points = false; // the node renders nothing; ~painted_points borrows the stage's buffers
-        self.perception = Some(p);
-        info!("calibration ready: perception running");
+        p.lidar.keep_points = false; // the node renders nothing
+        let mut rt = Runtime::new(p, self.s.runtime())?;
+        if let Some((m, at)) = self.early_map_text.take() {
+            rt.ingest(
+                Role::MapText,
+                Decoded::MapText(m),
+                at,
+                Instant::now(),
+                &mut |_| Ok(()),
+            )?;
+        }
+        self.runtime = Some(rt);
+        info!(stages = ?self.s.stages, "calibration ready: perception running");
         Ok(())
     }
 
     fn try_calibrate(&mut self, models: &mut Option<Models>) -> Result<()> {
-        if self.perception.is_some() {
+        if self.runtime.is_some() {
             return Ok(());
         }
         let Some(lf) = self.lidar_frame.clone() else {
@@ -715,7 +759,7 @@ impl Processing<'_> {
             return Ok(());
         };
         match self.calib.build(&lf, &self.s.frame_id) {
-            Ok(c) => self.build_perception(models, c),
+            Ok(c) => self.start_runtime(models, c),
             Err(e) => {
                 self.calib_error = e;
                 Ok(())
@@ -723,13 +767,14 @@ impl Processing<'_> {
         }
     }
 
-    /// One input; returns the frame sets it completes with the receive time of the trigger.
+    /// One input into the runtime; the frame sets that finish meanwhile go to `done`.
     fn ingest(
         &mut self,
         item: Ingest,
         models: &mut Option<Models>,
         shared: &Mutex<Shared>,
-    ) -> Result<Vec<(FrameSet, Stamp, Instant)>> {
+        done: &mut Vec<Finished>,
+    ) -> Result<()> {
         *self
             .report
             .received
@@ -740,73 +785,46 @@ impl Processing<'_> {
             Err(e) => {
                 warn!(topic = item.topic, "decode error: {e}");
                 bump(shared, &format!("decode_error_{}", item.role.name()));
-                return Ok(Vec::new());
+                return Ok(());
             }
         };
-        let sets = match decoded {
+        match decoded {
             Decoded::TfStatic(tf) => {
                 self.calib.add_tf(&tf);
-                self.try_calibrate(models)?;
-                Vec::new()
+                return self.try_calibrate(models);
             }
             Decoded::CameraInfo(ci) => {
                 self.calib.add_camera_info(&ci);
+                return self.try_calibrate(models);
+            }
+            Decoded::GroundTruth(_) => return Ok(()),
+            Decoded::Lidar(ref cloud) if self.lidar_frame.is_none() => {
+                self.lidar_frame = Some(cloud.frame_id.trim_start_matches('/').to_string());
                 self.try_calibrate(models)?;
-                Vec::new()
             }
-            Decoded::MapText(mut m) => {
-                m.stamp = ros_now();
-                self.assembler.set_map_text(m);
-                Vec::new()
+            _ => {}
+        }
+        let Some(rt) = self.runtime.as_mut() else {
+            match decoded {
+                Decoded::MapText(m) => self.early_map_text = Some((m, item.stamp)),
+                _ => bump(shared, &format!("waiting_for_calibration_{}", item.role.name())),
             }
-            Decoded::GroundTruth(_) => Vec::new(),
-            Decoded::Camera(img) => {
-                let preferred = if self.s.topics.prefer_compressed {
-                    Role::CameraCompressed
-                } else {
-                    Role::CameraRaw
-                };
-                let other_seen = self.report.received.contains_key(preferred.name());
-                if item.role != preferred && other_seen {
-                    return Ok(Vec::new()); // both camera topics: keep the preferred one
-                }
-                if self.perception.is_none() {
-                    bump(shared, "waiting_for_calibration_camera");
-                    return Ok(Vec::new());
-                }
-                self.assembler.camera(img)
-            }
-            Decoded::Lidar(cloud) => {
-                if self.lidar_frame.is_none() {
-                    self.lidar_frame = Some(cloud.frame_id.trim_start_matches('/').to_string());
-                    self.try_calibrate(models)?;
-                }
-                if self.perception.is_none() {
-                    bump(shared, "waiting_for_calibration_lidar");
-                    return Ok(Vec::new());
-                }
-                self.assembler.lidar(cloud)
-            }
+            return Ok(());
         };
-        Ok(sets.into_iter().map(|(f, s)| (f, s, item.received)).collect())
+        rt.ingest(item.role, decoded, item.stamp, item.received, &mut |f| {
+            done.push(f);
+            Ok(())
+        })?;
+        Ok(())
     }
 
-    fn process(
+    /// A finished frame set: its scene (counted) and painted cloud to publish, or `None` when it failed.
+    fn finished(
         &mut self,
-        set: &FrameSet,
-        stamp: Stamp,
-        received: Instant,
-        shared: &Mutex<Shared>,
-    ) -> Option<Scene> {
-        let waited_ms = received.elapsed().as_secs_f64() * 1e3;
-        if waited_ms > self.s.deadline_ms {
-            bump(shared, "late");
-            return None;
-        }
-        let p = self.perception.as_mut()?;
-        match p.process(set, stamp) {
-            Ok((mut scene, _)) => {
-                scene.end_to_end_ms = received.elapsed().as_secs_f64() * 1e3;
+        f: Finished,
+    ) -> Option<(Scene, Option<sensorium_pipeline::perception::PaintedCloud>)> {
+        match f.result {
+            Ok((scene, dbg)) => {
                 self.header_seq = self.header_seq.wrapping_add(1);
                 self.report.scenes += 1;
                 *self
@@ -814,11 +832,14 @@ impl Processing<'_> {
                     .modalities
                     .entry(scene.mask.names().join("+"))
                     .or_default() += 1;
-                Some(scene)
+                self.latencies.push(scene.end_to_end_ms);
+                if self.latencies.len() > 100_000 {
+                    self.latencies.drain(..50_000);
+                }
+                Some((scene, dbg.painted_cloud))
             }
             Err(e) => {
-                warn!("frame set {}: {e:#}", set.seq);
-                bump(shared, "pipeline_error");
+                warn!("frame set {}: {e}", f.set.seq);
                 None
             }
         }
@@ -905,7 +926,7 @@ impl Processing<'_> {
         // degraded mode: the fused modalities
         let cam_level = out.first().map_or(OK, |d| d.level);
         let lidar_level = out.get(1).map_or(OK, |d| d.level);
-        let (level, message) = if self.perception.is_none() {
+        let (level, message) = if self.runtime.is_none() {
             (WARN, format!("waiting for calibration: {}", self.calib_error))
         } else if cam_level > OK && lidar_level > OK {
             (ERROR, "no camera and no LiDAR".to_string())
@@ -939,13 +960,10 @@ impl Processing<'_> {
             values.push(kv(&format!("modalities_{k}"), v.to_string()));
         }
         let mut all_drops = dropped;
-        for (k, v) in &self.assembler.drops {
-            *all_drops.entry(k.clone()).or_default() += v;
+        for (k, v) in self.runtime.iter().flat_map(Runtime::drops) {
+            *all_drops.entry(k).or_default() += v;
         }
         *all_drops.entry("oversized".into()).or_default() += rosrust::limits::oversized_messages();
-        let (uc, ul) = self.assembler.unmatched();
-        *all_drops.entry("sync_unmatched_camera".into()).or_default() += uc;
-        *all_drops.entry("sync_unmatched_lidar".into()).or_default() += ul;
         for (k, v) in all_drops.iter().filter(|(_, v)| **v > 0) {
             values.push(kv(&format!("dropped_{k}"), v.to_string()));
         }

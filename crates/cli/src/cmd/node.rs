@@ -1,11 +1,12 @@
 //! `sensorium node`: the ROS1 node on the shared pipeline (crates/ros).
 
 use crate::cli::NodeArgs;
-use crate::cmd::replay::{overrides, resolve, threads, topic_map};
+use crate::cmd::replay::{ingest_capacity, model_threads, overrides, pipelined, resolve, topic_map};
 use crate::settings;
 use anyhow::{Context, Result};
 use sensorium_engine::sync::PolicyConfig;
 use sensorium_geometry::VehicleCalib;
+use sensorium_pipeline::runtime::Stages;
 use sensorium_ros::{run_node, NodeSettings};
 
 pub fn run(a: NodeArgs) -> Result<i32> {
@@ -28,7 +29,10 @@ pub fn run(a: NodeArgs) -> Result<i32> {
     n.max_rate_hz = s.input.max_rate_hz;
     n.map_text_ttl = s.sync.map_text_ttl;
     n.deadline_ms = s.engine.deadline_ms;
-    n.threads = threads(&loaded);
+    n.ingest_capacity = ingest_capacity(&loaded);
+    let staged = pipelined(&loaded, false);
+    n.stages = if staged { Stages::Pipelined } else { Stages::Inline };
+    n.threads = model_threads(&loaded, staged);
     let selection = crate::settings::model_selection(s, n.threads);
     n.models_variant = selection.variant;
     n.models_backend = selection.backend;

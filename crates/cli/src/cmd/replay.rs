@@ -195,6 +195,25 @@ pub fn pipelined(l: &Loaded, fast: bool) -> bool {
     }
 }
 
+/// Threads per model: one after another, each encoder gets the whole thread budget; pipelined, the three
+/// stages share it.
+pub fn model_threads(l: &Loaded, pipelined: bool) -> usize {
+    if pipelined {
+        sensorium_engine::pipeline::ThreadBudget {
+            cores: threads(l),
+            max_stage_threads: 3,
+        }
+        .compute_threads_per_heavy_stage(3)
+    } else {
+        threads(l)
+    }
+}
+
+/// The ingest queue between a source and the runtime (`engine.ring_capacity` × 4: every stream's share).
+pub fn ingest_capacity(l: &Loaded) -> usize {
+    (l.settings.engine.ring_capacity as usize) * 4
+}
+
 pub fn load_perception(
     l: &Loaded,
     bag: Option<&Path>,
@@ -226,17 +245,7 @@ pub fn load_perception(
             .class(Failure::Calibration)?
     };
     let models_dir = resolve(&s.models.dir);
-    // one after another, each encoder gets the whole thread budget; pipelined, the three stages share it
-    let model_threads = if pipelined {
-        sensorium_engine::pipeline::ThreadBudget {
-            cores: threads(l),
-            max_stage_threads: 3,
-        }
-        .compute_threads_per_heavy_stage(3)
-    } else {
-        threads(l)
-    };
-    let selection = crate::settings::model_selection(s, model_threads);
+    let selection = crate::settings::model_selection(s, model_threads(l, pipelined));
     let models = Models::load(&models_dir, &selection)
         .with_context(|| {
             format!(
@@ -376,7 +385,7 @@ fn replay_one(
         out_dir: out.map(Path::to_path_buf),
         render_every,
         max_frames: a.max_frames,
-        ingest_capacity: (s.engine.ring_capacity as usize) * 4,
+        ingest_capacity: ingest_capacity(&loaded),
         record: a.record.clone(),
         progress: !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
         pipelined,

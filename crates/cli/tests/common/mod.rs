@@ -102,7 +102,9 @@ pub fn differences(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
             let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
-            if !((x - y).abs() <= 1e-5 + 1e-5 * x.abs().max(y.abs())) {
+            // false for a NaN on either side
+            let close = (x - y).abs() <= 1e-5 + 1e-5 * x.abs().max(y.abs());
+            if !close {
                 out.push(format!("{path}: {x} vs {y}"));
             }
         }
