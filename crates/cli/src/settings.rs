@@ -63,16 +63,18 @@ pub struct SyncSettings {
 pub struct EngineSettings {
     /// Total worker threads (stages + inference); 0 = number of cores.
     pub threads: u32,
-    /// Frame-set deadline from the newest input stamp (ms).
+    /// Frame-set deadline (ms, on the source's clock) from the arrival of the message that completed
+    /// the set; an older set is dropped as `late`.
     pub deadline_ms: f64,
-    /// Capacity of each per-stream ring buffer.
+    /// Messages per input stream the ingest queue holds (the queue between a source and the runtime
+    /// holds 4× this; in real time a full queue drops its oldest message).
     pub ring_capacity: u32,
     /// A stream is stale after expected period × this factor (WARN), ×2 (ERROR).
     pub stale_factor: f64,
-    /// Replay's perception stages: `pipelined` — camera, LiDAR and fusion each on its own thread,
-    /// frame t+1 encoded while t is fused (the encoders share the thread budget, `threads / 3` each,
+    /// Where the perception stages run, in replay and node: `pipelined` — camera, LiDAR and fusion
+    /// each on its own thread, frame t+1 encoded while t is fused (the encoders share the thread budget, `threads / 3` each,
     /// at least 1): more throughput, more latency per set; `inline` — one after another on one thread,
-    /// each encoder with the whole budget: least latency; `auto` — pipelined for `--fast` or with
+    /// each encoder with the whole budget: least latency; `auto` — pipelined for `replay --fast` or with
     /// 6 cores or more, inline otherwise.
     #[serde(default = "auto")]
     pub stages: String,
