@@ -1,7 +1,7 @@
 //! `sensorium node` started before its ROS master waits for it, as roscpp and rospy nodes do, registers
 //! once Debian's `roscore` comes up on that port, publishes scenes that a user's `rostopic echo` decodes
-//! with the shipped message module while `rosbag play` plays the sample, and exits cleanly on SIGTERM
-//! (what systemd and roslaunch send).
+//! with the shipped message module while `rosbag play` plays the sample, and on SIGTERM (what systemd
+//! and roslaunch send) says goodbye on /diagnostics (STALE) and exits cleanly.
 
 use sensorium_core::rosmaster::{wait_until, Killed, RosMaster};
 use sensorium_core::testdata::{repo_root, require};
@@ -108,7 +108,25 @@ fn node_started_before_the_master_waits_registers_and_stops_on_sigterm() {
         log()
     );
 
-    // SIGTERM: the node unregisters and exits with status 0
+    // a monitor on /diagnostics, to see the node's goodbye
+    let diag_out = home.path().join("diagnostics.txt");
+    let mut diag = Killed::new(
+        ros.command("rostopic")
+            .args(["echo", "/diagnostics"])
+            .env("PYTHONUNBUFFERED", "1")
+            .stdout(std::fs::File::create(&diag_out).expect("diagnostics file"))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("rostopic echo /diagnostics"),
+        "rostopic echo /diagnostics",
+    );
+    wait_until(
+        "the /diagnostics monitor's subscription",
+        Duration::from_secs(60),
+        || ros.topic_info("/diagnostics").contains("/rostopic_"),
+    );
+
+    // SIGTERM: the node says goodbye on /diagnostics, unregisters and exits with status 0
     let t = Instant::now();
     Command::new("kill")
         .args(["-TERM", &node.id().to_string()])
@@ -126,6 +144,18 @@ fn node_started_before_the_master_waits_registers_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "exit {status:?} after SIGTERM:\n{}", log());
+    let goodbye = || std::fs::read_to_string(&diag_out).unwrap_or_default();
+    wait_until("the goodbye on /diagnostics", Duration::from_secs(10), || {
+        goodbye().contains("stopped (SIGINT/SIGTERM)")
+    });
+    let _ = diag.child.kill();
+    let text = goodbye();
+    let last = text.rsplit("stopped (SIGINT/SIGTERM)").nth(1).unwrap_or_default();
+    assert!(
+        last.rsplit("level: ").next().is_some_and(|l| l.starts_with('3')),
+        "the goodbye is not STALE (level 3): {}",
+        &text[text.len().saturating_sub(600)..]
+    );
     let last = log();
     let report = last
         .lines()

@@ -562,3 +562,77 @@ fn models_tune_choice_is_what_replay_runs() {
         );
     }
 }
+
+/// SIGINT (Ctrl-C) halfway through a real-time replay with `--record`: exit 130, the sets read so far
+/// are fused and written, the recorded bag is closed (indexed: `rosbag` reads it without `reindex`) and
+/// holds one scene per fused set, and the summary says it was interrupted.
+#[test]
+fn sigint_closes_the_recording_and_writes_what_was_read() {
+    let out = tempfile::tempdir().expect("tmp");
+    let rec = out.path().join("published.bag");
+    let summary = out.path().join("summary.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sensorium"))
+        .args(["replay", "--quiet", "--rate", "1", "--render", "none", "--record"])
+        .arg(&rec)
+        .arg("--out")
+        .arg(out.path())
+        .arg("--summary-json")
+        .arg(&summary)
+        .current_dir(repo())
+        .env("SENSORIUM_CACHE_DIR", out.path().join("cache"))
+        // the test machine is shared: sets wait for the pipeline instead of being dropped late
+        .env("SENSORIUM__ENGINE__DEADLINE_MS", "5000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sensorium replay");
+    // the sample is 5 s long: the signal comes about halfway, once the recording is open
+    let t = std::time::Instant::now();
+    while !rec.exists() && t.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert!(
+        matches!(child.try_wait(), Ok(None)),
+        "the replay ended before the signal"
+    );
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(killed.success());
+    let o = child.wait_with_output().expect("replay output");
+    assert_eq!(
+        o.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).expect("summary written"))
+        .expect("summary is JSON");
+    assert_eq!(s["interrupted"], true, "{s}");
+    let fused = s["framesets_fused"].as_u64().expect("framesets_fused");
+    let sweeps = s["received"]["lidar"].as_u64().unwrap_or(0);
+    assert!(
+        fused >= 5 && sweeps < 45,
+        "{fused} sets fused of {sweeps} sweeps read: {s}"
+    );
+    assert_eq!(scenes(out.path()).len() as u64, fused);
+    let py = sensorium_core::testdata::ros_python();
+    if !sensorium_core::testdata::require("Debian python3-rosbag", py.exists()) {
+        return;
+    }
+    let home = tempfile::tempdir().expect("tmp");
+    let o = Command::new(&py)
+        .arg("-c")
+        .arg("import sys, rosbag\nb = rosbag.Bag(sys.argv[1])\nprint(b.get_message_count('/sensorium/scene'), b.get_message_count('/sensorium/occupancy'))")
+        .arg(&rec)
+        .env("ROS_HOME", home.path())
+        .output()
+        .expect("python");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        format!("{fused} {fused}")
+    );
+}

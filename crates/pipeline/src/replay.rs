@@ -56,6 +56,9 @@ pub struct ReplayOptions {
     pub progress: bool,
     /// Camera, LiDAR and fusion stages on their own threads (pipelined) instead of one after another.
     pub pipelined: bool,
+    /// Set (by a signal handler) to stop early: the sets already read are finished, the outputs closed
+    /// and the summary marked `interrupted`.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl ReplayOptions {
@@ -337,9 +340,20 @@ pub fn run(opts: &ReplayOptions, perception: Perception) -> Result<Summary> {
     let wall0 = Instant::now();
 
     loop {
-        let item = rx
-            .recv()
-            .map_err(|_| anyhow!("reader thread ended unexpectedly"))?;
+        if opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
+            info!("interrupted: finishing the frame sets read so far");
+            summary.interrupted = true;
+            summary.note("interrupted by a signal before the end of the recording".into());
+            break;
+        }
+        // a short wait, so that a signal is noticed while the reader paces a quiet recording
+        let item = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(item) => item,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                return Err(anyhow!("reader thread ended unexpectedly"))
+            }
+        };
         let (role, time, arrival, decoded) = match item {
             Ingest::Done => break,
             Ingest::BagWarning(w) => {

@@ -53,6 +53,9 @@ pub struct Summary {
     /// What ran each model ("image_encoder: onnxruntime fp32, 1 thread(s) (tuned 0.69 ms)").
     pub models: Vec<String>,
     pub wall_s: f64,
+    /// Stopped early by SIGINT/SIGTERM: what was read so far is fused, written and closed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
     #[serde(skip)]
     series: BTreeMap<String, LatencyHistogram>,
     #[serde(skip)]
@@ -78,6 +81,7 @@ impl Summary {
             models: Vec::new(),
             notes: Vec::new(),
             wall_s: 0.0,
+            interrupted: false,
             series: BTreeMap::new(),
             e2e: LatencyHistogram::new(),
         }

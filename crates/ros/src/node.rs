@@ -34,6 +34,7 @@ use tracing::{info, warn};
 pub const OK: u8 = 0;
 pub const WARN: u8 = 1;
 pub const ERROR: u8 = 2;
+pub const STALE: u8 = 3;
 
 /// Everything the node needs; [`NodeSettings::new`] gives the defaults of the layered configuration.
 #[derive(Debug, Clone)]
@@ -587,6 +588,25 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
             }
         }
         runtime_drops = report.dropped;
+    }
+    // goodbye on /diagnostics: the aggregator and monitoring see a node that stopped, not one gone quiet
+    let why = if state.report.master_restarted.is_some() {
+        "the ROS master restarted"
+    } else if stop.load(Ordering::SeqCst) {
+        "SIGINT/SIGTERM"
+    } else {
+        "ROS shutdown"
+    };
+    send_diag(vec![DiagnosticStatus {
+        level: STALE,
+        name: "sensorium: pipeline".into(),
+        message: format!("stopped ({why}): {} scenes published", state.report.scenes),
+        hardware_id: node_name.clone(),
+        values: Vec::new(),
+    }]);
+    if diag_pub.subscriber_count() > 0 {
+        // the publisher's connection threads send it; the process must not end first
+        std::thread::sleep(Duration::from_millis(300));
     }
     let mut report = state.report.clone();
     let mut lat = state.latencies.clone();

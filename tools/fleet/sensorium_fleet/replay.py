@@ -25,6 +25,7 @@ EXIT_CLASSES = {
     4: "models",
     5: "calibration",
     6: "output",
+    130: "interrupted",
 }
 # Failures a retry cannot change: the same inputs give the same answer.
 PERMANENT = {2, 3, 4, 5}

@@ -11,6 +11,8 @@ use sensorium_pipeline::perception::Perception;
 use sensorium_pipeline::replay::{self, ReplayOptions};
 use sensorium_pipeline::streams::TopicMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use tracing::info;
 
 /// A failure class of `sensorium replay`, each with its own exit code (listed in
@@ -29,6 +31,8 @@ pub enum Failure {
     Calibration,
     /// The output could not be written: 6.
     Output,
+    /// Stopped by SIGINT/SIGTERM: 130.
+    Interrupted,
 }
 
 impl Failure {
@@ -40,6 +44,7 @@ impl Failure {
             Failure::Models => 4,
             Failure::Calibration => 5,
             Failure::Output => 6,
+            Failure::Interrupted => 130,
         }
     }
 
@@ -51,6 +56,7 @@ impl Failure {
             Failure::Models => "models",
             Failure::Calibration => "calibration",
             Failure::Output => "output",
+            Failure::Interrupted => "interrupted",
         }
     }
 
@@ -299,7 +305,12 @@ pub fn run(a: ReplayArgs) -> Result<i32> {
                 if let Some(r) = &a.record {
                     println!("  recorded: {}", r.display());
                 }
-                0
+                if s.interrupted {
+                    eprintln!("interrupted: the outputs hold the frame sets read before the signal");
+                    Failure::Interrupted.code()
+                } else {
+                    0
+                }
             })
         }
     };
@@ -387,6 +398,7 @@ fn replay_one(
         max_frames: a.max_frames,
         ingest_capacity: ingest_capacity(&loaded),
         record: a.record.clone(),
+        stop: Some(stop_flag()),
         progress: !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
         pipelined,
     };
@@ -396,6 +408,14 @@ fn replay_one(
     })?;
     summary.models = models_used;
     summary.finish();
+    // in a fleet run the summary marks a recording done: an interrupted one gets none, and is replayed
+    // again when the run resumes
+    if summary.interrupted && atomic {
+        return Err(tag(
+            anyhow!("interrupted by a signal; the recording is replayed again on resume"),
+            Failure::Interrupted,
+        ));
+    }
     let json = serde_json::to_string_pretty(&summary)?;
     if let Some(p) = summary_json {
         write_file(p, &json, atomic)
@@ -403,6 +423,24 @@ fn replay_one(
             .class(Failure::Output)?;
     }
     Ok(summary)
+}
+
+/// Set by SIGINT/SIGTERM (installed on first use; a second signal while stopping ends the process).
+fn stop_flag() -> Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    Arc::clone(FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = Arc::clone(&flag);
+        let installed = ctrlc::set_handler(move || {
+            if f.swap(true, Ordering::SeqCst) {
+                std::process::exit(Failure::Interrupted.code());
+            }
+        });
+        if let Err(e) = installed {
+            tracing::warn!("no SIGINT/SIGTERM handler ({e}): a signal ends the replay at once");
+        }
+        flag
+    }))
 }
 
 fn write_file(p: &Path, text: &str, atomic: bool) -> std::io::Result<()> {
@@ -500,7 +538,7 @@ fn run_many(a: &ReplayArgs, spec: &Path) -> Result<i32> {
                 if let Err(w) = write_file(&error_file, &serde_json::to_string_pretty(&record)?, true) {
                     eprintln!("error: writing {}: {w}", error_file.display());
                 }
-                if matches!(class, Failure::Config | Failure::Models) {
+                if matches!(class, Failure::Config | Failure::Models | Failure::Interrupted) {
                     return Ok(class.code());
                 }
                 failed.push(class.code());
