@@ -8,8 +8,9 @@
 //!   before the first image); then every sweep still waiting goes alone.
 //! - With both camera topics present, the preferred one (`prefer_compressed`) is used once it has
 //!   been seen; the other's images are ignored.
-//! - Map text is kept with its receive time (on the source's clock) and joins every set within its
-//!   time to live.
+//! - Map text is kept with its receive time and joins every set formed within its time to live, both
+//!   times on the source's clock (bag time in replay, ROS time live), never against a header stamp
+//!   (a sensor's clock may be another than the receiver's).
 //! - A header stamp more than [`CLOCK_JUMP_BACK_NS`] older than the newest one is a clock jump (a looped
 //!   bag, a restarted simulator): the synchronizer and the stream rates start over.
 //!
@@ -217,19 +218,20 @@ impl Assembler {
             .cloned()
     }
 
-    fn next_set(&mut self, camera: Option<RgbImage>, lidar: Option<PointsSoA>, stamp: Stamp) -> FrameSet {
+    /// The next set, formed at `now` (the source's clock: when its map text is judged live).
+    fn next_set(&mut self, camera: Option<RgbImage>, lidar: Option<PointsSoA>, now: Stamp) -> FrameSet {
         self.seq += 1;
         FrameSet {
             seq: self.seq,
             camera,
             lidar,
-            map_text: self.live_text(stamp),
+            map_text: self.live_text(now),
         }
     }
 
     /// The frame set of a match; `None` when one of its messages is gone (already fused alone in a
     /// degraded set, or pushed out of the bounded store): such a set is dropped and counted.
-    fn assemble(&mut self, set: &MatchedSet, trigger: Instant) -> Option<Assembled> {
+    fn assemble(&mut self, set: &MatchedSet, now: Stamp, trigger: Instant) -> Option<Assembled> {
         let (mut camera, mut lidar) = (None, None);
         let mut stamp = Stamp::ZERO;
         let mut first = trigger;
@@ -260,7 +262,7 @@ impl Assembler {
             self.drop_reason("sync_input_gone");
             return None;
         }
-        let set = self.next_set(camera, lidar, stamp);
+        let set = self.next_set(camera, lidar, now);
         Some(Assembled {
             set,
             stamp,
@@ -281,8 +283,9 @@ impl Assembler {
         self.last_stamp = Some(stamp);
     }
 
-    /// An image from the camera topic of `role` arrived at `arrival`; returns the frame sets it completes.
-    pub fn camera(&mut self, role: Role, img: RgbImage, arrival: Instant) -> Vec<Assembled> {
+    /// An image from the camera topic of `role`, received at `received` (the source's clock) and
+    /// `arrival` (wall clock); returns the frame sets it completes.
+    pub fn camera(&mut self, role: Role, img: RgbImage, received: Stamp, arrival: Instant) -> Vec<Assembled> {
         let compressed = role == Role::CameraCompressed;
         self.cameras_seen[usize::from(compressed)] = true;
         if compressed != self.cfg.prefer_compressed && self.cameras_seen[usize::from(!compressed)] {
@@ -298,12 +301,12 @@ impl Assembler {
         }
         let mut out = Vec::new();
         for set in self.sync.add(CAMERA, stamp, id) {
-            out.extend(self.assemble(&set, arrival));
+            out.extend(self.assemble(&set, received, arrival));
         }
         // LiDAR stale: the image alone
         if self.rates[LIDAR].last.is_some() && self.rates[LIDAR].stale_at(stamp, self.cfg.stale_factor) {
             if let Some((img, first)) = self.cams.take(id) {
-                let set = self.next_set(Some(img), None, stamp);
+                let set = self.next_set(Some(img), None, received);
                 out.push(Assembled {
                     set,
                     stamp,
@@ -315,8 +318,9 @@ impl Assembler {
         out
     }
 
-    /// A LiDAR sweep arrived at `arrival`; returns the frame sets it completes.
-    pub fn lidar(&mut self, cloud: PointsSoA, arrival: Instant) -> Vec<Assembled> {
+    /// A LiDAR sweep received at `received` (the source's clock) and `arrival` (wall clock); returns the
+    /// frame sets it completes.
+    pub fn lidar(&mut self, cloud: PointsSoA, received: Stamp, arrival: Instant) -> Vec<Assembled> {
         let stamp = cloud.stamp;
         self.check_clock(stamp);
         self.rates[LIDAR].observe(stamp);
@@ -327,7 +331,7 @@ impl Assembler {
         }
         let mut out = Vec::new();
         for set in self.sync.add(LIDAR, stamp, id) {
-            out.extend(self.assemble(&set, arrival));
+            out.extend(self.assemble(&set, received, arrival));
         }
         // camera stale: the sweep alone (+ map text); a camera never seen, from the second sweep on
         let waiting: Vec<u64> = match self.rates[CAMERA].last {
@@ -339,7 +343,7 @@ impl Assembler {
         for k in waiting {
             if let Some((cloud, first)) = self.clouds.take(k) {
                 let at = cloud.stamp;
-                let set = self.next_set(None, Some(cloud), at);
+                let set = self.next_set(None, Some(cloud), received);
                 out.push(Assembled {
                     set,
                     stamp: at,
@@ -385,6 +389,11 @@ mod tests {
         }
     }
 
+    /// Received at the message's own stamp (a test source without transport delay).
+    fn at(t: f64) -> Stamp {
+        Stamp::from_nanos((t * 1e9) as u64)
+    }
+
     fn cloud(t: f64) -> PointsSoA {
         PointsSoA {
             stamp: Stamp::from_nanos((t * 1e9) as u64),
@@ -404,8 +413,8 @@ mod tests {
             let mut both = 0;
             for k in 0..10 {
                 let t = 100.0 + 0.1 * k as f64;
-                let mut sets = a.camera(Role::CameraRaw, img(t - 0.01), now);
-                sets.extend(a.lidar(cloud(t), now));
+                let mut sets = a.camera(Role::CameraRaw, img(t - 0.01), at(t - 0.01), now);
+                sets.extend(a.lidar(cloud(t), at(t), now));
                 for s in sets {
                     assert!(
                         s.set.camera.is_some() && s.set.lidar.is_some(),
@@ -419,7 +428,7 @@ mod tests {
             // camera stops: after period × 3 the LiDAR is fused alone
             let mut lidar_only = 0;
             for k in 10..20 {
-                for s in a.lidar(cloud(100.0 + 0.1 * k as f64), now) {
+                for s in a.lidar(cloud(100.0 + 0.1 * k as f64), at(100.0 + 0.1 * k as f64), now) {
                     assert!(s.set.lidar.is_some(), "{policy:?}: LiDAR in every set");
                     if s.set.camera.is_none() {
                         lidar_only += 1;
@@ -432,8 +441,8 @@ mod tests {
             let mut recovered = 0;
             for k in 20..26 {
                 let t = 100.0 + 0.1 * k as f64;
-                let mut sets = a.camera(Role::CameraRaw, img(t - 0.01), now);
-                sets.extend(a.lidar(cloud(t), now));
+                let mut sets = a.camera(Role::CameraRaw, img(t - 0.01), at(t - 0.01), now);
+                sets.extend(a.lidar(cloud(t), at(t), now));
                 for s in &sets {
                     assert!(
                         s.set.lidar.is_some(),
@@ -454,11 +463,11 @@ mod tests {
         let t0 = Instant::now();
         let mut a = Assembler::new(cfg(PolicyKind::Approximate, Some(0.05))).expect("assembler");
         assert!(
-            a.lidar(cloud(10.0), t0).is_empty(),
+            a.lidar(cloud(10.0), at(10.0), t0).is_empty(),
             "the first sweep waits for a camera"
         );
         let later = t0 + std::time::Duration::from_millis(100);
-        let sets = a.lidar(cloud(10.1), later);
+        let sets = a.lidar(cloud(10.1), at(10.1), later);
         let stamps: Vec<Stamp> = sets.iter().map(|s| s.stamp).collect();
         assert_eq!(stamps, vec![cloud(10.0).stamp, cloud(10.1).stamp]);
         assert!(sets.iter().all(|s| s.set.camera.is_none() && s.trigger == later));
@@ -473,12 +482,39 @@ mod tests {
         c.prefer_compressed = true;
         let mut a = Assembler::new(c).expect("assembler");
         // raw alone is used while the compressed topic has not delivered
-        a.camera(Role::CameraRaw, img(1.0), now);
+        a.camera(Role::CameraRaw, img(1.0), at(1.0), now);
         assert_eq!(a.camera_rate().seen, 1);
-        a.camera(Role::CameraCompressed, img(1.1), now);
-        a.camera(Role::CameraRaw, img(1.1), now);
-        a.camera(Role::CameraCompressed, img(1.2), now);
+        a.camera(Role::CameraCompressed, img(1.1), at(1.1), now);
+        a.camera(Role::CameraRaw, img(1.1), at(1.1), now);
+        a.camera(Role::CameraCompressed, img(1.2), at(1.2), now);
         assert_eq!(a.camera_rate().seen, 3, "raw ignored once compressed is seen");
+    }
+
+    #[test]
+    fn map_text_lives_on_the_receive_clock_not_against_header_stamps() {
+        // a recording played live without simulated time: header stamps from 2023, receive times now
+        let now = Instant::now();
+        let mut c = cfg(PolicyKind::Approximate, Some(0.05));
+        c.map_text_ttl = 1.0;
+        let mut a = Assembler::new(c).expect("assembler");
+        let recv0 = 1_800_000_000.0;
+        a.map_text(
+            sensorium_msgs::map_text::parse("school zone", Stamp::ZERO),
+            at(recv0),
+        );
+        let mut with_text = Vec::new();
+        for k in 0..30 {
+            let (t, r) = (1_700_000_000.0 + 0.1 * k as f64, recv0 + 0.1 * k as f64);
+            let mut sets = a.camera(Role::CameraRaw, img(t - 0.01), at(r - 0.01), now);
+            sets.extend(a.lidar(cloud(t), at(r), now));
+            with_text.extend(sets.iter().map(|s| (k, s.set.map_text.is_some())));
+        }
+        assert!(with_text.len() >= 25, "{with_text:?}");
+        // received 0..1 s after the text: fused with it; later: not
+        assert!(
+            with_text.iter().all(|&(k, text)| text == (k <= 10)),
+            "{with_text:?}"
+        );
     }
 
     #[test]
@@ -494,25 +530,25 @@ mod tests {
         let mut sets = Vec::new();
         for k in 0..5 {
             let t = 100.0 + 0.1 * k as f64;
-            sets.extend(a.camera(Role::CameraRaw, img(t), now));
-            sets.extend(a.lidar(cloud(t), now));
+            sets.extend(a.camera(Role::CameraRaw, img(t), at(t), now));
+            sets.extend(a.lidar(cloud(t), at(t), now));
         }
         assert!(sets.iter().all(|s| s.set.map_text.is_some()));
-        a.lidar(cloud(50.0), now);
+        a.lidar(cloud(50.0), at(50.0), now);
         assert_eq!(a.drops().get("clock_jump_reset"), Some(&1));
         assert_eq!(a.lidar_rate().seen, 1, "rates start over");
         let mut later = Vec::new();
         for k in 0..5 {
             let t = 103.0 + 0.1 * k as f64;
-            later.extend(a.camera(Role::CameraRaw, img(t), now));
-            later.extend(a.lidar(cloud(t), now));
+            later.extend(a.camera(Role::CameraRaw, img(t), at(t), now));
+            later.extend(a.lidar(cloud(t), at(t), now));
         }
         assert!(
             !later.is_empty() && later.iter().all(|s| s.set.map_text.is_none()),
             "text 3 s old, ttl 1 s"
         );
         // a sweep whose image never comes is still waiting when the recording ends
-        assert!(a.lidar(cloud(103.5), now).is_empty());
+        assert!(a.lidar(cloud(103.5), at(103.5), now).is_empty());
         let end = a.finish();
         assert_eq!(end.get("sync_pending_at_end_lidar"), Some(&1), "{end:?}");
         assert_eq!(end.get("clock_jump_reset"), Some(&1), "{end:?}");

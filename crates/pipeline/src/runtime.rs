@@ -215,8 +215,8 @@ impl Runtime {
         out: &mut dyn FnMut(Finished) -> Result<()>,
     ) -> Result<Option<Decoded>> {
         let sets = match decoded {
-            Decoded::Camera(img) => self.assembler.camera(role, img, arrival),
-            Decoded::Lidar(cloud) => self.assembler.lidar(cloud, arrival),
+            Decoded::Camera(img) => self.assembler.camera(role, img, received, arrival),
+            Decoded::Lidar(cloud) => self.assembler.lidar(cloud, received, arrival),
             Decoded::MapText(m) => {
                 self.assembler.map_text(m, received);
                 Vec::new()
