@@ -84,6 +84,7 @@ def listen(seconds, node, kill_at=None):
             "stages": list(m.stage_names),
             "stage_ms": len(m.stage_ms),
             "queries": list(m.query_texts),
+            "features": len(m.features),
             "end_to_end_ms": m.end_to_end_ms,
         })
 
