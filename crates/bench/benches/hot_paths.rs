@@ -5,11 +5,11 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use sensorium_bench::stages::{jpeg_of, make_sim_frame};
-use sensorium_core::testdata::repo_root;
 use sensorium_core::Stamp;
 use sensorium_infer::check::read_npy;
 use sensorium_infer::{Encoder, LoadOptions};
 use sensorium_msgs::{CompressedImage, Header};
+use sensorium_testkit::testdata::repo_root;
 use std::hint::black_box;
 
 fn bench(c: &mut Criterion) {

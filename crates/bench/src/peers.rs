@@ -2,7 +2,7 @@
 //! onnxruntime / onnx) and PCL's `pcl_voxel_grid`. Missing peers are installed when allowed.
 
 use anyhow::{anyhow, bail, Context, Result};
-use sensorium_core::testdata::{repo_root, ros_python, venv_python};
+use sensorium_testkit::testdata::{repo_root, ros_python, venv_python};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -44,7 +44,7 @@ impl Peers {
         let venv_python = venv_python();
         Peers {
             ros_python: ros_python(),
-            venv_site: sensorium_core::testdata::venv_site_of(&venv_python),
+            venv_site: sensorium_testkit::testdata::venv_site_of(&venv_python),
             venv_python,
             scripts: repo_root().join("crates/bench/python"),
             missing: BTreeMap::new(),

@@ -6,8 +6,6 @@ use crate::report::Row;
 use crate::system::{cpu_seconds, status_mib};
 use anyhow::{anyhow, bail, Context, Result};
 use nalgebra::{Isometry3, Matrix3, Point3, Translation3, UnitQuaternion};
-use sensorium_core::rosmaster::{Killed, RosMaster};
-use sensorium_core::testdata::shared_data_dir;
 use sensorium_core::{PointsSoA, RgbImage, Stamp};
 use sensorium_engine::arrivals::{self, ArrivalSpec};
 use sensorium_engine::sync::{PolicyConfig, PolicyKind};
@@ -22,6 +20,8 @@ use sensorium_msgs::{CompressedImage, Header, PointCloud2, RosMessage};
 use sensorium_pipeline::models::Models;
 use sensorium_sim::npy::{npy_bytes, Dtype};
 use sensorium_sim::{SimConfig, Simulator};
+use sensorium_testkit::rosmaster::{Killed, RosMaster};
+use sensorium_testkit::testdata::shared_data_dir;
 use std::hint::black_box;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -883,7 +883,7 @@ fn python_sync_cost(
     queue: usize,
     slop: f64,
 ) -> Result<(f64, usize)> {
-    let script = sensorium_core::testdata::repo_root().join("crates/engine/tests/python/slop_ref.py");
+    let script = sensorium_testkit::testdata::repo_root().join("crates/engine/tests/python/slop_ref.py");
     let mut child = Command::new(&ctx.peers.ros_python)
         .arg(script)
         .args([s(streams), s(queue), format!("{slop:?}"), s("--time")])

@@ -48,7 +48,7 @@ pub fn machine(opts: &Options, peers: &Peers) -> Machine {
         .unwrap_or_default();
     let git_commit = Command::new("git")
         .args(["-C"])
-        .arg(sensorium_core::testdata::repo_root())
+        .arg(sensorium_testkit::testdata::repo_root())
         .args(["rev-parse", "HEAD"])
         .output()
         .ok()

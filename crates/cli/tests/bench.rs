@@ -45,7 +45,7 @@ fn quick_engine_and_decode_rows_carry_their_peer_ratio() {
     ] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
-    let require = sensorium_core::testdata::peers_required();
+    let require = sensorium_testkit::testdata::peers_required();
     for r in rows {
         let name = r["name"].as_str().unwrap_or_default();
         for k in [

@@ -8,7 +8,7 @@ fn bin() -> Command {
 }
 
 fn repo() -> PathBuf {
-    sensorium_core::testdata::repo_root()
+    sensorium_testkit::testdata::repo_root()
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {

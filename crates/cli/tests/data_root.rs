@@ -3,7 +3,7 @@
 //! `<prefix>/share/sensorium`, or pointed at with `SENSORIUM_HOME`, replays the sample from a working
 //! directory that has nothing of the checkout.
 
-use sensorium_core::testdata::repo_root;
+use sensorium_testkit::testdata::repo_root;
 use std::path::Path;
 use std::process::Command;
 

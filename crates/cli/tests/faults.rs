@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn repo() -> PathBuf {
-    sensorium_core::testdata::repo_root()
+    sensorium_testkit::testdata::repo_root()
 }
 
 fn run(args: &[&str], dir: &Path) -> (bool, Value, String) {

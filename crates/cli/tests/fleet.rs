@@ -4,7 +4,7 @@
 //! replays, a rerun with a baseline and worse models listing the regressions, and the HTML report
 //! checked in headless Chromium. Bounded: the suite is stopped (and fails) past its time limit.
 
-use sensorium_core::testdata::{repo_root, require, venv_python};
+use sensorium_testkit::testdata::{repo_root, require, venv_python};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -75,7 +75,7 @@ fn fleet_runner_on_local_ray() {
         status.unwrap_or_else(|| panic!("the fleet suite ran past its {LIMIT:?} limit and was stopped"));
     assert!(status.success(), "fleet suite failed ({status})");
     assert!(
-        !out.contains(" skipped") || !sensorium_core::testdata::peers_required(),
+        !out.contains(" skipped") || !sensorium_testkit::testdata::peers_required(),
         "a fleet test was skipped while peers are required:\n{out}"
     );
 }

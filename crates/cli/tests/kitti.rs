@@ -5,7 +5,7 @@
 //! bag's tf + CameraInfo) are the ones `sensorium calib project` puts in the image from KITTI's own
 //! calib txt (P2 · R0_rect · Tr_velo_to_cam), and the BEV renderings are written.
 
-use sensorium_core::testdata::{repo_root, require, ros_python, shared_data_dir};
+use sensorium_testkit::testdata::{repo_root, require, ros_python, shared_data_dir};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;

@@ -3,8 +3,8 @@
 //! with the shipped message module while `rosbag play` plays the sample, and on SIGTERM (what systemd
 //! and roslaunch send) says goodbye on /diagnostics (STALE) and exits cleanly.
 
-use sensorium_core::rosmaster::{wait_until, Killed, RosMaster};
-use sensorium_core::testdata::{repo_root, require};
+use sensorium_testkit::rosmaster::{wait_until, Killed, RosMaster};
+use sensorium_testkit::testdata::{repo_root, require};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 

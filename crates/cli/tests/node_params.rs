@@ -5,8 +5,8 @@
 //! `models_dir` and `deadline_ms` in one run, `max_message_bytes` in a second; `stale_factor` and
 //! `image_preference` (the sample has one camera topic) are checked as applied.
 
-use sensorium_core::rosmaster::{wait_until, Killed, RosMaster};
-use sensorium_core::testdata::{repo_root, require, ros_python};
+use sensorium_testkit::rosmaster::{wait_until, Killed, RosMaster};
+use sensorium_testkit::testdata::{repo_root, require, ros_python};
 use serde_json::Value;
 use std::io::BufRead;
 use std::path::Path;

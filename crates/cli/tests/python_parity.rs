@@ -10,7 +10,7 @@ use std::process::Command;
 
 #[test]
 fn replay_metrics_match_the_recipes_python_evaluation_of_the_same_bag() {
-    use sensorium_core::testdata::{ort_int8_exact, require, ros_python, venv_site};
+    use sensorium_testkit::testdata::{ort_int8_exact, require, ros_python, venv_site};
     // the reference: models/recipes/evaluate_bag.py, the recipe's own `score` over its numpy
     // preprocessing and onnxruntime, reading the bag with Debian's rosbag and cv2
     let site = venv_site();

@@ -295,8 +295,8 @@ fn record_writes_what_is_published_readable_by_rosbag() {
         ],
         out.path(),
     );
-    let py = sensorium_core::testdata::ros_python();
-    if !sensorium_core::testdata::require("Debian python3-rosbag", py.exists()) {
+    let py = sensorium_testkit::testdata::ros_python();
+    if !sensorium_testkit::testdata::require("Debian python3-rosbag", py.exists()) {
         return;
     }
     let script = r#"
@@ -335,10 +335,10 @@ print(n, b.get_message_count())
 
     // `rosbag play` publishes every recorded message to a live master; a rospy subscriber (AnyMsg: no
     // message classes needed) on each recorded topic counts them against the bag's own counts.
-    use sensorium_core::rosmaster::{Killed, RosMaster};
+    use sensorium_testkit::rosmaster::{Killed, RosMaster};
     use std::io::{BufRead, BufReader};
     use std::time::Duration;
-    if !sensorium_core::testdata::require("Debian roscore", RosMaster::available()) {
+    if !sensorium_testkit::testdata::require("Debian roscore", RosMaster::available()) {
         return;
     }
     let ros = RosMaster::start(&home.path().join("master"), Duration::from_secs(30)).expect("roscore");
@@ -491,7 +491,7 @@ fn models_tune_choice_is_what_replay_runs() {
     let v: Value = serde_json::from_slice(&o.stdout).expect("tune JSON");
     let models = v["models"].as_array().expect("models");
     assert_eq!(models.len(), 4, "{v}");
-    let ort = sensorium_core::testdata::require(
+    let ort = sensorium_testkit::testdata::require(
         "onnxruntime backend (libonnxruntime from .venv)",
         stderr.contains("backend onnxruntime: onnxruntime from"),
     );
@@ -501,7 +501,7 @@ fn models_tune_choice_is_what_replay_runs() {
         assert_eq!(cands.len(), if ort { 4 } else { 2 }, "{m}");
         // every candidate passes its parity check, except onnxruntime's int8 where its own kernels
         // drift from the goldens (x86 without VNNI, `ort_int8_exact`): tune must then leave it out
-        let exact = sensorium_core::testdata::ort_int8_exact();
+        let exact = sensorium_testkit::testdata::ort_int8_exact();
         for c in cands {
             let may_fail = !exact && c["backend"] == "onnxruntime" && c["variant"] == "int8";
             assert!(c["pass"] == true || may_fail, "{m}");
@@ -618,8 +618,8 @@ fn sigint_closes_the_recording_and_writes_what_was_read() {
         "{fused} sets fused of {sweeps} sweeps read: {s}"
     );
     assert_eq!(scenes(out.path()).len() as u64, fused);
-    let py = sensorium_core::testdata::ros_python();
-    if !sensorium_core::testdata::require("Debian python3-rosbag", py.exists()) {
+    let py = sensorium_testkit::testdata::ros_python();
+    if !sensorium_testkit::testdata::require("Debian python3-rosbag", py.exists()) {
         return;
     }
     let home = tempfile::tempdir().expect("tmp");

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn repo() -> PathBuf {
-    sensorium_core::testdata::repo_root()
+    sensorium_testkit::testdata::repo_root()
 }
 
 /// (exit code, stdout, stderr) of `sensorium ARGS`.

@@ -11,5 +11,3 @@ pub mod time;
 pub use scene::{QueryScore, Scene, SceneBev, StageTiming};
 pub use sensor::{MapAnnotation, MapText, Modality, ModalityMask, PointsSoA, RgbImage};
 pub use time::Stamp;
-pub mod rosmaster;
-pub mod testdata;

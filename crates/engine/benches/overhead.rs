@@ -12,11 +12,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::{black_box, Criterion};
-use sensorium_core::testdata::ros_python;
 use sensorium_core::Stamp;
 use sensorium_engine::arrivals;
 use sensorium_engine::overhead::{engine_overhead, noop_pipeline};
 use sensorium_engine::sync::{ApproximateTime, MatchedSet, PolicyConfig, PolicyKind, Synchronizer};
+use sensorium_testkit::testdata::ros_python;
 
 const STREAMS: usize = 3;
 

@@ -20,9 +20,9 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use common::arrivals::{generate, to_text, ArrivalSpec};
-use sensorium_core::testdata::{require, ros_python};
 use sensorium_core::Stamp;
 use sensorium_engine::sync::{run_sync, PolicyConfig, PolicyKind};
+use sensorium_testkit::testdata::{require, ros_python};
 
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -6,10 +6,10 @@
 
 use criterion::{criterion_group, Criterion};
 use nalgebra::{Isometry3, Matrix3, Translation3, UnitQuaternion};
-use sensorium_core::testdata::{ros_python, shared_data_dir};
 use sensorium_core::PointsSoA;
 use sensorium_geometry::cloudfile::{load_cloud, write_uv_npy};
 use sensorium_geometry::{CameraModel, Distortion, ImageKind, Projector};
+use sensorium_testkit::testdata::{ros_python, shared_data_dir};
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;

@@ -4,9 +4,9 @@
 use nalgebra::{
     Isometry3, Matrix3, Matrix3x4, Point2, Point3, Rotation3, Translation3, UnitQuaternion, Vector3,
 };
-use sensorium_core::testdata::{repo_root, require, ros_python, shared_data_dir};
 use sensorium_geometry::cloudfile::{load_cloud, write_uv_npy};
 use sensorium_geometry::{calib_project, CameraModel, Distortion, ImageKind, ProjectOptions, VehicleCalib};
+use sensorium_testkit::testdata::{repo_root, require, ros_python, shared_data_dir};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -4,10 +4,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use sensorium_core::testdata::{require, ros_python};
 use sensorium_core::RgbImage;
 use sensorium_infer::image::preprocess;
 use sensorium_infer::manifest::{ChannelOrder, ImagePre, Interpolation, ResizeMode};
+use sensorium_testkit::testdata::{require, ros_python};
 
 fn test_image(w: u32, h: u32, seed: u64) -> RgbImage {
     // smooth gradients + hash noise: both edges and flat regions

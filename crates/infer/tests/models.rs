@@ -8,11 +8,11 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use sensorium_core::testdata::{repo_root, require, venv_python};
 use sensorium_infer::check::{errors, read_npy};
 use sensorium_infer::{
     check_models_with, CacheUse, CheckOptions, Encoder, InferError, LoadOptions, Tensor, TextEmbedder,
 };
+use sensorium_testkit::testdata::{repo_root, require, venv_python};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -498,7 +498,7 @@ fn onnxruntime_backend_passes_the_same_parity_checks() {
     for dir in [f.root.join("good"), repo_root().join("models")] {
         let reports = check_models_with(&dir, &opts).unwrap();
         assert!(!reports.is_empty(), "{}", dir.display());
-        let exact = sensorium_core::testdata::ort_int8_exact();
+        let exact = sensorium_testkit::testdata::ort_int8_exact();
         for r in &reports {
             let why = || format!("{}: {}", r.name, serde_json::to_string_pretty(r).unwrap());
             if exact {

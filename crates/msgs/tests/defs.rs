@@ -2,8 +2,8 @@
 //! (genpy `_md5sum`/`_full_text`, or genmsg on the installed .msg files), and tf/tfMessage equals what real
 //! recordings carry.
 
-use sensorium_core::testdata::{require, ros_python, shared_data_dir};
 use sensorium_msgs::*;
+use sensorium_testkit::testdata::{require, ros_python, shared_data_dir};
 use std::process::Command;
 
 fn entries() -> Vec<(&'static str, &'static str, &'static str)> {

@@ -4,10 +4,10 @@
 //! `tests/python/read_points.py` dumps each message's raw serialized bytes (as rosbag stores them) and what
 //! the peer reads from them; this test decodes exactly those bytes.
 
-use sensorium_core::testdata::{require, ros_python, shared_data_dir};
 use sensorium_core::PointsSoA;
 use sensorium_msgs::pointcloud::decode_soa;
 use sensorium_msgs::{CompressedImage, Image, PointCloud2, PointCloud2Ref, PointCloud2View, RosMessage};
+use sensorium_testkit::testdata::{require, ros_python, shared_data_dir};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;

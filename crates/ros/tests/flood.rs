@@ -7,8 +7,8 @@
 mod common;
 
 use common::{report_value, rss_kb};
-use sensorium_core::rosmaster::RosMaster;
-use sensorium_core::testdata::require;
+use sensorium_testkit::rosmaster::RosMaster;
+use sensorium_testkit::testdata::require;
 use serde_json::Value;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -71,7 +71,7 @@ fn node_survives_a_flood_and_an_oversized_message() {
         })
     };
     let flood = ros
-        .command(sensorium_core::testdata::ros_python())
+        .command(sensorium_testkit::testdata::ros_python())
         .arg(common::peer_script())
         .args([
             "flood",

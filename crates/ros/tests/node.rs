@@ -4,8 +4,8 @@
 
 mod common;
 
-use sensorium_core::rosmaster::{wait_until, RosMaster};
-use sensorium_core::testdata::require;
+use sensorium_testkit::rosmaster::{wait_until, RosMaster};
+use sensorium_testkit::testdata::require;
 use serde_json::Value;
 use std::process::Stdio;
 use std::time::Duration;
@@ -57,7 +57,7 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
     let (listener, lines) = common::start_listener(&ros, &gen, 24.0, true);
 
     let player = ros
-        .command(sensorium_core::testdata::ros_python())
+        .command(sensorium_testkit::testdata::ros_python())
         .arg(common::peer_script())
         .args(["play", bag.to_str().expect("utf-8 path"), "3", "1"])
         .stderr(Stdio::inherit())

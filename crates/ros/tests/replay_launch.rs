@@ -7,8 +7,8 @@
 
 mod common;
 
-use sensorium_core::rosmaster::{Killed, RosMaster};
-use sensorium_core::testdata::require;
+use sensorium_testkit::rosmaster::{Killed, RosMaster};
+use sensorium_testkit::testdata::require;
 use std::process::Command;
 use std::time::{Duration, Instant};
 

@@ -3,9 +3,9 @@
 
 mod common;
 
-use sensorium_core::testdata::require;
 use sensorium_core::{ModalityMask, QueryScore, Scene, SceneBev, StageTiming, Stamp};
 use sensorium_ros::scene_msg;
+use sensorium_testkit::testdata::require;
 
 #[test]
 fn md5_and_definition_match_genmsg() {

@@ -8,8 +8,8 @@
 mod common;
 
 use common::{report_value, rss_kb};
-use sensorium_core::rosmaster::{Killed as Proc, RosMaster};
-use sensorium_core::testdata::require;
+use sensorium_testkit::rosmaster::{Killed as Proc, RosMaster};
+use sensorium_testkit::testdata::require;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 

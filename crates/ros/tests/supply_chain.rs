@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 fn locked_packages() -> BTreeSet<(String, String, bool)> {
-    let lock = std::fs::read_to_string(sensorium_core::testdata::repo_root().join("Cargo.lock"))
+    let lock = std::fs::read_to_string(sensorium_testkit::testdata::repo_root().join("Cargo.lock"))
         .expect("Cargo.lock at the repository root");
     let mut out = BTreeSet::new();
     for block in lock.split("[[package]]").skip(1) {

@@ -1,7 +1,7 @@
 //! Bags written by sensorium-sim: determinism, and Debian's rosbag tools as peers.
 
-use sensorium_core::testdata::{require, ros_python};
 use sensorium_sim::{simulate_to_bag, SimConfig};
+use sensorium_testkit::testdata::{require, ros_python};
 use std::path::Path;
 use std::process::Command;
 

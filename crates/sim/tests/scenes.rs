@@ -1,10 +1,10 @@
 //! Scene, sensor and ground-truth tests of sensorium-sim.
 
-use sensorium_core::testdata::{require, ros_python};
 use sensorium_sim::npy::{f32_bytes, npy_bytes, Dtype};
 use sensorium_sim::truth::{GRID_COLS, GRID_ROWS};
 use sensorium_sim::world::{Class, STRUCTURE_ID};
 use sensorium_sim::{export_training, write_calibration, GroundTruth, SimConfig, Simulator};
+use sensorium_testkit::testdata::{require, ros_python};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;

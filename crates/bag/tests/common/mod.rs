@@ -6,7 +6,7 @@ use std::process::Command;
 
 use md5::{Digest, Md5};
 use sensorium_bag::{BagReader, ReadOptions};
-use sensorium_core::testdata::{require, ros_python, shared_data_dir};
+use sensorium_testkit::testdata::{require, ros_python, shared_data_dir};
 
 /// (topic, record time in ns, md5 of the payload).
 pub type Rec = (String, u64, String);

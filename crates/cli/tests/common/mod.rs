@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub fn repo() -> PathBuf {
-    sensorium_core::testdata::repo_root()
+    sensorium_testkit::testdata::repo_root()
 }
 
 pub fn replay(extra: &[&str], out: &Path) -> Value {

@@ -35,7 +35,7 @@ pub fn peer_script() -> PathBuf {
 
 /// Does Debian's ROS python (genmsg, genpy, rospy) work here?
 pub fn ros_python_ok() -> bool {
-    Command::new(sensorium_core::testdata::ros_python())
+    Command::new(sensorium_testkit::testdata::ros_python())
         .args(["-c", "import genmsg, genpy, rospy, rosbag"])
         .output()
         .is_ok_and(|o| o.status.success())
@@ -43,7 +43,7 @@ pub fn ros_python_ok() -> bool {
 
 /// Runs the peer script; returns its stdout (panics with stderr on failure).
 pub fn peer(args: &[&str], pythonpath: Option<&std::path::Path>) -> String {
-    let mut c = Command::new(sensorium_core::testdata::ros_python());
+    let mut c = Command::new(sensorium_testkit::testdata::ros_python());
     c.arg(peer_script()).args(args);
     if let Some(p) = pythonpath {
         c.env("PYTHONPATH", p);
@@ -82,12 +82,12 @@ pub fn genpy(home: &std::path::Path) -> PathBuf {
 
 /// The example node as `sensorium` with the models in `models`: report on stdout (piped), log to `log`.
 pub fn start_node(
-    ros: &sensorium_core::rosmaster::RosMaster,
+    ros: &sensorium_testkit::rosmaster::RosMaster,
     models: &std::path::Path,
     log: &std::path::Path,
     envs: &[(&str, &str)],
-) -> sensorium_core::rosmaster::Killed {
-    sensorium_core::rosmaster::Killed::new(
+) -> sensorium_testkit::rosmaster::Killed {
+    sensorium_testkit::rosmaster::Killed::new(
         ros.command(example_binary())
             .arg(models)
             .arg("sensorium")
@@ -101,7 +101,7 @@ pub fn start_node(
 }
 
 /// Waits (≤ 120 s) until the node subscribes to the LiDAR topic.
-pub fn wait_subscribed(ros: &sensorium_core::rosmaster::RosMaster) {
+pub fn wait_subscribed(ros: &sensorium_testkit::rosmaster::RosMaster) {
     let t = std::time::Instant::now();
     while !ros.topic_info("/lidar/points").contains("/sensorium") {
         assert!(
@@ -116,14 +116,14 @@ pub type Lines = std::io::Lines<std::io::BufReader<std::process::ChildStdout>>;
 
 /// `ros_peer.py listen SECONDS /sensorium` (with `~painted_points` when `painted`), returned once ready.
 pub fn start_listener(
-    ros: &sensorium_core::rosmaster::RosMaster,
+    ros: &sensorium_testkit::rosmaster::RosMaster,
     gen: &std::path::Path,
     seconds: f64,
     painted: bool,
-) -> (sensorium_core::rosmaster::Killed, Lines) {
+) -> (sensorium_testkit::rosmaster::Killed, Lines) {
     use std::io::BufRead;
-    let mut listener = sensorium_core::rosmaster::Killed::new(
-        ros.command(sensorium_core::testdata::ros_python())
+    let mut listener = sensorium_testkit::rosmaster::Killed::new(
+        ros.command(sensorium_testkit::testdata::ros_python())
             .arg(peer_script())
             .args(["listen", &format!("{seconds}"), "/sensorium"])
             .env("PYTHONPATH", gen)
@@ -153,7 +153,7 @@ pub fn listener_summary(lines: Lines) -> serde_json::Value {
 }
 
 /// SIGINT to the node; waits for it (≤ 5 s). Returns its exit status, the seconds it took, its report.
-pub fn stop_node(node: &mut sensorium_core::rosmaster::Killed) -> (std::process::ExitStatus, f64, String) {
+pub fn stop_node(node: &mut sensorium_testkit::rosmaster::Killed) -> (std::process::ExitStatus, f64, String) {
     use std::io::Read;
     let t = std::time::Instant::now();
     node.interrupt();
