@@ -56,7 +56,7 @@ fn node_started_before_the_master_waits_registers_and_stops_on_sigterm() {
     assert!(log().contains("the ROS master answers"), "{}", log());
 
     // a user's `rostopic echo`, with the shipped message module on PYTHONPATH as docs/ros.md says
-    let msgs_py = repo_root().join("crates/ros/sensorium_msgs/src");
+    let msgs_py = repo_root().join("crates/msgs/sensorium_msgs/src");
     let pythonpath = match std::env::var("PYTHONPATH") {
         Ok(p) if !p.is_empty() => format!("{}:{p}", msgs_py.display()),
         _ => msgs_py.display().to_string(),

@@ -64,7 +64,7 @@ fn run(ros: &RosMaster, home: &Path, yaml: &str) -> (Value, String, String) {
         ros.command(ros_python())
             .arg(repo_root().join("crates/ros/tests/python/ros_peer.py"))
             .args(["listen", "14", "/sensorium"])
-            .env("PYTHONPATH", repo_root().join("crates/ros/sensorium_msgs/src"))
+            .env("PYTHONPATH", repo_root().join("crates/msgs/sensorium_msgs/src"))
             .env("SENSORIUM_LISTEN_PAINTED", "0")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

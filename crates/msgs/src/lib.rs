@@ -1,6 +1,6 @@
 //! sensorium-msgs: ROS1 wire decode/encode of the sensor messages sensorium uses (Image, CompressedImage,
 //! CameraInfo, PointCloud2, String, TFMessage) and of the messages it publishes (OccupancyGrid, Marker,
-//! MarkerArray, DiagnosticArray).
+//! MarkerArray, DiagnosticArray, and sensorium's own `sensorium_msgs/Scene` in [`scene`]).
 //!
 //! One decoding layer serves live ROS (rosrust raw message bodies) and replay (bag payloads): `decode`
 //! takes the serialized body without the 4-byte length prefix. Decoders never panic on outside input and
@@ -17,6 +17,7 @@ pub mod image;
 pub mod map_text;
 pub mod pointcloud;
 pub mod publish;
+pub mod scene;
 pub mod std_msgs;
 pub mod tf;
 pub mod wire;

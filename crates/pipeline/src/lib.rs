@@ -10,7 +10,6 @@ pub mod perception;
 pub mod publish;
 pub mod replay;
 pub mod runtime;
-pub mod scene_msg;
 pub mod sinks;
 pub mod staged;
 pub mod streams;

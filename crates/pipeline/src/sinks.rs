@@ -27,9 +27,9 @@ impl Recorder {
         // scene as JSON for tools without the sensorium_msgs package
         let scene = w.add_connection(
             "/sensorium/scene",
-            crate::scene_msg::DATATYPE,
-            crate::scene_msg::md5sum(),
-            crate::scene_msg::definition(),
+            sensorium_msgs::scene::DATATYPE,
+            sensorium_msgs::scene::md5sum(),
+            sensorium_msgs::scene::definition(),
         )?;
         let occupancy = w.add_connection(
             "/sensorium/occupancy",
@@ -72,7 +72,7 @@ impl Recorder {
             data: serde_json::to_string(&light).unwrap_or_default(),
         }
         .to_bytes();
-        let body = crate::scene_msg::encode(scene, self.seq, false);
+        let body = sensorium_msgs::scene::encode(scene, self.seq, false);
         let res = w
             .write(self.scene, scene.stamp, &body)
             .and_then(|()| w.write(self.occupancy, scene.stamp, &grid))

@@ -1,10 +1,10 @@
 //! `sensorium_msgs/Scene` for rosrust: the encoding, md5sum and definition live in
-//! [`sensorium_pipeline::scene_msg`] (shared with `replay --record`); this adds the raw-message
+//! [`sensorium_msgs::scene`] (shared with `replay --record`); this adds the raw-message
 //! descriptions rosrust publishes with.
 
+pub use sensorium_msgs::scene::*;
 use sensorium_msgs::RosMessage;
 pub use sensorium_pipeline::publish::occupancy_grid;
-pub use sensorium_pipeline::scene_msg::*;
 
 /// What rosrust needs to publish raw `sensorium_msgs/Scene` bodies.
 pub fn description() -> rosrust::RawMessageDescription {

@@ -144,7 +144,7 @@ fn genpy_class_reads_the_rust_encoding() {
     }
 }
 
-/// The generated Python module shipped for users (`crates/ros/sensorium_msgs/src/sensorium_msgs`, what
+/// The generated Python module shipped for users (`crates/msgs/sensorium_msgs/src/sensorium_msgs`, what
 /// `rostopic echo /sensorium/scene` and rospy subscribers import with that folder on `PYTHONPATH`) is
 /// exactly what genpy generates from `Scene.msg` today.
 #[test]
@@ -164,7 +164,7 @@ fn shipped_python_module_is_genpys_output_of_scene_msg() {
         ],
         None,
     );
-    let shipped = common::crate_dir().join("sensorium_msgs/src");
+    let shipped = common::repo().join("crates/msgs/sensorium_msgs/src");
     for rel in [
         "sensorium_msgs/__init__.py",
         "sensorium_msgs/msg/__init__.py",
@@ -180,8 +180,8 @@ fn shipped_python_module_is_genpys_output_of_scene_msg() {
         assert!(
             ours == fresh,
             "{} differs from genpy's output for Scene.msg: regenerate it with \
-             `/usr/bin/python3 crates/ros/tests/python/ros_peer.py genpy crates/ros/sensorium_msgs/msg \
-             crates/ros/sensorium_msgs/src` (docs/ros.md)",
+             `/usr/bin/python3 crates/ros/tests/python/ros_peer.py genpy crates/msgs/sensorium_msgs/msg \
+             crates/msgs/sensorium_msgs/src` (docs/ros.md)",
             shipped.join(rel).display()
         );
     }

@@ -16,7 +16,7 @@ pub fn crate_dir() -> PathBuf {
 }
 
 pub fn msg_dir() -> PathBuf {
-    crate_dir().join("sensorium_msgs/msg")
+    repo().join("crates/msgs/sensorium_msgs/msg")
 }
 
 /// ROS_PACKAGE_PATH for roslaunch/rospack: the repository (the package `sensorium`), the message
@@ -25,7 +25,7 @@ pub fn ros_package_path() -> String {
     format!(
         "{}:{}:/usr/share",
         repo().display(),
-        crate_dir().join("sensorium_msgs").display()
+        repo().join("crates/msgs/sensorium_msgs").display()
     )
 }
 
