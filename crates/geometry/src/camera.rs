@@ -11,6 +11,16 @@
 use crate::error::{GeometryError, Result};
 use nalgebra::{Matrix3, Matrix3x4, Point2, Point3, Vector3};
 
+/// Which image a camera's points are projected onto.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImageKind {
+    /// The raw (distorted) image: K and D (`image_raw`).
+    #[default]
+    Raw,
+    /// The rectified image: R and P (`image_rect`, KITTI's images).
+    Rectified,
+}
+
 /// The distortion models of `sensor_msgs/CameraInfo` (`distortion_model` strings in [`Distortion::ros_name`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Distortion {
@@ -247,11 +257,6 @@ impl CameraModel {
             p.fixed_view_mut::<3, 3>(0, 0).copy_from(&k);
         }
         Self::with_rectification(width, height, k, distortion, d.to_vec(), r, p)
-    }
-
-    /// Load a camera_calibration YAML (see [`crate::camera_info`]).
-    pub fn from_camera_info_yaml(path: &std::path::Path) -> Result<Self> {
-        crate::camera_info::load_camera_info_yaml(path).map(|(_, m)| m)
     }
 
     pub(crate) fn coeffs(&self) -> [f64; 8] {

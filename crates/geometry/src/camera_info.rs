@@ -134,6 +134,13 @@ pub fn load_camera_info_yaml(path: &Path) -> Result<(String, CameraModel)> {
     parse_camera_info_yaml(&text, path)
 }
 
+impl CameraModel {
+    /// Load a camera_calibration YAML (see [`load_camera_info_yaml`]).
+    pub fn from_camera_info_yaml(path: &Path) -> Result<Self> {
+        load_camera_info_yaml(path).map(|(_, m)| m)
+    }
+}
+
 /// Write a model as camera_info YAML (the format [`parse_camera_info_yaml`] reads).
 pub fn to_camera_info_yaml(name: &str, m: &CameraModel) -> String {
     let row = |v: &[f64]| v.iter().map(|x| format!("{x}")).collect::<Vec<_>>().join(", ");

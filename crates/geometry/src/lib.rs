@@ -5,7 +5,7 @@
 //!   undistort, rectify, as OpenCV and ROS `image_geometry` do.
 //! - [`tree`]: `TransformTree` of `Isometry3` keyed by frame id.
 //! - loaders: [`camera_info`] (ROS YAML), [`kitti`] (calib txt), [`extrinsics`] (sensorium YAML),
-//!   [`opencalib`] (JSON); [`calib::VehicleCalib`] ties them together.
+//!   [`opencalib`] (JSON); [`calib::VehicleCalib`] holds what they read and [`load`] picks the loader.
 //! - [`project`]: fast SoA projection; [`overlay`]: depth-coloured PNG; [`cloudfile`]: .bin/.pcd/.npy;
 //!   [`tool::calib_project`]: `sensorium calib project` in one call.
 
@@ -16,6 +16,7 @@ pub mod cloudfile;
 pub mod error;
 pub mod extrinsics;
 pub mod kitti;
+pub mod load;
 pub mod opencalib;
 pub mod overlay;
 pub mod project;

@@ -6,7 +6,7 @@
 //! the camera, or a NaN point) u and v are NaN and depth is kept as computed.
 //! A point is *inside the image* when `0 ≤ u < width` and `0 ≤ v < height` (pixel (0,0) covers [0,1)²).
 
-use crate::calib::ImageKind;
+use crate::camera::ImageKind;
 use crate::camera::{
     coeffs8, distort_equidistant, distort_plumb_bob, distort_radtan, CameraModel, Distortion,
 };
