@@ -99,6 +99,53 @@ pub struct Machine {
     pub mode: String,
     /// Peer versions (python, numpy, opencv, onnxruntime, pcl).
     pub peers: std::collections::BTreeMap<String, String>,
+    /// [`models_digest`] of the models folder the run measured.
+    #[serde(default)]
+    pub models_digest: Option<String>,
+}
+
+/// The files of a models folder that decide what the encoders compute: every model's ONNX files,
+/// manifest and tokenizer (`<dir>/<model>/{*.onnx, manifest.toml, tokenizer.json}`), sorted by path.
+pub fn model_files(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for model in std::fs::read_dir(dir)? {
+        let model = model?.path();
+        if !model.is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(&model)? {
+            let f = f?.path();
+            let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if f.is_file() && (name.ends_with(".onnx") || name == "manifest.toml" || name == "tokenizer.json")
+            {
+                out.push(f);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// md5 over the [`model_files`] of `dir`, each as its path relative to `dir`, a NUL, its length and its
+/// bytes: the models a benchmark table was made with (BENCHMARKS.md states it; a test compares).
+pub fn models_digest(dir: &Path) -> std::io::Result<String> {
+    use md5::{Digest, Md5};
+    let mut h = Md5::new();
+    for f in model_files(dir)? {
+        let rel = f.strip_prefix(dir).unwrap_or(&f);
+        let bytes = std::fs::read(&f)?;
+        h.update(rel.to_string_lossy().as_bytes());
+        h.update([0u8]);
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(&bytes);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The models digest a BENCHMARKS.md text states (`models digest `…``), if any.
+pub fn stated_models_digest(doc: &str) -> Option<&str> {
+    let rest = doc.split("models digest `").nth(1)?;
+    rest.split('`').next()
 }
 
 /// Everything one `sensorium bench` run measured.
@@ -217,6 +264,12 @@ impl Report {
         if !m.peers.is_empty() {
             let p: Vec<String> = m.peers.iter().map(|(k, v)| format!("{k} {v}")).collect();
             s.push_str(&format!("Peers: {}.\n", p.join(", ")));
+        }
+        if let Some(d) = &m.models_digest {
+            s.push_str(&format!(
+                "Models: the shipped `models/`, models digest `{d}` (md5 of their ONNX files, manifests and \
+                 tokenizer; the test command fails when the shipped models no longer match it).\n"
+            ));
         }
         s.push_str("Ratio = ours / peer time (< 1: sensorium is faster).\n\n");
         s.push_str(&format!("| {} |\n", HEAD.join(" | ")));

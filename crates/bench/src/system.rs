@@ -90,6 +90,7 @@ pub fn machine(opts: &Options, peers: &Peers) -> Machine {
             .unwrap_or(0),
         mode: if opts.quick { "quick".into() } else { "full".into() },
         peers: versions,
+        models_digest: crate::report::models_digest(&opts.models).ok(),
     }
 }
 
