@@ -129,6 +129,7 @@ pub fn decompress_from(
 /// independent blocks). Returns the bytes written, or None for a damaged block. liblz4 (the C library ROS's
 /// roslz4 uses) decodes these streams about twice as fast as lz4_flex here (KITTI clouds, which are many
 /// short sequences: 5.9 vs 2.6 GB/s on one core).
+#[allow(unsafe_code)] // FFI into liblz4: see the SAFETY comments
 fn lz4_block_into(block: &[u8], dst: &mut [u8], dict: &[u8]) -> Option<usize> {
     extern "C" {
         // in liblz4 since 1.5 (lz4-sys builds and links it, but does not declare this one)

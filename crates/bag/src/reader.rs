@@ -175,6 +175,7 @@ impl Default for OpenOptions {
 /// A mapping is only made for bags with a sound index: a closed recording. Bytes of a mapped file that is
 /// truncated while it is read would fault (SIGBUS), and the file a recorder is still writing is exactly the
 /// one without an index (read with `pread`).
+#[allow(unsafe_code)] // a file mapping: see the SAFETY comment
 fn map_file(file: &File, len: u64) -> Option<Arc<memmap2::Mmap>> {
     if len == 0 {
         return None;

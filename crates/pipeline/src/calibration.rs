@@ -1,6 +1,12 @@
 //! Where the vehicle's calibration comes from: a calibration folder/file, or what the recording
 //! (or live system) says on `/tf_static` and `camera_info`.
 
+// outside bytes (recordings, live topics) pass through here: no panicking shortcuts
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 use nalgebra::{Isometry3, Quaternion, Translation3, UnitQuaternion};
 use sensorium_geometry::{CameraCalib, CameraModel, ImageKind, TransformTree, VehicleCalib};
 use sensorium_msgs::{CameraInfo, TFMessage};
@@ -93,11 +99,10 @@ pub fn transform_3x4(calib: &VehicleCalib, target: &str, source: &str) -> Result
         .tree
         .lookup_matrix(target, source)
         .map_err(|e| e.to_string())?;
+    // the top 3 rows, row-major
     let mut out = [0.0; 12];
-    for r in 0..3 {
-        for c in 0..4 {
-            out[r * 4 + c] = m[(r, c)];
-        }
+    for (i, v) in out.iter_mut().enumerate() {
+        *v = m.get((i / 4, i % 4)).copied().unwrap_or(0.0);
     }
     Ok(out)
 }

@@ -4,6 +4,12 @@
 //! where GRID (row-major on the MODEL_SPEC grid) is a base64 string of one byte per cell, a flat or
 //! nested list of numbers, or an object `{"data": <either>}`.
 
+// outside bytes (recordings, live topics) pass through here: no panicking shortcuts
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 use base64::Engine;
 use sensorium_fusion::metrics::{GroundTruth, GtBox};
 use serde_json::Value;

@@ -3,6 +3,12 @@
 //! The same functions serve replay (bag payloads) and the live node (raw message bodies):
 //! a bug found in replay is a bug found live.
 
+// outside bytes (recordings, live topics) pass through here: no panicking shortcuts
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 use crate::groundtruth;
 use sensorium_core::{MapText, PointsSoA, RgbImage, Stamp};
 use sensorium_fusion::metrics::GroundTruth;
