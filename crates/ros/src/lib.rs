@@ -5,8 +5,12 @@
 //! (OccupancyGrid, DiagnosticArray) and [`scene_msg`] (`sensorium_msgs/Scene`) and published raw with
 //! their md5sum and definition.
 
+pub mod diagnostics;
+mod input;
 pub mod master;
 pub mod node;
 pub mod scene_msg;
+pub mod settings;
 
-pub use node::{run_node, NodeReport, NodeSettings, EXIT_MASTER_RESTARTED};
+pub use node::{run_node, NodeReport, EXIT_MASTER_RESTARTED};
+pub use settings::NodeSettings;

@@ -2,8 +2,10 @@
 //! `roscore` (a launch order, a boot sequence, a master restart under systemd) waits for it instead
 //! of exiting.
 
+use crate::node::EXIT_MASTER_RESTARTED;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
@@ -70,6 +72,64 @@ pub fn wait_for_master(uri: &str, stop: &AtomicBool, poll: Duration) -> bool {
         }
         std::thread::sleep(poll);
     }
+}
+
+/// Watches the ROS master from its own thread (a call to an unreachable master may block for the
+/// TCP timeout; the processing loop must not). Every `period` it asks the master for its system
+/// state (uncached, unlike rosrust's parameters): when a master that answers no longer lists this
+/// node as the publisher of `topic` (advertised before the watch starts) on two checks in a row, it
+/// is a new master that never heard of the node — roscore was restarted. An unreachable master alone
+/// is not a restart: publishers and subscribers already connected go on peer to peer, as in roscpp
+/// and rospy.
+pub(crate) fn watch_master(topic: String, period: Duration, stop: Arc<AtomicBool>) -> Arc<OnceLock<String>> {
+    let restarted = Arc::new(OnceLock::new());
+    let out = Arc::clone(&restarted);
+    let spawned = std::thread::Builder::new()
+        .name("master-watch".into())
+        .spawn(move || {
+            let node = rosrust::name();
+            let mut missing = 0u32;
+            let mut unreachable_since: Option<Instant> = None;
+            while !stop.load(Ordering::SeqCst) && rosrust::is_ok() {
+                match rosrust::state() {
+                    Ok(state) => {
+                        if let Some(t) = unreachable_since.take() {
+                            info!(
+                                after_s = t.elapsed().as_secs_f64(),
+                                "the ROS master answers again"
+                            );
+                        }
+                        let registered = state
+                            .publishers
+                            .iter()
+                            .any(|t| t.name == topic && t.connections.contains(&node));
+                        missing = if registered { 0 } else { missing + 1 };
+                        if missing >= 2 {
+                            let msg = format!(
+                                "the ROS master no longer lists {node} as publisher of {topic}: it was \
+                                 restarted, and rosrust cannot register again; exiting with status \
+                                 {EXIT_MASTER_RESTARTED} so that roslaunch's respawn starts the node with \
+                                 the new master"
+                            );
+                            warn!("{msg}");
+                            let _ = restarted.set(msg);
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        if unreachable_since.is_none() {
+                            warn!("the ROS master does not answer ({e}); connected topics go on");
+                            unreachable_since = Some(Instant::now());
+                        }
+                    }
+                }
+                std::thread::sleep(period);
+            }
+        });
+    if let Err(e) = spawned {
+        warn!("cannot start the master watch thread: {e}");
+    }
+    out
 }
 
 #[cfg(test)]

@@ -8,12 +8,15 @@
 //! ([`CalibCollector`]) unless one is given, then starts the runtime (assembly, deadlines, perception
 //! inline or on stage threads) and publishes every finished scene.
 
+use crate::diagnostics::{percentile, ERROR, STALE};
+use crate::input::{bump, subscribe, Ingest, Shared};
+use crate::master::watch_master;
 use crate::scene_msg;
+use crate::settings::NodeSettings;
 use anyhow::{anyhow, Context, Result};
 use rosrust::{RawMessage, RawMessageDescription};
 use sensorium_core::{Scene, Stamp};
-use sensorium_engine::ingest::{ingest_queue, recv_timeout, IngestSender};
-use sensorium_engine::sync::PolicyConfig;
+use sensorium_engine::ingest::{ingest_queue, recv_timeout};
 use sensorium_geometry::VehicleCalib;
 use sensorium_msgs::{
     DiagnosticArray, DiagnosticStatus, Header, KeyValue, MarkerArray, OccupancyGrid, RosMessage,
@@ -21,169 +24,13 @@ use sensorium_msgs::{
 use sensorium_pipeline::calibration::CalibCollector;
 use sensorium_pipeline::models::Models;
 use sensorium_pipeline::perception::Perception;
-use sensorium_pipeline::runtime::{Finished, Runtime, RuntimeConfig, Stages};
-use sensorium_pipeline::streams::{decode, Decoded, Role, TopicMap};
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use sensorium_pipeline::runtime::{Finished, Runtime};
+use sensorium_pipeline::streams::{Decoded, Role};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
-
-/// Diagnostic levels (`diagnostic_msgs/DiagnosticStatus`).
-pub const OK: u8 = 0;
-pub const WARN: u8 = 1;
-pub const ERROR: u8 = 2;
-pub const STALE: u8 = 3;
-
-/// Everything the node needs; [`NodeSettings::new`] gives the defaults of the layered configuration.
-#[derive(Debug, Clone)]
-pub struct NodeSettings {
-    pub topics: TopicMap,
-    pub sync: PolicyConfig,
-    /// A stream is stale after its period × this factor (WARN), × 2 (ERROR).
-    pub stale_factor: f64,
-    pub map_text_ttl: f64,
-    /// A frame set whose triggering message waited longer than this is dropped as late (ms).
-    pub deadline_ms: f64,
-    /// Capacity of the queue between the subscriber callbacks and the processing thread.
-    pub ingest_capacity: usize,
-    /// Perception inline on the processing thread or on stage threads.
-    pub stages: Stages,
-    pub models_dir: PathBuf,
-    pub models_variant: Option<String>,
-    /// `None`: auto (tuned choice, else tract).
-    pub models_backend: Option<sensorium_pipeline::models::Backend>,
-    pub models_cache_dir: Option<PathBuf>,
-    pub threads: usize,
-    /// Fixed calibration; `None`: built from `/tf_static` and `camera_info` as they arrive.
-    pub calibration: Option<VehicleCalib>,
-    pub queries: Vec<String>,
-    /// Per-query BEV similarity maps in the published Scene (`query_maps`).
-    pub query_maps: bool,
-    pub frame_id: String,
-    /// Include the BEV feature tensor in `~scene`.
-    pub publish_features: bool,
-    /// Advertise `~painted_points` (filled only while someone subscribes).
-    pub publish_painted_points: bool,
-    /// A message claiming more bytes is refused by the (patched) rosrust transport before any memory
-    /// is reserved for it; counted as `dropped_oversized`.
-    pub max_message_bytes: usize,
-    /// Messages per second accepted per input topic (token bucket, burst of one second); more are
-    /// dropped before decoding, counted as `rate_limited_<stream>`. 0: no limit.
-    pub max_rate_hz: f64,
-    /// How often the ROS master's system state is read to notice a master restart.
-    pub master_check_period: Duration,
-    pub diagnostics_period: Duration,
-}
-
-impl NodeSettings {
-    pub fn new(models_dir: PathBuf) -> NodeSettings {
-        NodeSettings {
-            topics: TopicMap {
-                camera: "/camera/image_raw".into(),
-                camera_compressed: "/camera/image_raw/compressed".into(),
-                prefer_compressed: false,
-                camera_info: "/camera/camera_info".into(),
-                lidar: "/lidar/points".into(),
-                map_text: "/map/text".into(),
-                tf_static: "/tf_static".into(),
-                ground_truth: String::new(),
-            },
-            sync: PolicyConfig {
-                streams: 2,
-                queue: 10,
-                max_interval: Some(0.05),
-                slop: 0.05,
-                trigger: 1,
-                max_age: vec![0.15],
-                ..Default::default()
-            },
-            stale_factor: 3.0,
-            map_text_ttl: 30.0,
-            deadline_ms: 100.0,
-            ingest_capacity: 32,
-            stages: Stages::Inline,
-            models_dir,
-            models_variant: None,
-            models_backend: None,
-            models_cache_dir: None,
-            threads: 2,
-            calibration: None,
-            queries: Vec::new(),
-            query_maps: false,
-            frame_id: "base_link".into(),
-            publish_features: false,
-            publish_painted_points: true,
-            max_message_bytes: 64 << 20,
-            max_rate_hz: 100.0,
-            master_check_period: Duration::from_secs(1),
-            diagnostics_period: Duration::from_secs(1),
-        }
-    }
-
-    /// The runtime the node runs: real time on the ROS clock.
-    pub fn runtime(&self) -> RuntimeConfig {
-        RuntimeConfig {
-            assembly: sensorium_pipeline::assembly::AssemblyConfig {
-                sync: self.sync.clone(),
-                stale_factor: self.stale_factor,
-                map_text_ttl: self.map_text_ttl,
-                prefer_compressed: self.topics.prefer_compressed,
-            },
-            deadline_ms: self.deadline_ms,
-            real_time: Some(1.0),
-            stages: self.stages,
-        }
-    }
-
-    /// Merges the node's private parameters (`~stale_factor`, `~deadline_ms`, `~map_text_ttl`,
-    /// `~publish_features`, `~publish_painted_points`, `~max_message_bytes`, `~max_rate_hz`, `~image_preference`, `~models_dir`, `~frame_id`, `~queries`) over `self`.
-    /// Returns the names of the parameters applied.
-    pub fn apply_private_params(&mut self) -> Vec<String> {
-        let mut applied = Vec::new();
-        let get = |name: &str| rosrust::param(&format!("~{name}")).filter(|p| p.exists().unwrap_or(false));
-        let f64_param = |name: &str, slot: &mut f64, applied: &mut Vec<String>| {
-            if let Some(v) = get(name).and_then(|p| p.get::<f64>().ok()) {
-                *slot = v;
-                applied.push(name.to_string());
-            }
-        };
-        f64_param("stale_factor", &mut self.stale_factor, &mut applied);
-        f64_param("deadline_ms", &mut self.deadline_ms, &mut applied);
-        f64_param("map_text_ttl", &mut self.map_text_ttl, &mut applied);
-        if let Some(v) = get("publish_features").and_then(|p| p.get::<bool>().ok()) {
-            self.publish_features = v;
-            applied.push("publish_features".into());
-        }
-        if let Some(v) = get("publish_painted_points").and_then(|p| p.get::<bool>().ok()) {
-            self.publish_painted_points = v;
-            applied.push("publish_painted_points".into());
-        }
-        if let Some(v) = get("max_message_bytes").and_then(|p| p.get::<i32>().ok()) {
-            self.max_message_bytes = v.max(1024) as usize;
-            applied.push("max_message_bytes".into());
-        }
-        f64_param("max_rate_hz", &mut self.max_rate_hz, &mut applied);
-        if let Some(v) = get("image_preference").and_then(|p| p.get::<String>().ok()) {
-            self.topics.prefer_compressed = v == "compressed";
-            applied.push("image_preference".into());
-        }
-        if let Some(v) = get("models_dir").and_then(|p| p.get::<String>().ok()) {
-            self.models_dir = PathBuf::from(v);
-            applied.push("models_dir".into());
-        }
-        if let Some(v) = get("frame_id").and_then(|p| p.get::<String>().ok()) {
-            self.frame_id = v;
-            applied.push("frame_id".into());
-        }
-        if let Some(v) = get("queries").and_then(|p| p.get::<Vec<String>>().ok()) {
-            self.queries = v;
-            applied.push("queries".into());
-        }
-        applied
-    }
-}
 
 /// What a node run did, returned when it exits.
 #[derive(Debug, Clone, Default)]
@@ -207,123 +54,6 @@ pub struct NodeReport {
 /// again, registered with the new master.
 pub const EXIT_MASTER_RESTARTED: i32 = 3;
 
-/// Watches the ROS master from its own thread (a call to an unreachable master may block for the
-/// TCP timeout; the processing loop must not). Every `period` it asks the master for its system
-/// state (uncached, unlike rosrust's parameters): when a master that answers no longer lists this
-/// node as the publisher of `topic` (advertised before the watch starts) on two checks in a row, it
-/// is a new master that never heard of the node — roscore was restarted. An unreachable master alone
-/// is not a restart: publishers and subscribers already connected go on peer to peer, as in roscpp
-/// and rospy.
-fn watch_master(topic: String, period: Duration, stop: Arc<AtomicBool>) -> Arc<OnceLock<String>> {
-    let restarted = Arc::new(OnceLock::new());
-    let out = Arc::clone(&restarted);
-    let spawned = std::thread::Builder::new()
-        .name("master-watch".into())
-        .spawn(move || {
-            let node = rosrust::name();
-            let mut missing = 0u32;
-            let mut unreachable_since: Option<Instant> = None;
-            while !stop.load(Ordering::SeqCst) && rosrust::is_ok() {
-                match rosrust::state() {
-                    Ok(state) => {
-                        if let Some(t) = unreachable_since.take() {
-                            info!(
-                                after_s = t.elapsed().as_secs_f64(),
-                                "the ROS master answers again"
-                            );
-                        }
-                        let registered = state
-                            .publishers
-                            .iter()
-                            .any(|t| t.name == topic && t.connections.contains(&node));
-                        missing = if registered { 0 } else { missing + 1 };
-                        if missing >= 2 {
-                            let msg = format!(
-                                "the ROS master no longer lists {node} as publisher of {topic}: it was \
-                                 restarted, and rosrust cannot register again; exiting with status \
-                                 {EXIT_MASTER_RESTARTED} so that roslaunch's respawn starts the node with \
-                                 the new master"
-                            );
-                            warn!("{msg}");
-                            let _ = restarted.set(msg);
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        if unreachable_since.is_none() {
-                            warn!("the ROS master does not answer ({e}); connected topics go on");
-                            unreachable_since = Some(Instant::now());
-                        }
-                    }
-                }
-                std::thread::sleep(period);
-            }
-        });
-    if let Err(e) = spawned {
-        warn!("cannot start the master watch thread: {e}");
-    }
-    out
-}
-
-/// Receive statistics of one input stream, on the wall clock.
-#[derive(Debug, Default, Clone, Copy)]
-struct WallRate {
-    count: u64,
-    last: Option<Instant>,
-    period: Option<f64>,
-}
-
-impl WallRate {
-    fn observe(&mut self, now: Instant) {
-        if let Some(l) = self.last {
-            let dt = now.duration_since(l).as_secs_f64();
-            if dt > 1e-4 && dt < 10.0 {
-                self.period = Some(self.period.map_or(dt, |p| 0.9 * p + 0.1 * dt));
-            }
-        }
-        self.count += 1;
-        self.last = Some(now);
-    }
-}
-
-/// Level of a stream at `now`: OK while it arrives within period × factor, WARN beyond, ERROR beyond
-/// twice that (or when it never arrived while its peer did).
-fn stream_level(r: &WallRate, now: Instant, factor: f64) -> (u8, String) {
-    match (r.last, r.period) {
-        (None, _) => (WARN, "no message received".into()),
-        (Some(l), Some(p)) => {
-            let age = now.duration_since(l).as_secs_f64();
-            if age > 2.0 * p * factor {
-                (
-                    ERROR,
-                    format!("stale: no message for {age:.2} s (period {p:.3} s)"),
-                )
-            } else if age > p * factor {
-                (WARN, format!("late: no message for {age:.2} s (period {p:.3} s)"))
-            } else {
-                (OK, format!("{:.1} Hz", 1.0 / p))
-            }
-        }
-        (Some(_), None) => (OK, "one message received".into()),
-    }
-}
-
-struct Ingest {
-    role: Role,
-    /// Wall-clock arrival.
-    received: Instant,
-    /// Arrival on the ROS clock (simulated time under `/use_sim_time`).
-    stamp: Stamp,
-    decoded: Result<Decoded, String>,
-    topic: String,
-}
-
-#[derive(Default)]
-struct Shared {
-    rates: BTreeMap<&'static str, WallRate>,
-    dropped: BTreeMap<String, u64>,
-}
-
 /// Set by SIGINT/SIGTERM.
 fn stop_flag() -> Result<Arc<AtomicBool>> {
     static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
@@ -337,17 +67,9 @@ fn stop_flag() -> Result<Arc<AtomicBool>> {
     Ok(Arc::clone(FLAG.get_or_init(|| flag)))
 }
 
-fn ros_now() -> Stamp {
+pub(crate) fn ros_now() -> Stamp {
     let t = rosrust::now();
     Stamp::new(t.sec, t.nsec)
-}
-
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted.get(i).copied().unwrap_or(0.0)
 }
 
 fn raw_description<M: RosMessage>() -> RawMessageDescription {
@@ -635,118 +357,18 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
     Ok(report)
 }
 
-/// Token bucket: `rate` tokens per second, at most one second's worth banked. Rate 0: unlimited.
-struct TokenBucket {
-    rate: f64,
-    tokens: f64,
-    last: Option<Instant>,
-}
-
-impl TokenBucket {
-    fn new(rate: f64) -> Self {
-        TokenBucket {
-            rate,
-            tokens: rate.max(1.0),
-            last: None,
-        }
-    }
-
-    /// Takes a token at `now`; false when none is left.
-    fn take(&mut self, now: Instant) -> bool {
-        if self.rate <= 0.0 {
-            return true;
-        }
-        if let Some(l) = self.last {
-            let dt = now.saturating_duration_since(l).as_secs_f64();
-            self.tokens = (self.tokens + dt * self.rate).min(self.rate.max(1.0));
-        }
-        self.last = Some(now);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
-fn bump(shared: &Mutex<Shared>, key: &str) {
-    if let Ok(mut sh) = shared.lock() {
-        *sh.dropped.entry(key.to_string()).or_default() += 1;
-    }
-}
-
-/// Subscribes `topic` as raw bytes. A full ingest queue drops its oldest message (the freshest data
-/// wins), counted as `ingest_overflow_<stream of the dropped message>`; `/tf_static` (latched, sent once)
-/// waits for room instead.
-fn subscribe(
-    topic: &str,
-    role: Role,
-    max_rate_hz: f64,
-    tx: IngestSender<Ingest>,
-    shared: Arc<Mutex<Shared>>,
-) -> Result<rosrust::Subscriber> {
-    // the publisher's datatype comes with its connection header (RawMessage subscribes with "*")
-    let datatype = Arc::new(Mutex::new(String::from("*")));
-    let dt_connect = Arc::clone(&datatype);
-    let name = topic.to_string();
-    let bucket = Mutex::new(TokenBucket::new(max_rate_hz));
-    rosrust::subscribe_with_ids_and_headers(
-        topic,
-        4,
-        move |raw: RawMessage, _caller: &str| {
-            let received = Instant::now();
-            // per-topic rate limit, before any decoding work (calibration topics are never limited)
-            let limited = !matches!(role, Role::TfStatic | Role::CameraInfo)
-                && bucket.lock().is_ok_and(|mut b| !b.take(received));
-            if limited {
-                bump(&shared, &format!("rate_limited_{}", role.name()));
-                return;
-            }
-            let dtype = datatype.lock().map(|d| d.clone()).unwrap_or_else(|_| "*".into());
-            let dtype = if dtype == "*" && role == Role::TfStatic {
-                "tf2_msgs/TFMessage".to_string()
-            } else {
-                dtype
-            };
-            let decoded = decode(role, &name, &dtype, &raw.0).map_err(|e| e.to_string());
-            if let Ok(mut sh) = shared.lock() {
-                sh.rates.entry(role.name()).or_default().observe(received);
-            }
-            let item = Ingest {
-                role,
-                received,
-                stamp: ros_now(),
-                decoded,
-                topic: name.clone(),
-            };
-            if role == Role::TfStatic {
-                let _ = tx.send(item, Some(Duration::from_secs(1)));
-            } else if let Ok(Some(old)) = tx.push(item) {
-                bump(&shared, &format!("ingest_overflow_{}", old.role.name()));
-            }
-        },
-        move |headers: HashMap<String, String>| {
-            if let (Some(t), Ok(mut d)) = (headers.get("type"), dt_connect.lock()) {
-                *d = t.clone();
-            }
-        },
-    )
-    .map_err(|e| anyhow!("subscribing to {topic}: {e}"))
-}
-
-struct Processing<'a> {
-    s: &'a NodeSettings,
+pub(crate) struct Processing<'a> {
+    pub(crate) s: &'a NodeSettings,
     /// Started once the calibration is known.
-    runtime: Option<Runtime>,
-    calib: CalibCollector,
-    lidar_frame: Option<String>,
+    pub(crate) runtime: Option<Runtime>,
+    pub(crate) calib: CalibCollector,
+    pub(crate) lidar_frame: Option<String>,
     /// Map text received before the runtime started, with its receive time.
-    early_map_text: Option<(sensorium_core::MapText, Stamp)>,
-    report: NodeReport,
-    latencies: Vec<f64>,
-    header_seq: u32,
-    calib_error: String,
+    pub(crate) early_map_text: Option<(sensorium_core::MapText, Stamp)>,
+    pub(crate) report: NodeReport,
+    pub(crate) latencies: Vec<f64>,
+    pub(crate) header_seq: u32,
+    pub(crate) calib_error: String,
 }
 
 impl Processing<'_> {
@@ -863,185 +485,5 @@ impl Processing<'_> {
                 None
             }
         }
-    }
-
-    /// The levels [`Self::diagnostics`] would report, in the same order.
-    fn levels(&self, shared: &Mutex<Shared>) -> Vec<u8> {
-        self.diagnostics_inner(None, shared, 0.0)
-            .iter()
-            .map(|d| d.level)
-            .collect()
-    }
-
-    fn diagnostics(&self, hw: &str, shared: &Mutex<Shared>, load_ms: f64) -> Vec<DiagnosticStatus> {
-        self.diagnostics_inner(Some(hw), shared, load_ms)
-    }
-
-    /// `hw`: the hardware id (empty when only the levels are wanted).
-    fn diagnostics_inner(
-        &self,
-        hw: Option<&str>,
-        shared: &Mutex<Shared>,
-        load_ms: f64,
-    ) -> Vec<DiagnosticStatus> {
-        let now = Instant::now();
-        let kv = |k: &str, v: String| KeyValue {
-            key: k.into(),
-            value: v,
-        };
-        let mut out = Vec::new();
-        let (rates, dropped) = match shared.lock() {
-            Ok(sh) => (sh.rates.clone(), sh.dropped.clone()),
-            Err(_) => Default::default(),
-        };
-        let camera_role = if self.s.topics.prefer_compressed {
-            "camera_compressed"
-        } else {
-            "camera"
-        };
-        let camera_any = rates
-            .get(camera_role)
-            .or_else(|| rates.get("camera"))
-            .or_else(|| rates.get("camera_compressed"))
-            .copied()
-            .unwrap_or_default();
-        for (label, r, topic) in [
-            ("camera", camera_any, self.s.topics.camera.as_str()),
-            (
-                "lidar",
-                rates.get("lidar").copied().unwrap_or_default(),
-                self.s.topics.lidar.as_str(),
-            ),
-            (
-                "map_text",
-                rates.get("map_text").copied().unwrap_or_default(),
-                self.s.topics.map_text.as_str(),
-            ),
-        ] {
-            let (mut level, msg) = stream_level(&r, now, self.s.stale_factor);
-            if label == "map_text" && level > OK {
-                level = OK; // map text is latched / occasional: never degrades the node
-            }
-            out.push(DiagnosticStatus {
-                level,
-                name: format!("sensorium: input {label}"),
-                message: msg,
-                hardware_id: hw.unwrap_or_default().into(),
-                values: vec![
-                    kv("topic", topic.into()),
-                    kv("received", r.count.to_string()),
-                    kv(
-                        "rate_hz",
-                        r.period.map_or("0".into(), |p| format!("{:.2}", 1.0 / p)),
-                    ),
-                    kv(
-                        "age_s",
-                        r.last.map_or("never".into(), |l| {
-                            format!("{:.3}", now.duration_since(l).as_secs_f64())
-                        }),
-                    ),
-                ],
-            });
-        }
-        // degraded mode: the fused modalities
-        let cam_level = out.first().map_or(OK, |d| d.level);
-        let lidar_level = out.get(1).map_or(OK, |d| d.level);
-        let (level, message) = if self.runtime.is_none() {
-            (WARN, format!("waiting for calibration: {}", self.calib_error))
-        } else if cam_level > OK && lidar_level > OK {
-            (ERROR, "no camera and no LiDAR".to_string())
-        } else if cam_level > OK {
-            (
-                cam_level,
-                "degraded: LiDAR-only scenes (camera missing)".to_string(),
-            )
-        } else if lidar_level > OK {
-            (
-                lidar_level,
-                "degraded: camera-only scenes (LiDAR missing)".to_string(),
-            )
-        } else {
-            (OK, "camera + LiDAR fused".to_string())
-        };
-        let mut lat = self
-            .latencies
-            .iter()
-            .rev()
-            .take(1000)
-            .copied()
-            .collect::<Vec<_>>();
-        lat.sort_by(f64::total_cmp);
-        let mut values = vec![
-            kv("scenes", self.report.scenes.to_string()),
-            kv("latency_p50_ms", format!("{:.2}", percentile(&lat, 0.5))),
-            kv("latency_p99_ms", format!("{:.2}", percentile(&lat, 0.99))),
-        ];
-        for (k, v) in &self.report.modalities {
-            values.push(kv(&format!("modalities_{k}"), v.to_string()));
-        }
-        let mut all_drops = dropped;
-        for (k, v) in self.runtime.iter().flat_map(Runtime::drops) {
-            *all_drops.entry(k).or_default() += v;
-        }
-        *all_drops.entry("oversized".into()).or_default() += rosrust::limits::oversized_messages();
-        for (k, v) in all_drops.iter().filter(|(_, v)| **v > 0) {
-            values.push(kv(&format!("dropped_{k}"), v.to_string()));
-        }
-        out.push(DiagnosticStatus {
-            level,
-            name: "sensorium: pipeline".into(),
-            message,
-            hardware_id: hw.unwrap_or_default().into(),
-            values,
-        });
-        out.push(DiagnosticStatus {
-            level: OK,
-            name: "sensorium: models".into(),
-            message: format!("loaded in {load_ms:.0} ms"),
-            hardware_id: hw.unwrap_or_default().into(),
-            values: vec![kv("dir", self.s.models_dir.display().to_string())],
-        });
-        out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stream_levels_follow_the_stale_factor() {
-        let t0 = Instant::now();
-        let mut r = WallRate::default();
-        assert_eq!(stream_level(&r, t0, 3.0).0, WARN);
-        for k in 0..5 {
-            r.observe(t0 + Duration::from_millis(100 * k));
-        }
-        let last = t0 + Duration::from_millis(400);
-        assert_eq!(stream_level(&r, last + Duration::from_millis(200), 3.0).0, OK);
-        assert_eq!(stream_level(&r, last + Duration::from_millis(400), 3.0).0, WARN);
-        assert_eq!(stream_level(&r, last + Duration::from_millis(700), 3.0).0, ERROR);
-        assert_eq!(r.count, 5);
-    }
-
-    #[test]
-    fn token_bucket_limits_the_rate_after_a_one_second_burst() {
-        let t0 = Instant::now();
-        let mut b = TokenBucket::new(10.0);
-        // 100 messages in one second at 100 Hz: the banked second (10) plus 10 refilled, give or take one
-        let passed = (0..100)
-            .filter(|k| b.take(t0 + Duration::from_millis(10 * k)))
-            .count();
-        assert!((19..=21).contains(&passed), "{passed}");
-        let mut free = TokenBucket::new(0.0);
-        assert!((0..1000).all(|_| free.take(t0)));
-    }
-
-    #[test]
-    fn percentiles() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&v, 0.5), 51.0);
-        assert_eq!(percentile(&v, 0.99), 99.0);
-        assert_eq!(percentile(&[], 0.5), 0.0);
     }
 }

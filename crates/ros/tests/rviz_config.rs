@@ -4,7 +4,7 @@
 
 mod common;
 
-use sensorium_ros::node::NodeSettings;
+use sensorium_ros::NodeSettings;
 
 #[test]
 fn rviz_config_shows_the_node_topics_in_the_scene_frame() {
