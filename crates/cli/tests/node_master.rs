@@ -74,17 +74,7 @@ fn node_started_before_the_master_waits_registers_and_stops_on_sigterm() {
     wait_until("rostopic echo's subscription", Duration::from_secs(60), || {
         ros.topic_info("/sensorium/scene").contains("/rostopic_")
     });
-    let played = ros
-        .command("rosbag")
-        .args(["play", "-q"])
-        .arg(repo_root().join("tests/fixtures/sample.bag"))
-        .output()
-        .expect("rosbag play");
-    assert!(
-        played.status.success(),
-        "rosbag play: {}",
-        String::from_utf8_lossy(&played.stderr)
-    );
+    ros.play(&repo_root().join("tests/fixtures/sample.bag"));
     let t = Instant::now();
     while matches!(echo.child.try_wait(), Ok(None)) && t.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(100));

@@ -75,17 +75,7 @@ fn run(ros: &RosMaster, home: &Path, yaml: &str) -> (Value, String, String) {
     let mut lines = std::io::BufReader::new(listener.child.stdout.take().expect("listener stdout")).lines();
     let ready = lines.next().and_then(Result::ok).unwrap_or_default();
     assert!(ready.contains("ready"), "listener: {ready:?}");
-    let played = ros
-        .command("rosbag")
-        .args(["play", "-q"])
-        .arg(repo_root().join("tests/fixtures/sample.bag"))
-        .output()
-        .expect("rosbag play");
-    assert!(
-        played.status.success(),
-        "{}",
-        String::from_utf8_lossy(&played.stderr)
-    );
+    ros.play(&repo_root().join("tests/fixtures/sample.bag"));
     let topics = ros
         .command("rostopic")
         .arg("list")

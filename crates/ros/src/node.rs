@@ -245,6 +245,14 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
                 }
             }
         };
+    // every finished frame set: counted, and its scene published
+    let publish_finished = |state: &mut Processing, done: &mut Vec<Finished>| {
+        for f in done.drain(..) {
+            if let Some((scene, painted)) = state.finished(f) {
+                publish(&scene, state.header_seq, painted.as_ref());
+            }
+        }
+    };
     let mut last_diag: Option<Instant> = None;
     let mut last_levels: Vec<u8> = Vec::new();
     let mut done: Vec<Finished> = Vec::new();
@@ -270,11 +278,7 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
                 Ok(())
             })?;
         }
-        for f in done.drain(..) {
-            if let Some((scene, painted)) = state.finished(f) {
-                publish(&scene, state.header_seq, painted.as_ref());
-            }
-        }
+        publish_finished(&mut state, &mut done);
         if let Some(msg) = master_restarted.get() {
             state.report.master_restarted = Some(msg.clone());
             break;
@@ -304,11 +308,7 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
             done.push(f);
             Ok(())
         })?;
-        for f in done.drain(..) {
-            if let Some((scene, painted)) = state.finished(f) {
-                publish(&scene, state.header_seq, painted.as_ref());
-            }
-        }
+        publish_finished(&mut state, &mut done);
         runtime_drops = report.dropped;
     }
     // goodbye on /diagnostics: the aggregator and monitoring see a node that stopped, not one gone quiet

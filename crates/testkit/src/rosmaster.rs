@@ -98,6 +98,22 @@ impl RosMaster {
         self.spawn_and_wait(timeout)
     }
 
+    /// `rosbag play -q BAG` against this master, to its end; panics (naming rosbag's error) when it fails.
+    pub fn play(&self, bag: &Path) {
+        let played = self
+            .command("rosbag")
+            .args(["play", "-q"])
+            .arg(bag)
+            .output()
+            .expect("running rosbag play");
+        assert!(
+            played.status.success(),
+            "rosbag play {}: {}",
+            bag.display(),
+            String::from_utf8_lossy(&played.stderr)
+        );
+    }
+
     /// Stops roscore (SIGINT, as Ctrl-C would) and starts a fresh one on the same port: a new master
     /// with a new `/run_id` and no registrations, what a vehicle sees when roscore is restarted.
     pub fn restart(&mut self, timeout: Duration) -> io::Result<()> {
