@@ -5,10 +5,10 @@
 //! `models_dir` and `deadline_ms` in one run, `max_message_bytes` in a second; `stale_factor` and
 //! `image_preference` (the sample has one camera topic) are checked as applied.
 
+use sensorium_testkit::listener::{listener_summary, start_listener};
 use sensorium_testkit::rosmaster::{wait_until, Killed, RosMaster};
 use sensorium_testkit::testdata::{repo_root, require, ros_python};
 use serde_json::Value;
-use std::io::BufRead;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -60,21 +60,12 @@ fn run(ros: &RosMaster, home: &Path, yaml: &str) -> (Value, String, String) {
     wait_until("the node's subscription", Duration::from_secs(120), || {
         ros.topic_info("/lidar/points").contains("/sensorium")
     });
-    let mut listener = Killed::new(
-        ros.command(ros_python())
-            .arg(repo_root().join("crates/ros/tests/python/ros_peer.py"))
-            .args(["listen", "14", "/sensorium"])
-            .env("PYTHONPATH", repo_root().join("crates/msgs/sensorium_msgs/src"))
-            .env("SENSORIUM_LISTEN_PAINTED", "0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting the listener"),
-        "listener",
+    let (_listener, lines) = start_listener(
+        ros,
+        &repo_root().join("crates/msgs/sensorium_msgs/src"),
+        14.0,
+        false,
     );
-    let mut lines = std::io::BufReader::new(listener.child.stdout.take().expect("listener stdout")).lines();
-    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
-    assert!(ready.contains("ready"), "listener: {ready:?}");
     ros.play(&repo_root().join("tests/fixtures/sample.bag"));
     let topics = ros
         .command("rostopic")
@@ -82,14 +73,8 @@ fn run(ros: &RosMaster, home: &Path, yaml: &str) -> (Value, String, String) {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_default();
-    let summary: Value = lines
-        .map_while(Result::ok)
-        .find_map(|l| {
-            serde_json::from_str::<Value>(&l)
-                .ok()
-                .filter(|v| v.get("scenes").is_some())
-        })
-        .unwrap_or_else(|| panic!("no listener summary; node log:\n{}", log()));
+    let summary =
+        listener_summary(lines).unwrap_or_else(|| panic!("no listener summary; node log:\n{}", log()));
     node.interrupt();
     let t = std::time::Instant::now();
     while matches!(node.child.try_wait(), Ok(None)) && t.elapsed() < Duration::from_secs(10) {

@@ -28,9 +28,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
-pub use crate::assembly::CLOCK_JUMP_BACK_NS;
-pub use crate::runtime::FAST_IN_FLIGHT;
-
 /// How a replay runs.
 #[derive(Debug, Clone)]
 pub struct ReplayOptions {

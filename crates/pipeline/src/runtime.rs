@@ -170,10 +170,6 @@ impl Runtime {
         &self.models
     }
 
-    pub fn assembler(&self) -> &Assembler {
-        &self.assembler
-    }
-
     /// Fill every set's [`FrameDebug::painted_cloud`] (someone listens to the painted points).
     pub fn paint_every_point(&self, on: bool) {
         self.paint_every_point

@@ -303,12 +303,12 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
     }
     let mut runtime_drops = BTreeMap::new();
     if let Some(rt) = state.runtime.take() {
-        state.report.framesets = rt.framesets();
         let report = rt.finish(&mut |f| {
             done.push(f);
             Ok(())
         })?;
         publish_finished(&mut state, &mut done);
+        state.report.framesets = report.framesets;
         runtime_drops = report.dropped;
     }
     // goodbye on /diagnostics: the aggregator and monitoring see a node that stopped, not one gone quiet

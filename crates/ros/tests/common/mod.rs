@@ -112,44 +112,13 @@ pub fn wait_subscribed(ros: &sensorium_testkit::rosmaster::RosMaster) {
     }
 }
 
-pub type Lines = std::io::Lines<std::io::BufReader<std::process::ChildStdout>>;
-
-/// `ros_peer.py listen SECONDS /sensorium` (with `~painted_points` when `painted`), returned once ready.
-pub fn start_listener(
-    ros: &sensorium_testkit::rosmaster::RosMaster,
-    gen: &std::path::Path,
-    seconds: f64,
-    painted: bool,
-) -> (sensorium_testkit::rosmaster::Killed, Lines) {
-    use std::io::BufRead;
-    let mut listener = sensorium_testkit::rosmaster::Killed::new(
-        ros.command(sensorium_testkit::testdata::ros_python())
-            .arg(peer_script())
-            .args(["listen", &format!("{seconds}"), "/sensorium"])
-            .env("PYTHONPATH", gen)
-            .env("SENSORIUM_LISTEN_PAINTED", if painted { "1" } else { "0" })
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit())
-            .spawn()
-            .expect("starting the listener"),
-        "listener",
-    );
-    let mut lines = std::io::BufReader::new(listener.child.stdout.take().expect("listener stdout")).lines();
-    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
-    assert!(ready.contains("ready"), "listener: {ready:?}");
-    (listener, lines)
-}
+// each test binary uses part of this module
+#[allow(unused_imports)]
+pub use sensorium_testkit::listener::{start_listener, Lines};
 
 /// The listener's summary (its JSON line with `scenes`).
 pub fn listener_summary(lines: Lines) -> serde_json::Value {
-    lines
-        .map_while(Result::ok)
-        .find_map(|l| {
-            serde_json::from_str::<serde_json::Value>(&l)
-                .ok()
-                .filter(|v| v.get("scenes").is_some())
-        })
-        .expect("listener summary")
+    sensorium_testkit::listener::listener_summary(lines).expect("listener summary")
 }
 
 /// SIGINT to the node; waits for it (≤ 5 s). Returns its exit status, the seconds it took, its report.
