@@ -4,9 +4,6 @@ use crate::grid::BevGrid;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Class names by index (MODEL_SPEC "Classes").
-pub const CLASSES: [&str; 6] = ["background", "car", "truck", "pedestrian", "cyclist", "cone"];
-
 /// One ground-truth object in the ego frame.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GtBox {
@@ -30,9 +27,10 @@ pub struct GroundTruth {
 }
 
 impl GtBox {
-    /// Class index, or `None` for an unknown class name.
-    pub fn class_index(&self) -> Option<u8> {
-        CLASSES
+    /// Index of the box's class in `classes` (the fusion manifest's list), or `None` for a class
+    /// the list does not name.
+    pub fn class_index(&self, classes: &[String]) -> Option<u8> {
+        classes
             .iter()
             .position(|c| c.eq_ignore_ascii_case(&self.class))
             .map(|i| i as u8)
@@ -66,6 +64,8 @@ pub struct MetricsAccumulator {
     grid: BevGrid,
     within: Vec<bool>,
     radius: f64,
+    /// Class names by channel of the model's class output.
+    classes: Vec<String>,
     intersection: u64,
     union: u64,
     /// class → (recalled, total)
@@ -87,11 +87,13 @@ pub struct Metrics {
 }
 
 impl MetricsAccumulator {
-    pub fn new(grid: BevGrid, radius: f32) -> Self {
+    /// Scores within `radius` metres; `classes` names the predicted class indices.
+    pub fn new(grid: BevGrid, radius: f32, classes: Vec<String>) -> Self {
         MetricsAccumulator {
             grid,
             within: grid.within(radius),
             radius: f64::from(radius),
+            classes,
             intersection: 0,
             union: 0,
             recall: BTreeMap::new(),
@@ -114,7 +116,9 @@ impl MetricsAccumulator {
             self.union += u64::from(pred || truth);
         }
         for b in &gt.boxes {
-            let Some(ci) = b.class_index() else { continue };
+            let Some(ci) = b.class_index(&self.classes) else {
+                continue;
+            };
             let (x, y) = (b.center[0], b.center[1]);
             if ci == 0
                 || (x * x + y * y).sqrt() > self.radius
@@ -126,10 +130,10 @@ impl MetricsAccumulator {
                 .footprint(&self.grid)
                 .iter()
                 .any(|&cell| class.get(cell) == Some(&ci) && occ_prob.get(cell).is_some_and(|p| *p > 0.5));
-            let e = self
-                .recall
-                .entry(CLASSES[ci as usize].to_string())
-                .or_insert((0, 0));
+            let Some(name) = self.classes.get(usize::from(ci)) else {
+                continue;
+            };
+            let e = self.recall.entry(name.clone()).or_insert((0, 0));
             e.0 += u64::from(hit);
             e.1 += 1;
         }
@@ -235,7 +239,8 @@ mod tests {
             yaw: 0.0,
         });
 
-        let mut acc = MetricsAccumulator::new(grid, 40.0);
+        let classes = ["background", "car", "truck", "pedestrian", "cyclist", "cone"].map(String::from);
+        let mut acc = MetricsAccumulator::new(grid, 40.0, classes.to_vec());
         // perfect occupancy, but only half the footprint classed as car
         let occ: Vec<f32> = gt.occupancy.iter().map(|o| f32::from(*o)).collect();
         let mut class = vec![0u8; grid.cells()];

@@ -17,6 +17,8 @@ use crate::error::{InferError, Result};
 
 /// File name of the manifest inside a model folder.
 pub const MANIFEST_FILE: &str = "manifest.toml";
+/// The fusion output whose channels `classes` names.
+pub const CLASS_LOGITS: &str = "class_logits";
 
 /// What the model is for (which stage of the pipeline runs it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -273,6 +275,10 @@ pub struct Manifest {
     /// The fp32 (reference) model file, relative to the manifest; default `model.onnx`.
     #[serde(default = "default_file")]
     pub file: String,
+    /// Class names by channel of the `class_logits` output (index 0 = background); required when a
+    /// model has that output. The runtime's, the metrics' and the recipe's one class list.
+    #[serde(default)]
+    pub classes: Vec<String>,
     pub inputs: Vec<InputSpec>,
     #[serde(default)]
     pub preprocess: Preprocess,
@@ -350,6 +356,30 @@ impl Manifest {
                 return Err(err(format!("preprocess.text max_len {} out of range", t.max_len)));
             }
         }
+        if let Some(out) = self.outputs.iter().find(|o| o.name == CLASS_LOGITS) {
+            if self.classes.is_empty() {
+                return Err(err(format!(
+                    "output {CLASS_LOGITS:?} needs `classes = [...]`: the class name of each channel, \
+                     background first"
+                )));
+            }
+            if let Some(Dim::Fixed(channels)) = out.shape.as_ref().and_then(|s| s.get(1)) {
+                if *channels as usize != self.classes.len() {
+                    return Err(err(format!(
+                        "`classes` names {} classes, output {CLASS_LOGITS:?} has {channels} channels",
+                        self.classes.len()
+                    )));
+                }
+            }
+        }
+        let mut unique = std::collections::BTreeSet::new();
+        if let Some(c) = self
+            .classes
+            .iter()
+            .find(|c| c.trim().is_empty() || !unique.insert(c.to_lowercase()))
+        {
+            return Err(err(format!("`classes`: {c:?} is empty or repeated")));
+        }
         let mut names = std::collections::BTreeSet::new();
         for v in &self.variants {
             if v.name == "fp32" || !names.insert(&v.name) {
@@ -416,6 +446,37 @@ name = "embedding"
             .unwrap_err()
             .to_string();
         assert!(e.contains("layuot"), "{e}");
+    }
+
+    #[test]
+    fn class_logits_need_one_class_name_per_channel() {
+        let with = |classes: &str| {
+            format!(
+                "name = \"f\"\nrole = \"fusion\"\n{classes}\n[[inputs]]\nname = \"bev\"\nshape = [1, 4]\n\
+                 dtype = \"f32\"\n[[outputs]]\nname = \"class_logits\"\nshape = [1, 3, 8, 8]\n"
+            )
+        };
+        let m = Manifest::parse(
+            &with(r#"classes = ["background", "car", "cyclist"]"#),
+            Path::new("m.toml"),
+        )
+        .unwrap();
+        assert_eq!(m.classes, ["background", "car", "cyclist"]);
+        let e = Manifest::parse(&with(""), Path::new("f.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("classes") && e.contains("f.toml"), "{e}");
+        let e = Manifest::parse(&with(r#"classes = ["background", "car"]"#), Path::new("m.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("2 classes") && e.contains("3 channels"), "{e}");
+        let e = Manifest::parse(
+            &with(r#"classes = ["background", "car", "Car"]"#),
+            Path::new("m.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("repeated"), "{e}");
     }
 
     #[test]

@@ -76,7 +76,9 @@ mod tests {
         .expect("parse");
         assert_eq!(g.occupancy, vec![0, 1, 1, 0]);
         assert_eq!(g.boxes.len(), 1);
-        assert_eq!(g.boxes[0].class_index(), Some(1));
+        let classes = ["background", "car"].map(String::from);
+        assert_eq!(g.boxes[0].class_index(&classes), Some(1));
+        assert_eq!(g.boxes[0].class_index(&classes[..1]), None);
         assert_eq!(g.caption, "a car");
         let g = parse(r#"{"occupancy": [[0, 1], [1, 1]]}"#).expect("nested");
         assert_eq!(g.occupancy, vec![0, 1, 1, 1]);

@@ -225,6 +225,11 @@ impl Models {
         })
     }
 
+    /// Class names by channel of the fusion model's `class_logits` (its manifest's `classes`).
+    pub fn classes(&self) -> &[String] {
+        &self.fusion.manifest().classes
+    }
+
     pub fn image_pre(&self) -> Result<&ImagePre> {
         self.image
             .manifest()

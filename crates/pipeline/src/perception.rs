@@ -540,7 +540,8 @@ impl Perception {
         for q in queries {
             query_embeddings.push((q.clone(), embed_text(&models, q)?));
         }
-        let class_embeddings = sensorium_fusion::metrics::CLASSES
+        let class_embeddings = models
+            .classes()
             .iter()
             .map(|c| embed_text(&models, c))
             .collect::<Result<Vec<_>>>()?;

@@ -328,7 +328,7 @@ pub fn run(opts: &ReplayOptions, perception: Perception) -> Result<Summary> {
     perception.lidar.keep_points = sinks.wants_points();
     let mut eval = Evaluation {
         gt: GroundTruthIndex::new(256),
-        metrics: MetricsAccumulator::new(grid, 40.0),
+        metrics: MetricsAccumulator::new(grid, 40.0, perception.models().classes().to_vec()),
         retrieval: Vec::new(),
     };
     let mut runtime = Runtime::new(perception, opts.runtime())?;
