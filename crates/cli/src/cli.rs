@@ -33,7 +33,7 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Run as a ROS1 node (subscribe to sensors, publish scenes).
     #[command(
-        after_help = "Example:\n  ROS_MASTER_URI=http://localhost:11311 sensorium node --config vehicle.toml"
+        after_help = "Example:\n  ROS_MASTER_URI=http://localhost:11311 sensorium node --config vehicle.toml\n\nOn exit (SIGINT/SIGTERM) the node prints its run report on stdout as key=value lines: framesets,\nscenes, modalities_<kind>, received_<role>, dropped_<reason>, latency_p50_ms, latency_p99_ms.\nExit status 3: the ROS master restarted (roslaunch's respawn starts the node again)."
     )]
     Node(NodeArgs),
     /// Benchmark every stage against its peer (OpenCV, numpy, PCL, onnxruntime, message_filters).

@@ -49,6 +49,32 @@ pub struct NodeReport {
     pub master_restarted: Option<String>,
 }
 
+impl NodeReport {
+    /// The report as `key=value` lines (what `sensorium node` prints on stdout when it exits):
+    /// `framesets`, `scenes`, `modalities_<kind>`, `received_<role>`, `dropped_<reason>`,
+    /// `latency_p50_ms`, `latency_p99_ms`, and `master_restarted=1` after a master restart.
+    pub fn key_values(&self) -> String {
+        let mut out = format!("framesets={}\nscenes={}\n", self.framesets, self.scenes);
+        for (prefix, map) in [
+            ("modalities", &self.modalities),
+            ("received", &self.received),
+            ("dropped", &self.dropped),
+        ] {
+            for (k, v) in map {
+                out.push_str(&format!("{prefix}_{k}={v}\n"));
+            }
+        }
+        out.push_str(&format!(
+            "latency_p50_ms={:.2}\nlatency_p99_ms={:.2}\n",
+            self.latency_p50_ms, self.latency_p99_ms
+        ));
+        if self.master_restarted.is_some() {
+            out.push_str("master_restarted=1\n");
+        }
+        out
+    }
+}
+
 /// Exit status of `sensorium node` after a master restart: rosrust cannot re-register with a new
 /// master, so the node exits and roslaunch's `respawn` (on in `launch/sensorium.launch`) starts it
 /// again, registered with the new master.

@@ -51,10 +51,7 @@ pub fn run(a: NodeArgs) -> Result<i32> {
         })?);
     }
     let report = run_node(n, &a.name)?;
-    eprintln!(
-        "sensorium node: {} scenes, latency p50 {:.1} ms p99 {:.1} ms, dropped {:?}",
-        report.scenes, report.latency_p50_ms, report.latency_p99_ms, report.dropped
-    );
+    print!("{}", report.key_values());
     if let Some(why) = &report.master_restarted {
         eprintln!("sensorium node: {why}");
         return Ok(sensorium_ros::EXIT_MASTER_RESTARTED);

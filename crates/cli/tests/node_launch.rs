@@ -2,25 +2,24 @@
 //!
 //! The repository is the ROS package `sensorium` (package.xml at its root); roslaunch finds the node
 //! type `sensorium_node` (scripts/sensorium_node), which runs the binary named by `SENSORIUM_BIN` — here
-//! the example node binary that `cargo test` builds. ROS_PACKAGE_PATH: the repository, the message
+//! the `sensorium` binary that `cargo test` builds. ROS_PACKAGE_PATH: the repository, the message
 //! package and Debian's packages under /usr/share.
 
-mod common;
-
 use sensorium_testkit::rosmaster::{Killed, RosMaster};
-use sensorium_testkit::testdata::require;
+use sensorium_testkit::rosnode;
+use sensorium_testkit::testdata::{repo_root, require};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[test]
 fn replay_launch_runs_the_node_on_the_sample() {
-    let repo = common::repo();
+    let repo = repo_root();
     let models = repo.join("models");
     let bag = repo.join("tests/fixtures/sample.bag");
     let have_roslaunch = Command::new("roslaunch").arg("--help").output().is_ok();
     if !require(
         "Debian ROS (roslaunch, rosbag)",
-        have_roslaunch && common::ros_python_ok(),
+        have_roslaunch && rosnode::ros_python_ok(),
     ) || !require(
         "models/ and tests/fixtures/sample.bag",
         models.is_dir() && bag.is_file(),
@@ -42,8 +41,11 @@ fn replay_launch_runs_the_node_on_the_sample() {
         .env("ROS_HOSTNAME", "localhost")
         .env("ROS_HOME", &home)
         .env("ROS_LOG_DIR", home.join("log"))
-        .env("ROS_PACKAGE_PATH", common::ros_package_path())
-        .env("SENSORIUM_BIN", common::example_binary())
+        .env("ROS_PACKAGE_PATH", rosnode::ros_package_path())
+        .env(
+            "SENSORIUM_BIN",
+            std::path::Path::new(env!("CARGO_BIN_EXE_sensorium")),
+        )
         .output()
         .expect("running roslaunch");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -66,11 +68,11 @@ fn replay_launch_runs_the_node_on_the_sample() {
 /// master. roslaunch runs against an existing master here (as on a vehicle whose roscore is a service).
 #[test]
 fn node_exits_on_a_master_restart_and_roslaunch_respawns_it() {
-    let repo = common::repo();
+    let repo = repo_root();
     let models = repo.join("models");
     if !require(
         "Debian ROS (roscore, roslaunch)",
-        RosMaster::available() && common::ros_python_ok(),
+        RosMaster::available() && rosnode::ros_python_ok(),
     ) || !require("models/", models.is_dir())
     {
         return;
@@ -83,8 +85,11 @@ fn node_exits_on_a_master_restart_and_roslaunch_respawns_it() {
         ros.command("roslaunch")
             .args(["--wait", "sensorium", "sensorium.launch"])
             .arg(format!("models:={}", models.display()))
-            .env("ROS_PACKAGE_PATH", common::ros_package_path())
-            .env("SENSORIUM_BIN", common::example_binary())
+            .env("ROS_PACKAGE_PATH", rosnode::ros_package_path())
+            .env(
+                "SENSORIUM_BIN",
+                std::path::Path::new(env!("CARGO_BIN_EXE_sensorium")),
+            )
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()

@@ -2,50 +2,55 @@
 //! by rospy three times back to back with the camera silent during the second pass, and a rospy listener
 //! reading `~scene` with the genpy-generated `sensorium_msgs/Scene`, `~occupancy` and `/diagnostics`.
 
-mod common;
-
+use sensorium_testkit::listener::{listener_summary, start_listener};
 use sensorium_testkit::rosmaster::{wait_until, RosMaster};
-use sensorium_testkit::testdata::require;
+use sensorium_testkit::rosnode;
+use sensorium_testkit::testdata::{repo_root, require};
 use serde_json::Value;
 use std::process::Stdio;
 use std::time::Duration;
 
 #[test]
 fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera() {
-    let repo = common::repo();
+    let repo = repo_root();
     let models = repo.join("models");
     let bag = repo.join("tests/fixtures/sample.bag");
     let have_roscore = RosMaster::available();
     if !require(
         "Debian ROS (roscore, rospy, genpy)",
-        have_roscore && common::ros_python_ok(),
+        have_roscore && rosnode::ros_python_ok(),
     ) || !require(
         "models/ and tests/fixtures/sample.bag",
         models.is_dir() && bag.is_file(),
     ) {
         return;
     }
-    let node_bin = common::example_binary();
-    assert!(
-        node_bin.is_file(),
-        "{} missing (cargo test builds the examples)",
-        node_bin.display()
-    );
     let home = tempfile::tempdir().expect("ROS_HOME");
     let home = home.path();
     let ros = RosMaster::start(home, Duration::from_secs(30)).expect("starting roscore");
 
     // the generated Python class of sensorium_msgs/Scene, for the listener
-    let gen = common::genpy(home);
+    let gen = rosnode::genpy(home);
+    let config = home.join("node.toml");
+    std::fs::write(
+        &config,
+        "[scene]\nqueries = [\"a parked car\", \"a pedestrian\"]\n",
+    )
+    .expect("config");
     // the test machine is shared: let frame sets wait for the pipeline instead of dropping them
-    let mut node = common::start_node(
+    let mut node = rosnode::start_node(
         &ros,
-        &models,
-        &home.join("node.log"),
+        std::path::Path::new(env!("CARGO_BIN_EXE_sensorium")),
         &[
-            ("SENSORIUM_QUERIES", "a parked car;a pedestrian"),
-            ("SENSORIUM_DEADLINE_MS", "2000"),
+            "--models",
+            models.to_str().expect("utf-8 path"),
+            "--config",
+            config.to_str().expect("utf-8 path"),
+            "--deadline-ms",
+            "2000",
         ],
+        &home.join("node.log"),
+        &[],
     );
     wait_until("the node's subscriptions", Duration::from_secs(120), || {
         ros.topic_info("/lidar/points").contains("/sensorium")
@@ -54,11 +59,11 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
     let scene_info = ros.topic_info("/sensorium/scene");
     assert!(scene_info.contains("sensorium_msgs/Scene"), "{scene_info}");
 
-    let (listener, lines) = common::start_listener(&ros, &gen, 24.0, true);
+    let (listener, lines) = start_listener(&ros, &gen, 24.0, true);
 
     let player = ros
         .command(sensorium_testkit::testdata::ros_python())
-        .arg(common::peer_script())
+        .arg(rosnode::peer_script())
         .args(["play", bag.to_str().expect("utf-8 path"), "3", "1"])
         .stderr(Stdio::inherit())
         .output()
@@ -77,11 +82,11 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
     };
     let (off, on, done) = (at("camera_off"), at("camera_on"), at("done"));
 
-    let summary = common::listener_summary(lines);
+    let summary = listener_summary(lines).expect("listener summary");
     drop(listener);
 
     // SIGINT: the node drains and exits within a second
-    let (status, exit_s, report) = common::stop_node(&mut node);
+    let (status, exit_s, report) = rosnode::stop_node(&mut node);
     let log = std::fs::read_to_string(home.join("node.log")).unwrap_or_default();
     assert!(status.success(), "node exit {status:?}\n{log}");
     println!("node report:\n{report}");
@@ -301,7 +306,7 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
     assert!(models_ok, "models diagnostic OK");
 
     // latency inside the node (message received → scene published), as the node reports it
-    let get = |k: &str| common::report_value(&report, k);
+    let get = |k: &str| rosnode::report_value(&report, k);
     println!(
         "node latency (received → published): p50 {:.1} ms, p99 {:.1} ms over {} scenes",
         get("latency_p50_ms"),

@@ -1,14 +1,14 @@
-//! Hostile input against the live node (issue #14): the bundled sample published 10× faster than
+//! Hostile input against the live node: the bundled sample published 10× faster than
 //! recorded for 60 s (`SENSORIUM_FLOOD_SECONDS` for a longer run), with one 3 MB camera message over the
 //! node's 2 MB `~max_message_bytes` in the middle. The node must stay up, keep its memory flat and its
 //! latency bounded, drop the excess by reason (rate limit, ingest overflow, late), skip the oversized
 //! message without losing the camera connection, and go on publishing scenes.
 
-mod common;
-
-use common::{report_value, rss_kb};
+use sensorium_testkit::listener::{listener_summary, start_listener};
 use sensorium_testkit::rosmaster::RosMaster;
-use sensorium_testkit::testdata::require;
+use sensorium_testkit::rosnode;
+use sensorium_testkit::rosnode::{report_value, rss_kb};
+use sensorium_testkit::testdata::{repo_root, require};
 use serde_json::Value;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,12 +17,12 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn node_survives_a_flood_and_an_oversized_message() {
-    let repo = common::repo();
+    let repo = repo_root();
     let models = repo.join("models");
     let bag = repo.join("tests/fixtures/sample.bag");
     if !require(
         "Debian ROS (roscore, rospy, genpy, rosparam)",
-        RosMaster::available() && common::ros_python_ok(),
+        RosMaster::available() && rosnode::ros_python_ok(),
     ) || !require(
         "models/ and tests/fixtures/sample.bag",
         models.is_dir() && bag.is_file(),
@@ -37,7 +37,7 @@ fn node_survives_a_flood_and_an_oversized_message() {
     let home = tempfile::tempdir().expect("ROS_HOME");
     let home = home.path();
     let ros = RosMaster::start(home, Duration::from_secs(30)).expect("starting roscore");
-    let gen = common::genpy(home);
+    let gen = rosnode::genpy(home);
     for (k, v) in [
         ("max_message_bytes", cap.to_string()),
         ("max_rate_hz", format!("{max_rate:?}")),
@@ -50,9 +50,15 @@ fn node_survives_a_flood_and_an_oversized_message() {
         assert!(ok, "rosparam set /sensorium/{k}");
     }
     let node_log = home.join("node.log");
-    let mut node = common::start_node(&ros, &models, &node_log, &[]);
-    common::wait_subscribed(&ros);
-    let (listener, lines) = common::start_listener(&ros, &gen, seconds + 8.0, false);
+    let mut node = rosnode::start_node(
+        &ros,
+        std::path::Path::new(env!("CARGO_BIN_EXE_sensorium")),
+        &["--models", models.to_str().expect("utf-8 path")],
+        &node_log,
+        &[],
+    );
+    rosnode::wait_subscribed(&ros);
+    let (listener, lines) = start_listener(&ros, &gen, seconds + 8.0, false);
 
     // the node's resident memory, once a second, while the flood runs
     let pid = node.id();
@@ -72,7 +78,7 @@ fn node_survives_a_flood_and_an_oversized_message() {
     };
     let flood = ros
         .command(sensorium_testkit::testdata::ros_python())
-        .arg(common::peer_script())
+        .arg(rosnode::peer_script())
         .args([
             "flood",
             bag.to_str().expect("utf-8"),
@@ -104,9 +110,9 @@ fn node_survives_a_flood_and_an_oversized_message() {
         .map(|e| e["sent"].clone())
         .unwrap_or_default();
 
-    let summary = common::listener_summary(lines);
+    let summary = listener_summary(lines).expect("listener summary");
     drop(listener);
-    let (status, _, report) = common::stop_node(&mut node);
+    let (status, _, report) = rosnode::stop_node(&mut node);
     let log = std::fs::read_to_string(&node_log).unwrap_or_default();
     assert!(
         status.success(),

@@ -1,15 +1,15 @@
-//! Soak (issue #14): the node on the sample played in a loop by Debian's `rosbag play -l` for
+//! Soak: the node on the sample played in a loop by Debian's `rosbag play -l` for
 //! `SENSORIUM_SOAK_SECONDS` (300 in the test command; the documented long run is 1800). Checked: the
 //! node stays up; resident memory after warm-up (median of the first vs the last tenth) does not grow by
 //! more than 5 %, or ends within 1 % of the peak of the first half after warm-up; the latency p90 of the
 //! last fifth of the run is not above the first fifth's (within noise); every frame set the node formed
 //! is accounted for (scenes + drops by reason = frame sets).
 
-mod common;
-
-use common::{report_value, rss_kb};
+use sensorium_testkit::listener::{listener_summary, start_listener};
 use sensorium_testkit::rosmaster::{Killed as Proc, RosMaster};
-use sensorium_testkit::testdata::require;
+use sensorium_testkit::rosnode;
+use sensorium_testkit::rosnode::{report_value, rss_kb};
+use sensorium_testkit::testdata::{repo_root, require};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -22,12 +22,12 @@ fn quantile(v: &mut [f64], q: f64) -> f64 {
 
 #[test]
 fn node_soak_keeps_memory_latency_and_accounting() {
-    let repo = common::repo();
+    let repo = repo_root();
     let models = repo.join("models");
     let bag = repo.join("tests/fixtures/sample.bag");
     if !require(
         "Debian ROS (roscore, rosbag, rospy, genpy)",
-        RosMaster::available() && common::ros_python_ok(),
+        RosMaster::available() && rosnode::ros_python_ok(),
     ) || !require(
         "models/ and tests/fixtures/sample.bag",
         models.is_dir() && bag.is_file(),
@@ -41,10 +41,16 @@ fn node_soak_keeps_memory_latency_and_accounting() {
     let home = tempfile::tempdir().expect("ROS_HOME");
     let home = home.path();
     let ros = RosMaster::start(home, Duration::from_secs(30)).expect("roscore");
-    let gen = common::genpy(home);
-    let mut node = common::start_node(&ros, &models, &home.join("node.log"), &[]);
-    common::wait_subscribed(&ros);
-    let (listener, lines) = common::start_listener(&ros, &gen, seconds as f64 + 5.0, false);
+    let gen = rosnode::genpy(home);
+    let mut node = rosnode::start_node(
+        &ros,
+        std::path::Path::new(env!("CARGO_BIN_EXE_sensorium")),
+        &["--models", models.to_str().expect("utf-8 path")],
+        &home.join("node.log"),
+        &[],
+    );
+    rosnode::wait_subscribed(&ros);
+    let (listener, lines) = start_listener(&ros, &gen, seconds as f64 + 5.0, false);
     let _play = Proc::new(
         ros.command("rosbag")
             .args(["play", "-l", "-q"])
@@ -63,9 +69,9 @@ fn node_soak_keeps_memory_latency_and_accounting() {
         let kb = rss_kb(pid).unwrap_or_else(|| panic!("the node exited during the soak"));
         rss.push((t0.elapsed().as_secs_f64(), kb));
     }
-    let summary = common::listener_summary(lines);
+    let summary = listener_summary(lines).expect("listener summary");
     drop(listener);
-    let (status, _, report) = common::stop_node(&mut node);
+    let (status, _, report) = rosnode::stop_node(&mut node);
     assert!(status.success(), "node exit {status:?}");
     let get = |k: &str| report_value(&report, k) as u64;
 
