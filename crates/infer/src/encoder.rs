@@ -1,153 +1,24 @@
-//! Loading an ONNX model through tract (with an NNEF cache) and running it.
+//! Loading an ONNX model through tract (with an NNEF cache) or onnxruntime, and running it.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tract_onnx::prelude::*;
-use tract_onnx::tract_core::runtime::{runtime_for_name, RunOptions, Runnable, Runtime};
+use tract_onnx::tract_core::runtime::{RunOptions, Runnable};
 
 use crate::error::{InferError, Result};
 use crate::graph;
-use crate::manifest::{DType, Dim, Manifest};
+use crate::manifest::{Dim, Manifest};
 use crate::tensor::{Output, Outputs, Tensor as InTensor, TensorData};
 
-/// The tract release this crate is built against (part of the cache key).
-pub const TRACT_VERSION: &str = "0.23";
+mod options;
+mod tract_load;
 
-/// The inference engine behind an [`Encoder`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    /// tract: pure Rust, every platform, the default.
-    #[default]
-    Tract,
-    /// ONNX Runtime through `ort` (cargo feature `onnxruntime`, library loaded at run time).
-    OnnxRuntime,
-}
-
-impl Backend {
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Tract => "tract",
-            Backend::OnnxRuntime => "onnxruntime",
-        }
-    }
-}
-
-impl std::fmt::Display for Backend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Backend {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Backend, String> {
-        match s {
-            "tract" => Ok(Backend::Tract),
-            "onnxruntime" | "ort" => Ok(Backend::OnnxRuntime),
-            other => Err(format!("unknown backend {other:?} (tract, onnxruntime)")),
-        }
-    }
-}
-
-/// The backends this build can run here: tract always; onnxruntime when compiled in and its library
-/// loads (else the reason it cannot).
-pub fn backends_available() -> Vec<(Backend, std::result::Result<String, String>)> {
-    let mut v = vec![(Backend::Tract, Ok(format!("tract {TRACT_VERSION}")))];
-    #[cfg(feature = "onnxruntime")]
-    v.push((
-        Backend::OnnxRuntime,
-        crate::ort_backend::available().map(|p| format!("onnxruntime from {}", p.display())),
-    ));
-    #[cfg(not(feature = "onnxruntime"))]
-    v.push((
-        Backend::OnnxRuntime,
-        Err("not compiled in (cargo feature `onnxruntime`)".to_string()),
-    ));
-    v
-}
-
-/// How to load a model.
-#[derive(Debug, Clone)]
-pub struct LoadOptions {
-    /// Which engine runs the model.
-    pub backend: Backend,
-    /// A `[[variants]]` name from the manifest (e.g. "int8"); `None` loads `file` (fp32).
-    pub variant: Option<String>,
-    /// Threads for tract's matrix products: 0 = all cores, 1 = single-threaded.
-    pub threads: usize,
-    /// Where optimized models are cached; `None` = [`default_cache_dir`].
-    pub cache_dir: Option<PathBuf>,
-    /// Read and write the NNEF cache.
-    pub use_cache: bool,
-    /// Load QDQ models with a quantized Softmax despite the tract bug (outputs are wrong).
-    pub allow_qdq_softmax: bool,
-    /// tract runtime name ("cpu", "cuda"); `None` = "cuda" with the `cuda` feature, else "cpu".
-    pub runtime: Option<String>,
-}
-
-impl Default for LoadOptions {
-    fn default() -> Self {
-        LoadOptions {
-            backend: Backend::Tract,
-            variant: None,
-            threads: 1,
-            cache_dir: None,
-            use_cache: true,
-            allow_qdq_softmax: false,
-            runtime: None,
-        }
-    }
-}
-
-/// `$SENSORIUM_CACHE_DIR`, else `$XDG_CACHE_HOME/sensorium`, else `$HOME/.cache/sensorium`.
-pub fn default_cache_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("SENSORIUM_CACHE_DIR") {
-        return PathBuf::from(p);
-    }
-    if let Some(p) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(p).join("sensorium");
-    }
-    if let Some(p) = std::env::var_os("HOME") {
-        return PathBuf::from(p).join(".cache/sensorium");
-    }
-    std::env::temp_dir().join("sensorium-cache")
-}
-
-/// What happened with the NNEF cache during a load.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "state", content = "detail")]
-pub enum CacheUse {
-    /// Not asked for.
-    Disabled,
-    /// The decluttered model was read from the cache (ONNX parsing skipped).
-    Hit,
-    /// Parsed from ONNX and written to the cache.
-    Written,
-    /// Parsed from ONNX; the model could not be cached (why).
-    NotCached(String),
-}
-
-/// Facts about one load.
-#[derive(Debug, Clone, Serialize)]
-pub struct LoadInfo {
-    pub model_file: PathBuf,
-    pub cache: CacheUse,
-    pub cache_file: Option<PathBuf>,
-    /// Wall time of [`Encoder::load`] in milliseconds.
-    pub load_ms: f64,
-    /// The engine that runs the model.
-    pub backend: Backend,
-    /// The runtime/device that runs the model ("cpu", "cuda").
-    pub runtime: String,
-    pub threads: usize,
-    /// Warnings raised while loading (also logged).
-    pub warnings: Vec<String>,
-}
+pub use options::{
+    backends_available, default_cache_dir, Backend, CacheUse, LoadInfo, LoadOptions, TRACT_VERSION,
+};
+use tract_load::{nnef, prepare, write_cache};
 
 /// A loaded, optimized model ready to run.
 pub struct Encoder {
@@ -170,26 +41,6 @@ impl std::fmt::Debug for Encoder {
             .field("model", &self.model_path)
             .field("info", &self.info)
             .finish()
-    }
-}
-
-static CUDA_FALLBACK_WARNED: AtomicBool = AtomicBool::new(false);
-
-fn nnef() -> tract_nnef::framework::Nnef {
-    use tract_extra::WithTractExtra;
-    use tract_onnx::WithOnnx;
-    use tract_transformers::WithTractTransformers;
-    tract_nnef::nnef()
-        .with_onnx()
-        .with_tract_transformers()
-        .with_tract_extra()
-}
-
-fn to_tract_dt(d: DType) -> DatumType {
-    match d {
-        DType::F32 => DatumType::F32,
-        DType::I64 => DatumType::I64,
-        DType::U8 => DatumType::U8,
     }
 }
 
@@ -369,78 +220,6 @@ impl Encoder {
         Ok((typed, model_path, manifest))
     }
 
-    fn typed_from_onnx(
-        bytes: &[u8],
-        manifest: &Manifest,
-        manifest_path: &Path,
-        model_path: &Path,
-        dir: &Path,
-        options: &LoadOptions,
-    ) -> Result<TypedModel> {
-        let onnx = tract_onnx::onnx();
-        let corrupt = |message: String| InferError::Corrupt {
-            path: model_path.to_path_buf(),
-            message,
-        };
-        let proto = onnx
-            .proto_model_for_read(&mut &bytes[..])
-            .map_err(|e| corrupt(format!("{e:#}")))?;
-        let Some(graph) = proto.graph.as_ref() else {
-            return Err(corrupt("no graph in the protobuf".into()));
-        };
-        if graph.node.is_empty() && graph.output.is_empty() {
-            return Err(corrupt("empty graph (no nodes, no outputs)".into()));
-        }
-        let foreign = graph::foreign_ops(&proto);
-        if !foreign.is_empty() {
-            return Err(InferError::Unsupported {
-                path: model_path.to_path_buf(),
-                message: foreign.join(", "),
-            });
-        }
-        graph::validate(graph, manifest, model_path, manifest_path)?;
-        let softmax = graph::qdq_softmax_nodes(graph);
-        if let Some(node) = softmax.first() {
-            if !options.allow_qdq_softmax {
-                return Err(InferError::QdqSoftmax {
-                    path: model_path.to_path_buf(),
-                    node: node.clone(),
-                });
-            }
-            tracing::warn!(
-                "{}: QDQ-wrapped Softmax {softmax:?}: tract computes it wrongly",
-                model_path.display()
-            );
-        }
-        let dir_str = dir.to_str();
-        let mut model = onnx
-            .parse(&proto, dir_str)
-            .map_err(|e| classify(model_path, "translate the ONNX graph", e))?
-            .model;
-        for (i, spec) in manifest.inputs.iter().enumerate() {
-            let shape: Vec<TDim> = spec
-                .shape
-                .iter()
-                .map(|d| match d {
-                    Dim::Fixed(n) => TDim::Val(*n as i64),
-                    Dim::Symbol(s) => TDim::Sym(model.sym(s)),
-                })
-                .collect();
-            model
-                .set_input_fact(i, InferenceFact::dt_shape(to_tract_dt(spec.dtype), shape))
-                .map_err(|e| InferError::tract(model_path, "set input facts", e))?;
-        }
-        model
-            .select_outputs_by_name(manifest.outputs.iter().map(|o| o.name.as_str()))
-            .map_err(|e| InferError::tract(model_path, "select outputs", e))?;
-        let typed = model
-            .into_typed()
-            .map_err(|e| classify(model_path, "analyse and type the model", e))?;
-        typed
-            .into_decluttered()
-            .map_err(|e| classify(model_path, "declutter the model", e))
-    }
-
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
@@ -540,77 +319,4 @@ impl Encoder {
         }
         Ok(Outputs(result))
     }
-}
-
-/// Sorts tract load errors into "unsupported operator" and the rest.
-fn classify(path: &Path, stage: &'static str, e: TractError) -> InferError {
-    let msg = crate::error::one_line(&e);
-    if msg.contains("Unimplemented") || msg.contains("not implemented") || msg.contains("Unsupported") {
-        InferError::Unsupported {
-            path: path.to_path_buf(),
-            message: msg,
-        }
-    } else {
-        InferError::Tract {
-            path: path.to_path_buf(),
-            stage,
-            message: msg,
-        }
-    }
-}
-
-fn write_cache(model: &TypedModel, file: &Path) -> std::result::Result<(), String> {
-    let dir = file
-        .parent()
-        .ok_or_else(|| "cache path has no folder".to_string())?;
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mut buf = Vec::new();
-    nnef()
-        .write_to_tar(model, &mut buf)
-        .map_err(|e| format!("NNEF serialization: {e:#}"))?;
-    // Readable back? (some ops serialize but do not load.)
-    nnef()
-        .model_for_read(&mut &buf[..])
-        .map_err(|e| format!("NNEF reload: {e:#}"))?;
-    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, &buf).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, file).map_err(|e| format!("{}: {e}", file.display()))
-}
-
-fn prepare(
-    typed: TypedModel,
-    run_options: &RunOptions,
-    options: &LoadOptions,
-    model_path: &Path,
-    warnings: &mut Vec<String>,
-) -> Result<(Box<dyn Runnable>, String)> {
-    let wanted = options
-        .runtime
-        .clone()
-        .unwrap_or_else(|| if cfg!(feature = "cuda") { "cuda" } else { "cpu" }.into());
-    if wanted != "cpu" {
-        let fallback = |why: String, warnings: &mut Vec<String>| {
-            let w = format!(
-                "{}: runtime {wanted:?} unavailable, running on CPU: {why}",
-                model_path.display()
-            );
-            if !CUDA_FALLBACK_WARNED.swap(true, Ordering::Relaxed) {
-                tracing::warn!("{w}");
-            }
-            warnings.push(w);
-        };
-        match runtime_for_name(&wanted) {
-            Ok(Some(rt)) => match rt.prepare_with_options(typed.clone(), run_options) {
-                Ok(r) => return Ok((r, wanted)),
-                Err(e) => fallback(format!("{e:#}"), warnings),
-            },
-            Ok(None) => fallback("not compiled in".into(), warnings),
-            Err(e) => fallback(format!("{e:#}"), warnings),
-        }
-    }
-    let rt = tract_onnx::tract_core::runtime::DefaultRuntime;
-    let r = rt
-        .prepare_with_options(typed, run_options)
-        .map_err(|e| classify(model_path, "optimize the model", e))?;
-    Ok((r, "cpu".into()))
 }
