@@ -1,12 +1,12 @@
-#!/usr/bin/python3
 """The Python baseline `sensorium bench` compares its end-to-end figure with: what a robotics team would
 hand-roll as a ROS node — rosbag + numpy decoding, the training recipe's numpy preprocessing
-(models/recipes/preprocess.py: crop, projection, painting, pillars, scatter) and onnxruntime for the same
+(sensorium_recipe.preprocess: crop, projection, painting, pillars, scatter) and onnxruntime for the same
 four ONNX models — over the same recording, one frame set per LiDAR sweep (the nearest camera image, the
 latest map text), as fast as it goes.
 
 usage: baseline_node.py BAG MODELS_DIR VARIANT(fp32|int8) THREADS [MAX_FRAMES]
-Run with Debian's python3 (rosbag, cv2); onnxruntime comes from SENSORIUM_VENV_SITE (appended to sys.path).
+Run with the project's .venv python (scripts/setup-venv.sh: the recipe package, OpenCV, onnxruntime; Debian's
+rosbag through its system site-packages).
 Prints one JSON object: per-frame-set latency median/p99 (decode → fusion outputs), frames, wall seconds,
 frames per second and the process's peak RSS.
 """
@@ -16,18 +16,11 @@ import resource
 import sys
 import time
 
-site = os.environ.get("SENSORIUM_VENV_SITE")
-if site:
-    sys.path.append(site)
-
-import numpy as np  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-import rosbag  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "models", "recipes"))
-import preprocess as pp  # noqa: E402
-import rosbag_frames as rf  # noqa: E402
+import numpy as np
+import onnxruntime as ort
+import rosbag
+from sensorium_recipe import preprocess as pp
+from sensorium_recipe import rosbag_frames as rf
 
 ROLES = {"image": "image_encoder", "point": "point_encoder", "text": "text_encoder", "fusion": "fusion"}
 

@@ -1,9 +1,7 @@
-#!/usr/bin/python3
 """The peers `sensorium bench` measures itself against, each on the same inputs the Rust side wrote.
 
-Run with Debian's python3 (cv2, rospy, sensor_msgs, message_filters); onnxruntime and onnx come from the
-project's .venv, whose site-packages is appended to sys.path when SENSORIUM_VENV_SITE is set (appended,
-so Debian's numpy, which cv2 is built against, stays first).
+Run with the project's .venv python (scripts/setup-venv.sh): OpenCV (opencv-python-headless), onnxruntime and
+onnx from the venv, Debian's rospy, sensor_msgs and rosbag through its system site-packages.
 
 usage: peers.py COMMAND ARGS...   (each prints one JSON object on its last stdout line)
   versions
@@ -20,11 +18,7 @@ import os
 import sys
 import time
 
-site = os.environ.get("SENSORIUM_VENV_SITE")
-if site:
-    sys.path.append(site)
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def stats(times):

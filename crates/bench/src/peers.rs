@@ -1,5 +1,6 @@
-//! Running the peers: Python scripts (Debian's python3 for OpenCV / ROS, the project's .venv for
-//! onnxruntime / onnx) and PCL's `pcl_voxel_grid`. Missing peers are installed when allowed.
+//! Running the peers: Python scripts under the project's .venv (scripts/setup-venv.sh: OpenCV,
+//! onnxruntime, onnx, the recipe's `sensorium_recipe` package, and Debian's ROS modules through its
+//! system site-packages) and PCL's `pcl_voxel_grid`. Missing peers are installed when allowed.
 
 use anyhow::{anyhow, bail, Context, Result};
 use sensorium_testkit::testdata::{repo_root, ros_python, venv_python};
@@ -8,20 +9,22 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Which interpreter a peer needs.
+/// What a peer script needs. Both kinds run under the project's .venv python, which has both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Interp {
-    /// Debian's python3 (cv2, rospy, sensor_msgs, message_filters) with the venv's onnxruntime appended.
+    /// Debian's ROS modules (rosbag, rospy, sensor_msgs, message_filters) and OpenCV, with
+    /// onnxruntime and the recipe package beside them.
     Ros,
-    /// The project's .venv (onnxruntime, onnx, numpy 2).
+    /// onnxruntime and onnx.
     Venv,
 }
 
 #[derive(Debug, Clone)]
 pub struct Peers {
+    /// Debian's python3, for scripts that run outside the venv (the message_filters reference).
     pub ros_python: PathBuf,
+    /// The project's .venv python: every peer script.
     pub venv_python: PathBuf,
-    pub venv_site: Option<PathBuf>,
     pub scripts: PathBuf,
     /// peer → why it is unavailable (absent when available).
     pub missing: BTreeMap<&'static str, String>,
@@ -41,11 +44,9 @@ fn check(cmd: &mut Command) -> Result<(), String> {
 
 impl Peers {
     pub fn locate() -> Peers {
-        let venv_python = venv_python();
         Peers {
             ros_python: ros_python(),
-            venv_site: sensorium_testkit::testdata::venv_site_of(&venv_python),
-            venv_python,
+            venv_python: venv_python(),
             scripts: repo_root().join("crates/bench/python"),
             missing: BTreeMap::new(),
         }
@@ -53,22 +54,18 @@ impl Peers {
 
     fn probe(&mut self) {
         self.missing.clear();
-        let ros = |code: &str| {
-            let mut c = Command::new(&self.ros_python);
+        let venv = |code: &str| {
+            let mut c = Command::new(&self.venv_python);
             c.args(["-c", code]);
             check(&mut c)
         };
         let checks: [(&'static str, Result<(), String>); 5] = [
-            ("opencv", ros("import cv2")),
+            ("opencv", venv("import cv2")),
             (
                 "ros (sensor_msgs, message_filters, rosbag)",
-                ros("import sensor_msgs.point_cloud2, message_filters, rosbag"),
+                venv("import sensor_msgs.point_cloud2, message_filters, rosbag"),
             ),
-            ("onnxruntime", {
-                let mut c = Command::new(&self.venv_python);
-                c.args(["-c", "import onnxruntime, onnx"]);
-                check(&mut c)
-            }),
+            ("onnxruntime", venv("import onnxruntime, onnx")),
             ("pcl", {
                 let mut c = Command::new("pcl_voxel_grid");
                 c.arg("-h");
@@ -77,15 +74,10 @@ impl Peers {
                     Err(e) => Err(format!("pcl_voxel_grid: {e}")),
                 }
             }),
-            ("baseline node (rosbag + cv2 + onnxruntime)", {
-                let mut c = Command::new(&self.ros_python);
-                c.args([
-                    "-c",
-                    "import sys; sys.path.append(sys.argv[1]); import rosbag, cv2, onnxruntime",
-                ]);
-                c.arg(self.venv_site.clone().unwrap_or_default());
-                check(&mut c)
-            }),
+            (
+                "baseline node (rosbag + cv2 + onnxruntime + sensorium_recipe)",
+                venv("import rosbag, cv2, onnxruntime, sensorium_recipe.rosbag_frames"),
+            ),
         ];
         for (k, r) in checks {
             if let Err(e) = r {
@@ -130,21 +122,15 @@ impl Peers {
             .map(|(k, v)| format!("{k} unavailable ({v})"))
     }
 
-    /// Runs `peers.py` (or another script in crates/bench/python) and parses the JSON object on its
-    /// last stdout line.
+    /// Runs `peers.py` (or another script in crates/bench/python) with the venv's python and parses
+    /// the JSON object on its last stdout line.
     pub fn run(&self, interp: Interp, script: &str, args: &[String]) -> Result<Value> {
-        let py = match interp {
-            Interp::Ros => &self.ros_python,
-            Interp::Venv => &self.venv_python,
-        };
-        let mut c = Command::new(py);
-        c.arg(self.scripts.join(script)).args(args);
-        if let (Interp::Ros, Some(site)) = (interp, &self.venv_site) {
-            c.env("SENSORIUM_VENV_SITE", site);
-        }
-        let out = c
+        let py = &self.venv_python;
+        let out = Command::new(py)
+            .arg(self.scripts.join(script))
+            .args(args)
             .output()
-            .with_context(|| format!("starting {} {script}", py.display()))?;
+            .with_context(|| format!("starting {} {script} ({interp:?} peer)", py.display()))?;
         let stdout = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);

@@ -1,7 +1,8 @@
-//! `sensorium replay` held to the recipe's offline evaluation in Python (models/recipes/evaluate_bag.py:
-//! Debian's rosbag + cv2, the recipe's numpy preprocessing, onnxruntime, the recipe's `score`) on the
-//! bundled sample. Its own test binary: the Python runs take both cores for a while, and the replay
-//! tests' overload figures must not share the machine with them.
+//! `sensorium replay` held to the recipe's offline evaluation in Python (`python -m
+//! sensorium_recipe.evaluate_bag` in the project venv: Debian's rosbag, OpenCV, the recipe's numpy
+//! preprocessing, onnxruntime, the recipe's scorer) on the bundled sample. Its own test binary: the
+//! Python runs take both cores for a while, and the replay tests' overload figures must not share the
+//! machine with them.
 
 mod common;
 use common::{replay, repo, scenes};
@@ -10,11 +11,13 @@ use std::process::Command;
 
 #[test]
 fn replay_metrics_match_the_recipes_python_evaluation_of_the_same_bag() {
-    use sensorium_testkit::testdata::{ort_int8_exact, require, ros_python, venv_site};
-    // the reference: models/recipes/evaluate_bag.py, the recipe's own `score` over its numpy
-    // preprocessing and onnxruntime, reading the bag with Debian's rosbag and cv2
-    let site = venv_site();
-    if !require("the project venv (scripts/setup-venv.sh)", site.is_some()) {
+    use sensorium_testkit::testdata::{ort_int8_exact, require, venv_imports, venv_python};
+    // the reference: sensorium_recipe.evaluate_bag, the recipe's own scorer over its numpy
+    // preprocessing and onnxruntime, reading the bag with Debian's rosbag and OpenCV
+    if !require(
+        "the project venv with the recipe package (scripts/setup-venv.sh)",
+        venv_imports("rosbag, cv2, onnxruntime, tokenizers, sensorium_recipe.evaluate_bag"),
+    ) {
         return;
     }
     let ort_exact = ort_int8_exact();
@@ -36,21 +39,20 @@ fn replay_metrics_match_the_recipes_python_evaluation_of_the_same_bag() {
             .collect();
         let stamps_file = out.path().join("stamps.txt");
         std::fs::write(&stamps_file, stamps.join("\n")).expect("write stamps");
-        let o = Command::new(ros_python())
-            .arg(repo().join("models/recipes/evaluate_bag.py"))
+        let o = Command::new(venv_python())
+            .args(["-m", "sensorium_recipe.evaluate_bag"])
             .arg(repo().join("tests/fixtures/sample.bag"))
             .args(["--models", "models", "--variant", variant, "--stamps"])
             .arg(&stamps_file)
             .current_dir(repo())
-            .env("SENSORIUM_VENV_SITE", site.clone().unwrap_or_default())
             .output()
-            .expect("run evaluate_bag.py");
+            .expect("run sensorium_recipe.evaluate_bag");
         assert!(
             o.status.success(),
-            "evaluate_bag.py failed: {}",
+            "sensorium_recipe.evaluate_bag failed: {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        let py: Value = serde_json::from_slice(&o.stdout).expect("evaluate_bag.py prints JSON");
+        let py: Value = serde_json::from_slice(&o.stdout).expect("evaluate_bag prints JSON");
         eprintln!("{variant}: python {py}\n{variant}: sensorium replay {rs}");
         let close = |what: &str, a: Option<f64>, b: Option<f64>, tol: f64| {
             let (a, b) = (

@@ -38,28 +38,24 @@ pub fn ros_python() -> PathBuf {
         .unwrap_or_else(|_| PathBuf::from("/usr/bin/python3"))
 }
 
-/// Python interpreter of the project venv (onnxruntime, onnx): `$SENSORIUM_VENV_PYTHON`
-/// or `<repo>/.venv/bin/python`.
+/// Python interpreter of the project venv (scripts/setup-venv.sh: onnxruntime, onnx, tokenizers,
+/// OpenCV, the recipe's `sensorium_recipe` package; Debian's ROS modules through its system
+/// site-packages): `$SENSORIUM_VENV_PYTHON` or `<repo>/.venv/bin/python`.
 pub fn venv_python() -> PathBuf {
     std::env::var("SENSORIUM_VENV_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|_| repo_root().join(".venv/bin/python"))
 }
 
-/// The site-packages folder of the venv whose interpreter is `venv_python`, if it exists: appended to
-/// Debian's python3 `sys.path` (`SENSORIUM_VENV_SITE`) by scripts that need ROS's modules and cv2
-/// (built for Debian's numpy) beside onnxruntime.
-pub fn venv_site_of(venv_python: &Path) -> Option<PathBuf> {
-    let lib = venv_python.parent()?.parent()?.join("lib");
-    std::fs::read_dir(lib)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path().join("site-packages")))
-        .find(|p| p.is_dir())
-}
-
-/// [`venv_site_of`] the project venv ([`venv_python`]).
-pub fn venv_site() -> Option<PathBuf> {
-    venv_site_of(&venv_python())
+/// Whether the project venv ([`venv_python`]) imports `modules` (a Python import list, e.g.
+/// `"rosbag, cv2, sensorium_recipe"`).
+pub fn venv_imports(modules: &str) -> bool {
+    std::process::Command::new(venv_python())
+        .args(["-c", &format!("import {modules}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Skip (return false, with a note on stderr) or panic when a peer/data file is missing.

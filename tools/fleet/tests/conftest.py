@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # the package, also when it is not installed
+from sensorium_fleet.replay import REPO, SensoriumNotFound, find_sensorium
 
-from sensorium_fleet.replay import REPO, SensoriumNotFound, find_sensorium  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 FRAMES = 12
 SEEDS = list(range(1, 13))

@@ -4,8 +4,8 @@ same parameters (onnx.helper) for export.
 Training runs channel-last (NHWC, points as [B, P, N, F]): XLA's CPU convolutions, gathers and
 scatters are several times faster that way than on NCHW planes. The exported graphs keep the
 NCHW contract of docs/MODEL_SPEC.md; weights are stored in ONNX layout (conv OIHW, ConvTranspose
-[Cin, Cout, kh, kw], linear [in, out]) so export is a plain copy. `train.py` checks every exported
-graph against these forward passes.
+[Cin, Cout, kh, kw], linear [in, out]) so export is a plain copy. The recipe (export.parity) checks every
+exported graph against these forward passes.
 
 One architecture family, two sizes (`ARCH["student"]`, `ARCH["teacher"]`): the teacher is wider in
 every hidden layer and keeps the student's interfaces (32 image feature channels, 64 pillar
@@ -39,12 +39,14 @@ from jax import lax
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from .classes import CLASSES
+
 EMB = 64
 FEAT_C = 32
 PILLAR_F = 42
 PILLAR_C = 64
 BEV_OUT_C = 32
-K_CLASSES = 6
+K_CLASSES = len(CLASSES)  # class_logits channels: the fusion manifest's classes
 TEXT_LEN = 64
 MAX_TEXTS = 8
 BEV = 96

@@ -1,13 +1,13 @@
-#!/usr/bin/python3
-"""The recipe's offline evaluation (train.py `score`: occupancy IoU, per-class recall, query top-1)
-of the packaged models on a recorded bag, in Python: Debian's rosbag and cv2 for reading, the
-recipe's numpy preprocessing (preprocess.py: crop, projection, painting, pillars, scatter) and
-onnxruntime for the four ONNX models (train.py `Pipeline`), the recipe's own tokenizer (`tokenizers`).
+"""The recipe's offline evaluation (scorer.score: occupancy IoU, per-class recall, query top-1) of the
+packaged models on a recorded bag, in Python: Debian's rosbag and OpenCV for reading, the recipe's numpy
+preprocessing (preprocess: crop, projection, painting, pillars, scatter) and onnxruntime for the four ONNX
+models (pipeline.Pipeline), the recipe's own tokenizer (`tokenizers`), the class list of the models'
+fusion manifest.
 
 This is the reference `sensorium replay` is held to: on the same bag its summary's `metrics` must be
-within 2 points of what this prints (crates/cli/tests/replay.rs).
+within 2 points of what this prints (crates/cli/tests/python_parity.rs).
 
-  evaluate_bag.py BAG [--models DIR] [--variant int8|fp32] [--slop S] [--stamps FILE]
+  python -m sensorium_recipe.evaluate_bag BAG [--models DIR] [--variant int8|fp32] [--slop S] [--stamps FILE]
 
 Frames: one per LiDAR sweep that has ground truth (`/sensorium/ground_truth`, stamp within 1 ms),
 with the camera image nearest in header stamp (within --slop seconds, as ApproximateTime pairs
@@ -19,8 +19,7 @@ replay fused (a synchronizer leaves the last sweep of a recording unmatched).
 Prints one JSON object: frames, occupancy_iou, recall {class: value}, objects {class: count},
 query_top1 (null when fewer than 10 distinct captions, as the runtime does not score it then).
 
-Run with Debian's python3; onnxruntime and tokenizers come from SENSORIUM_VENV_SITE (appended to
-sys.path so Debian's numpy and cv2 stay in use).
+Run it with the project's .venv (scripts/setup-venv.sh): `.venv/bin/python -m sensorium_recipe.evaluate_bag`.
 """
 from __future__ import annotations
 
@@ -28,21 +27,16 @@ import argparse
 import json
 import math
 import os
-import sys
 
-site = os.environ.get("SENSORIUM_VENV_SITE")
-if site:
-    sys.path.append(site)
+import numpy as np
+import rosbag
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-
-import numpy as np  # noqa: E402
-import rosbag  # noqa: E402
-
-import preprocess as pp  # noqa: E402
-import rosbag_frames as rf  # noqa: E402
-import train  # noqa: E402
+from . import classes as model_classes
+from . import preprocess as pp
+from . import rosbag_frames as rf
+from .paths import MODELS_DIR
+from .pipeline import Pipeline
+from .scorer import score
 
 GT_TOPIC = "/sensorium/ground_truth"
 
@@ -98,9 +92,9 @@ def frames_of(bag_path, slop, only=None):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m sensorium_recipe.evaluate_bag", description=__doc__.split("\n\n")[0])
     ap.add_argument("bag")
-    ap.add_argument("--models", default=os.path.join(HERE, ".."))
+    ap.add_argument("--models", default=MODELS_DIR, help="models folder (default: the repository's models/)")
     ap.add_argument("--variant", default="int8", choices=["int8", "fp32"])
     ap.add_argument("--slop", type=float, default=0.03)
     ap.add_argument("--stamps", help="file of LiDAR header stamps (s), one per line: score only these sweeps")
@@ -116,15 +110,16 @@ def main():
     if not frames:
         raise SystemExit(f"{a.bag}: no sweep with ground truth and a camera image")
     variant_file = "model.onnx" if a.variant == "fp32" else f"model.{a.variant}.onnx"
-    m = train.score(train.Pipeline(a.models, tok, variant_file), frames)
+    classes = model_classes.load(a.models)
+    m = score(Pipeline(a.models, tok, variant_file), frames, classes=classes)
     distinct = len(set(f["caption"] for f in frames))
     clean = lambda v: None if isinstance(v, float) and math.isnan(v) else v  # noqa: E731
     print(json.dumps({
         "frames": m["frames"],
         "occupancy_iou": m["occupancy_iou"],
         "query_top1": m["query_top1"] if distinct >= 10 else None,
-        "recall": {c: clean(m[f"recall_{c}"]) for c in pp.CLASSES[1:] if m[f"objects_{c}"]},
-        "objects": {c: m[f"objects_{c}"] for c in pp.CLASSES[1:] if m[f"objects_{c}"]},
+        "recall": {c: clean(m[f"recall_{c}"]) for c in classes[1:] if m[f"objects_{c}"]},
+        "objects": {c: m[f"objects_{c}"] for c in classes[1:] if m[f"objects_{c}"]},
         "variant": a.variant,
     }))
 

@@ -25,6 +25,8 @@ import re
 
 import numpy as np
 
+from .classes import CLASSES
+
 IMG_W, IMG_H = 320, 192
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
@@ -35,7 +37,6 @@ ROWS = COLS = 96
 P_MAX, N_MAX = 6000, 16
 GEO = 9
 F = GEO + FEAT_C + 1  # 42
-CLASSES = ["background", "car", "truck", "pedestrian", "cyclist", "cone"]
 TEXT_LEN = 64
 MAX_TEXTS = 8
 METRIC_RADIUS = 40.0
@@ -249,7 +250,7 @@ class Meta:
         self.t_optical_lidar = np.array(m["T_optical_lidar"], np.float64).reshape(4, 4)
         self.classes = m.get("classes", CLASSES)
         if list(self.classes) != CLASSES:
-            raise ValueError(f"{data_dir}/meta.json: classes {self.classes} != spec {CLASSES}")
+            raise ValueError(f"{data_dir}/meta.json: classes {self.classes} != the fusion manifest's {CLASSES}")
 
 
 def frame_dirs(data_dir: str) -> list[str]:

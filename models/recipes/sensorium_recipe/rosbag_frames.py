@@ -1,9 +1,9 @@
-"""Reading sensorium's inputs out of a ROS1 bag with Debian's python `rosbag` (and cv2), for the
-recipe's offline evaluation of a recording (evaluate_bag.py) and the Python baseline node that
+"""Reading sensorium's inputs out of a ROS1 bag with Debian's python `rosbag` (and OpenCV for images), for the
+recipe's offline evaluation of a recording (evaluate_bag) and the Python baseline node that
 `sensorium bench` measures (crates/bench/python/baseline_node.py).
 
-Run with Debian's python3 (rosbag, cv2, numpy 1.x); onnxruntime and tokenizers come from the project
-venv, appended to sys.path from SENSORIUM_VENV_SITE (the venv's numpy 2 must not shadow Debian's).
+Runs in the project's .venv (scripts/setup-venv.sh): Debian's rosbag through its system site-packages,
+OpenCV (opencv-python-headless), numpy, onnxruntime and tokenizers from the venv.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 
-import preprocess as pp
+from . import preprocess as pp
 
 
 def quat_matrix(t):

@@ -21,11 +21,15 @@ import re
 
 import numpy as np
 
+from .classes import CLASSES
+
 ROADS = ["a straight road", "a road curving left", "a road curving right"]
 ZONES = ["in a school zone", "through a construction zone"]
 LIMITS = [30, 40, 50]
 DISTS = list(range(5, 50, 5))  # 5 .. 45 m
-CLASS_WORDS = {"car": 0, "truck": 1, "pedestrian": 2, "cyclist": 3, "traffic cone": 4}
+CAPTION_NAMES = {"cone": "traffic cone"}  # how a caption names a class, where not by its class name
+# caption words of each object class (the manifest's classes after background) -> the class's index among them
+CLASS_WORDS = {CAPTION_NAMES.get(c, c): i for i, c in enumerate(CLASSES[1:])}
 PLACES = ["ahead in our lane", "in the left lane", "in the oncoming lanes", "crossing", "on the right shoulder",
           "parked on the left", "on the left shoulder", "on the right sidewalk", "on the left sidewalk"]
 NUMBERS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -48,7 +52,8 @@ TOTAL_O = SIZE - len(TOTAL_STEPS)
 
 _SETTING = re.compile(r"^(a straight road|a road curving left|a road curving right) "
                       r"(in a school zone|through a construction zone|with a (\d+) km/h limit)")
-_WHAT = re.compile(r"^(a|one|two|three|four|five|six|seven|eight|nine|many) (car|truck|pedestrian|cyclist|traffic cone)s? ")
+_WHAT = re.compile(r"^(a|one|two|three|four|five|six|seven|eight|nine|many) (" + "|".join(map(re.escape, CLASS_WORDS))
+                   + r")s? ")
 
 
 def _parts(rest: str) -> list[str]:
