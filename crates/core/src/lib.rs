@@ -8,6 +8,6 @@ pub mod scene;
 pub mod sensor;
 pub mod time;
 
-pub use scene::{QueryScore, Scene, SceneBev, StageTiming};
+pub use scene::{QueryScore, Scene, SceneBev, SceneObject, StageTiming};
 pub use sensor::{MapAnnotation, MapText, Modality, ModalityMask, PointsSoA, RgbImage};
 pub use time::Stamp;

@@ -38,6 +38,29 @@ pub struct QueryScore {
     pub map: Vec<f32>,
 }
 
+/// One object found in the scene: connected BEV cells of one class, as an oriented box in the scene frame.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SceneObject {
+    /// Class name (the fusion manifest's `classes`).
+    pub class: String,
+    /// Mean over the object's cells of occupancy probability × class probability (0..1).
+    pub score: f32,
+    /// Box centre (m).
+    pub x: f32,
+    pub y: f32,
+    /// Middle of the LiDAR points in the object's cells (0 without points).
+    pub z: f32,
+    /// Heading of the box's long side (rad, counter-clockwise from x, in (-π/2, π/2]).
+    pub yaw: f32,
+    /// Along `yaw` (m).
+    pub length: f32,
+    pub width: f32,
+    /// Extent of the LiDAR points in the object's cells (0 without points).
+    pub height: f32,
+    /// LiDAR points in the object's cells.
+    pub points: u32,
+}
+
 /// Time spent in one stage for one scene.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageTiming {
@@ -59,6 +82,9 @@ pub struct Scene {
     pub embedding: Vec<f32>,
     pub bev: SceneBev,
     pub queries: Vec<QueryScore>,
+    /// Objects found in the BEV, highest score first.
+    #[serde(default)]
+    pub objects: Vec<SceneObject>,
     pub timing: Vec<StageTiming>,
     /// Age of the oldest fused input when the scene was produced, in ms.
     pub end_to_end_ms: f64,

@@ -13,6 +13,7 @@
 pub mod grid;
 pub mod map_raster;
 pub mod metrics;
+pub mod objects;
 pub mod paint;
 pub mod pillars;
 pub mod query_map;

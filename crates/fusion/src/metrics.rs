@@ -73,6 +73,10 @@ pub struct MetricsAccumulator {
     top1_hits: u64,
     top1_total: u64,
     frames: u64,
+    /// Objects: predicted ones matched to a ground-truth box, predicted ones in all, boxes in all.
+    object_matches: u64,
+    object_predicted: u64,
+    object_truth: u64,
 }
 
 /// Final metrics as they appear in the summary JSON.
@@ -84,7 +88,17 @@ pub struct Metrics {
     pub query_top1: Option<f64>,
     /// Ground-truth objects per class that were scored.
     pub objects: BTreeMap<String, u64>,
+    /// Of the scene objects within the radius, the fraction that match a ground-truth box (same
+    /// class, centres within [`OBJECT_MATCH_M`]); `None` when no object was predicted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_precision: Option<f64>,
+    /// Of the ground-truth boxes within the radius, the fraction matched by a scene object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_recall: Option<f64>,
 }
+
+/// A scene object matches a ground-truth box of its class whose centre is this close (m, in x/y).
+pub const OBJECT_MATCH_M: f64 = 2.0;
 
 impl MetricsAccumulator {
     /// Scores within `radius` metres; `classes` names the predicted class indices.
@@ -100,6 +114,9 @@ impl MetricsAccumulator {
             top1_hits: 0,
             top1_total: 0,
             frames: 0,
+            object_matches: 0,
+            object_predicted: 0,
+            object_truth: 0,
         }
     }
 
@@ -139,6 +156,42 @@ impl MetricsAccumulator {
         }
     }
 
+    /// Adds one frame's scene objects (highest score first): each, in turn, matches the nearest unmatched
+    /// box of its class within [`OBJECT_MATCH_M`]. Boxes and objects beyond the radius or outside the
+    /// grid are not scored.
+    pub fn add_objects(&mut self, gt: &GroundTruth, objects: &[sensorium_core::SceneObject]) {
+        let inside = |x: f64, y: f64| {
+            (x * x + y * y).sqrt() <= self.radius && self.grid.cell_of(x as f32, y as f32, 0.0).is_some()
+        };
+        let boxes: Vec<&GtBox> = gt
+            .boxes
+            .iter()
+            .filter(|b| {
+                b.class_index(&self.classes).is_some_and(|c| c != 0) && inside(b.center[0], b.center[1])
+            })
+            .collect();
+        let mut taken = vec![false; boxes.len()];
+        self.object_truth += boxes.len() as u64;
+        for o in objects {
+            let (x, y) = (f64::from(o.x), f64::from(o.y));
+            if !inside(x, y) {
+                continue;
+            }
+            self.object_predicted += 1;
+            let nearest = boxes
+                .iter()
+                .enumerate()
+                .filter(|(i, b)| !taken[*i] && b.class.eq_ignore_ascii_case(&o.class))
+                .map(|(i, b)| (i, (b.center[0] - x).hypot(b.center[1] - y)))
+                .filter(|(_, d)| *d <= OBJECT_MATCH_M)
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            if let Some((i, _)) = nearest {
+                taken[i] = true;
+                self.object_matches += 1;
+            }
+        }
+    }
+
     /// Adds one retrieval trial: was the frame's own caption the most similar of the candidates?
     pub fn add_query_trial(&mut self, hit: bool) {
         self.top1_hits += u64::from(hit);
@@ -160,6 +213,10 @@ impl MetricsAccumulator {
                 .collect(),
             query_top1: (self.top1_total > 0).then(|| self.top1_hits as f64 / self.top1_total as f64),
             objects: self.recall.iter().map(|(k, (_, t))| (k.clone(), *t)).collect(),
+            object_precision: (self.object_predicted > 0)
+                .then(|| self.object_matches as f64 / self.object_predicted as f64),
+            object_recall: (self.object_truth > 0)
+                .then(|| self.object_matches as f64 / self.object_truth as f64),
         }
     }
 }
@@ -248,6 +305,23 @@ mod tests {
         acc.add_frame(&gt, &occ, &class);
         // a frame with nothing predicted
         acc.add_frame(&gt, &vec![0.0; grid.cells()], &vec![0; grid.cells()]);
+        let found = |class: &str, x: f32, y: f32| sensorium_core::SceneObject {
+            class: class.into(),
+            x,
+            y,
+            ..Default::default()
+        };
+        // the car found 1.5 m off, a phantom pedestrian, the far pedestrian (beyond 40 m) not scored
+        acc.add_objects(
+            &gt,
+            &[
+                found("car", 11.0, 3.0),
+                found("pedestrian", 5.0, 5.0),
+                found("pedestrian", 45.0, 20.0),
+            ],
+        );
+        // the car as a truck: no match
+        acc.add_objects(&gt, &[found("truck", 10.0, 2.0)]);
         acc.add_query_trial(true);
         acc.add_query_trial(false);
         let m = acc.finish();
@@ -256,6 +330,8 @@ mod tests {
         assert_eq!(m.recall["car"], 0.5);
         assert!(!m.recall.contains_key("pedestrian"), "beyond 40 m is not scored");
         assert_eq!(m.query_top1, Some(0.5));
+        assert_eq!(m.object_precision, Some(1.0 / 3.0));
+        assert_eq!(m.object_recall, Some(0.5));
     }
 
     #[test]

@@ -272,6 +272,7 @@ mod tests {
                 score: 0.5,
                 map: vec![0.25, 0.5],
             }],
+            objects: Vec::new(),
             timing: vec![StageTiming {
                 stage: "fusion".into(),
                 ms: 2.0,

@@ -21,6 +21,7 @@ use anyhow::{anyhow, Result};
 use sensorium_core::{
     MapText, Modality, ModalityMask, PointsSoA, QueryScore, RgbImage, Scene, SceneBev, StageTiming, Stamp,
 };
+use sensorium_fusion::objects::{Columns, ObjectParams};
 use sensorium_fusion::paint::painted_width;
 use sensorium_fusion::pillars::EgoPoints;
 use sensorium_fusion::{BevGrid, PillarBuilder};
@@ -125,6 +126,7 @@ impl FusionStage {
         stamp: Stamp,
         image: Option<&ImageOut>,
         bev: Vec<f32>,
+        columns: &Columns,
         mut timing: Vec<StageTiming>,
     ) -> Result<Scene> {
         let mut t = Instant::now();
@@ -202,6 +204,25 @@ impl FusionStage {
                     .unwrap_or(0) as u8
             })
             .collect();
+        // the arg-max class's softmax probability per cell
+        let class_prob: Vec<f32> = (0..cells)
+            .map(|i| {
+                let top = out.class_logits[usize::from(class[i]) * cells + i];
+                let sum: f32 = (0..out.classes)
+                    .map(|c| (out.class_logits[c * cells + i] - top).exp())
+                    .sum();
+                1.0 / sum.max(1.0)
+            })
+            .collect();
+        let objects = sensorium_fusion::objects::extract(
+            &self.grid,
+            &occupancy,
+            &class,
+            &class_prob,
+            self.models.classes(),
+            columns,
+            ObjectParams::default(),
+        );
         let mut embedding = out.scene_embedding;
         l2_normalise(&mut embedding);
         if self.query_maps_on {
@@ -249,6 +270,7 @@ impl FusionStage {
                 map_text: self.map_text.clone(),
             },
             queries,
+            objects,
             timing,
             end_to_end_ms: 0.0,
         })
@@ -464,7 +486,9 @@ impl Perception {
         let mut timing = Vec::new();
         let image = self.camera.run(set, &mut timing)?;
         let lidar = self.lidar.run(set, image.as_ref(), &mut timing)?;
-        let scene = self.fusion.run(set, stamp, image.as_ref(), lidar.bev, timing)?;
+        let scene = self
+            .fusion
+            .run(set, stamp, image.as_ref(), lidar.bev, &lidar.columns, timing)?;
         Ok((scene, lidar.debug))
     }
 

@@ -217,6 +217,7 @@ impl Evaluation {
         if let Some(truth) = scene.lidar_stamp.and_then(|s| self.gt.take(s)) {
             self.metrics
                 .add_frame(&truth, &scene.bev.occupancy, &scene.bev.class);
+            self.metrics.add_objects(&truth, &scene.objects);
             self.retrieval
                 .push((scene.embedding.clone(), truth.caption.clone()));
         }

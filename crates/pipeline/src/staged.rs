@@ -98,7 +98,7 @@ impl StagedPerception {
                         (Some(e), _) => Err(e),
                         (None, None) => Err("LiDAR stage output missing".to_string()),
                         (None, Some(l)) => fusion
-                            .run(&set, stamp, image.as_ref(), l.bev, timing)
+                            .run(&set, stamp, image.as_ref(), l.bev, &l.columns, timing)
                             .map(|scene| (scene, l.debug))
                             .map_err(|e| format!("fusion stage: {e:#}")),
                     };

@@ -80,6 +80,7 @@ fn genpy_class_reads_the_rust_encoding() {
                 map: vec![1.0, 0.0, 0.0, 0.0, 0.0, 0.5],
             },
         ],
+        objects: Vec::new(),
         timing: vec![
             StageTiming {
                 stage: "image_encoder".into(),

@@ -5,6 +5,7 @@ use super::{lap, output_channels, FrameDebug, FrameSet, PaintedCloud};
 use crate::models::{ImageOut, Models};
 use anyhow::Result;
 use sensorium_core::{PointsSoA, StageTiming};
+use sensorium_fusion::objects::Columns;
 use sensorium_fusion::paint::{paint, FeatureMap, Sampler};
 use sensorium_fusion::pillars::EgoPoints;
 use sensorium_fusion::{BevGrid, PillarBuilder};
@@ -18,6 +19,8 @@ use std::time::Instant;
 pub struct LidarOut {
     /// BEV features, channel-major over the grid (zeros without LiDAR).
     pub bev: Vec<f32>,
+    /// Per BEV cell, the height range and count of the sweep's points (empty without LiDAR).
+    pub columns: Columns,
     pub debug: FrameDebug,
 }
 
@@ -70,6 +73,7 @@ impl LidarStage {
             let c = output_channels(&self.models.point, "pillar_features").unwrap_or(64);
             return Ok(LidarOut {
                 bev: vec![0.0; c * self.grid.cells()],
+                columns: Columns::default(),
                 debug,
             });
         };
@@ -142,7 +146,11 @@ impl LidarStage {
                     width,
                 });
         }
-        Ok(LidarOut { bev, debug })
+        Ok(LidarOut {
+            bev,
+            columns: Columns::of(&self.ego, &self.grid),
+            debug,
+        })
     }
 
     /// The last processed set's LiDAR points in the ego frame (cropped to the grid) and their
