@@ -508,7 +508,7 @@ input = "u8"
 format = "int8-qdq"
 calibration = "64 sim frames"
 [provenance]
-recipe = "models/recipes/train.py"
+recipe = "models/recipes/sensorium_recipe/train.py"
 seed = 3
 metrics = { occupancy_iou = 0.41 }
 [[variants]]
