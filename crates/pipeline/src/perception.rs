@@ -204,9 +204,12 @@ impl FusionStage {
                     .unwrap_or(0) as u8
             })
             .collect();
-        // the arg-max class's softmax probability per cell
+        // the arg-max class's softmax probability, in the cells objects can take (occupied, not background)
         let class_prob: Vec<f32> = (0..cells)
             .map(|i| {
+                if occupancy[i] <= ObjectParams::default().occupancy || class[i] == 0 {
+                    return 0.0;
+                }
                 let top = out.class_logits[usize::from(class[i]) * cells + i];
                 let sum: f32 = (0..out.classes)
                     .map(|c| (out.class_logits[c * cells + i] - top).exp())
