@@ -1,4 +1,4 @@
-//! Fault injection through the CLI (issue #14): time going backwards (a looped bag), a burst of
+//! Fault injection through the CLI: time going backwards (a looped bag), a burst of
 //! duplicates, reordered messages, a stamp an hour in the future, and a recording that hits a write
 //! error (what a full disk gives). Each is survived: the replay finishes, counts what it dropped by
 //! reason, and keeps fusing.
