@@ -120,7 +120,24 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
         assert!(s["stages"]
             .as_array()
             .is_some_and(|a| a.iter().any(|x| x == "fusion")));
+        assert_eq!(
+            s["object_arrays_agree"], true,
+            "one entry per object in each array: {s}"
+        );
     }
+    let cars = scenes
+        .iter()
+        .filter(|s| {
+            s["objects"]
+                .as_array()
+                .is_some_and(|o| o.iter().any(|c| c == "car"))
+        })
+        .count();
+    assert!(
+        cars * 2 >= scenes.len(),
+        "scenes with a car among their objects: {cars} of {}",
+        scenes.len()
+    );
     // pass 1: camera + LiDAR fused
     let p1: Vec<&Value> = phase(0.0, off).collect();
     let fused1 = p1.iter().filter(|s| mask(s) & 3 == 3).count();
@@ -172,7 +189,7 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
     }
 
     // markers (RViz): one array per scene, in the scene frame, with the grid outline, the modality status
-    // (camera off while it is silent) and the two queries with their scores
+    // (camera off while it is silent), the two queries with their scores, and a box and a label per object
     let markers = summary["markers"].as_array().expect("markers");
     assert!(
         markers.len() >= scenes.len() * 9 / 10,
@@ -184,7 +201,13 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
         assert_eq!(m["frame_ids"], serde_json::json!(["base_link"]), "{m}");
         assert_eq!(
             m["namespaces"],
-            serde_json::json!(["sensorium/extent", "sensorium/queries", "sensorium/status"]),
+            serde_json::json!([
+                "sensorium/extent",
+                "sensorium/object_labels",
+                "sensorium/objects",
+                "sensorium/queries",
+                "sensorium/status"
+            ]),
             "{m}"
         );
         assert_eq!(m["extent_points"], serde_json::json!([5]), "{m}");
@@ -193,7 +216,30 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
             q.len() == 2 && q[0].as_str().is_some_and(|s| s.starts_with("a parked car: ")),
             "{m}"
         );
+        let labels = m["objects"].as_array().expect("object labels");
+        assert_eq!(
+            m["object_boxes"].as_u64(),
+            Some(labels.len() as u64),
+            "a box per label: {m}"
+        );
     }
+    let with_objects: Vec<&Value> = markers
+        .iter()
+        .filter(|m| m["objects"].as_array().is_some_and(|o| !o.is_empty()))
+        .collect();
+    assert!(
+        with_objects.len() * 2 >= markers.len(),
+        "most scenes of the sample show objects: {} of {}",
+        with_objects.len(),
+        markers.len()
+    );
+    assert!(
+        with_objects
+            .iter()
+            .flat_map(|m| m["objects"].as_array().into_iter().flatten())
+            .any(|l| l.as_str().is_some_and(|s| s.starts_with("car 0."))),
+        "a car among the labels"
+    );
     let status_in = |from: f64, to: f64| -> Vec<String> {
         markers
             .iter()

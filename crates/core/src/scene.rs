@@ -59,6 +59,9 @@ pub struct SceneObject {
     pub height: f32,
     /// LiDAR points in the object's cells.
     pub points: u32,
+    /// Index of `class` in the fusion manifest's `classes` (for colours; not serialized).
+    #[serde(skip)]
+    pub class_id: u8,
 }
 
 /// Time spent in one stage for one scene.

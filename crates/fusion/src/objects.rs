@@ -203,6 +203,7 @@ fn object_of(
         width: width as f32,
         height,
         points,
+        class_id: k,
     })
 }
 

@@ -1,4 +1,7 @@
-//! PNG rendering of a scene: the camera image beside the BEV (classes, LiDAR points, query heat).
+//! PNG rendering of a scene: the camera image beside the BEV (classes, LiDAR points, query heat, object
+//! boxes with their class and score, a legend and a metre scale).
+
+pub mod annotate;
 
 use crate::grid::BevGrid;
 use crate::pillars::EgoPoints;
@@ -15,6 +18,23 @@ pub const CLASS_COLOURS: [[u8; 3]; 6] = [
     [255, 230, 0],
 ];
 
+/// Colour of class index `k` ([`CLASS_COLOURS`], then hues spread over the circle for longer class lists).
+pub fn class_colour(k: usize) -> [u8; 3] {
+    CLASS_COLOURS.get(k).copied().unwrap_or_else(|| {
+        let h = (k as f32 * 0.618_034).fract() * 6.0;
+        let x = (255.0 * (1.0 - (h % 2.0 - 1.0).abs())) as u8;
+        match h as u32 {
+            0 => [255, x, 0],
+            1 => [x, 255, 0],
+            2 => [0, 255, x],
+            3 => [0, x, 255],
+            4 => [x, 0, 255],
+            _ => [255, 0, x],
+        }
+    })
+}
+
+/// Pixels per BEV cell.
 const SCALE: u32 = 4;
 
 /// Draws the BEV: occupancy by class colour, LiDAR points grey, map-text anchors dark cyan, an optional
@@ -48,7 +68,7 @@ pub fn render_bev(scene: &Scene, grid: &BevGrid, points: Option<&EgoPoints>, hea
         let occ = bev.occupancy.get(cell).copied().unwrap_or(0.0);
         if occ > 0.5 {
             let k = bev.class.get(cell).copied().unwrap_or(0) as usize;
-            put(&mut img, r, c, CLASS_COLOURS[k.min(5)], 0.85);
+            put(&mut img, r, c, class_colour(k), 0.85);
         }
     }
     if let Some(p) = points {
@@ -68,6 +88,7 @@ pub fn render_bev(scene: &Scene, grid: &BevGrid, points: Option<&EgoPoints>, hea
             }
         }
     }
+    annotate::objects(&mut img, grid, &scene.objects);
     img
 }
 

@@ -204,6 +204,19 @@ pub fn encode(scene: &Scene, header_seq: u32, with_features: bool) -> Vec<u8> {
         Vec::new()
     };
     put_f32s(&mut out, &maps);
+    put_strs(&mut out, scene.objects.iter().map(|o| o.class.as_str()));
+    let scores: Vec<f32> = scene.objects.iter().map(|o| o.score).collect();
+    put_f32s(&mut out, &scores);
+    let boxes: Vec<f32> = scene
+        .objects
+        .iter()
+        .flat_map(|o| [o.x, o.y, o.z, o.yaw, o.length, o.width, o.height])
+        .collect();
+    put_f32s(&mut out, &boxes);
+    out.put_len(scene.objects.len());
+    for o in &scene.objects {
+        out.put_u32(o.points);
+    }
     put_strs(&mut out, scene.timing.iter().map(|t| t.stage.as_str()));
     let ms: Vec<f32> = scene.timing.iter().map(|t| t.ms as f32).collect();
     put_f32s(&mut out, &ms);
@@ -214,7 +227,7 @@ pub fn encode(scene: &Scene, header_seq: u32, with_features: bool) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sensorium_core::{ModalityMask, QueryScore, SceneBev, StageTiming};
+    use sensorium_core::{ModalityMask, QueryScore, SceneBev, SceneObject, StageTiming};
 
     #[test]
     fn md5_text_follows_genmsg_rules() {
@@ -272,7 +285,15 @@ mod tests {
                 score: 0.5,
                 map: vec![0.25, 0.5],
             }],
-            objects: Vec::new(),
+            objects: vec![SceneObject {
+                class: "car".into(),
+                score: 0.9,
+                x: 5.0,
+                length: 4.0,
+                width: 2.0,
+                points: 12,
+                ..Default::default()
+            }],
             timing: vec![StageTiming {
                 stage: "fusion".into(),
                 ms: 2.0,
@@ -298,6 +319,10 @@ mod tests {
             + (4 + 4 + 3)
             + (4 + 4)
             + (4 + 8)
+            + (4 + 4 + 3)
+            + (4 + 4)
+            + (4 + 28)
+            + (4 + 4)
             + (4 + 4 + 6)
             + (4 + 4)
             + 4;

@@ -105,6 +105,7 @@ pub fn occupancy_grid(scene: &Scene, seq: u32) -> OccupancyGrid {
 }
 
 /// Marker types and actions of `visualization_msgs/Marker`.
+const CUBE: i32 = 1;
 const LINE_STRIP: i32 = 4;
 const TEXT_VIEW_FACING: i32 = 9;
 const ADD: i32 = 0;
@@ -113,11 +114,20 @@ const DELETE: i32 = 2;
 /// Most query rows the markers show (ids of the `sensorium/queries` namespace are 0..MAX_QUERY_MARKERS).
 pub const MAX_QUERY_MARKERS: usize = 16;
 
+/// Most objects the markers show, highest score first (ids 0..MAX_OBJECT_MARKERS of `sensorium/objects`
+/// and `sensorium/object_labels`).
+pub const MAX_OBJECT_MARKERS: usize = 64;
+
+/// Height of an object box drawn for an object without LiDAR points (m).
+const FLAT_BOX_M: f64 = 0.2;
+
 /// `~markers` for RViz, in the scene frame: the BEV extent (`sensorium/extent`, a line strip on the
 /// ground), the modality status above the ego origin (`sensorium/status`, green when camera and LiDAR
-/// are both in the scene, orange when degraded) and one text row per text query with its score
-/// (`sensorium/queries`, brighter for higher scores; rows beyond the scene's queries are deleted, so a
-/// shorter query list leaves no stale rows). Same ids every scene: RViz replaces them in place.
+/// are both in the scene, orange when degraded), one text row per text query with its score
+/// (`sensorium/queries`, brighter for higher scores), and per scene object a translucent box in its
+/// class colour (`sensorium/objects`, a CUBE: centre, yaw, length × width × height) with its class and
+/// score above it (`sensorium/object_labels`). Rows and objects beyond the scene's are deleted, so a
+/// shorter list leaves nothing stale. Same ids every scene: RViz replaces them in place.
 pub fn scene_markers(scene: &Scene, seq: u32) -> MarkerArray {
     let header = Header {
         seq,
@@ -138,7 +148,7 @@ pub fn scene_markers(scene: &Scene, seq: u32) -> MarkerArray {
         pose: Pose::default(),
         ..Default::default()
     };
-    let mut markers = Vec::with_capacity(2 + MAX_QUERY_MARKERS);
+    let mut markers = Vec::with_capacity(2 + MAX_QUERY_MARKERS + 2 * MAX_OBJECT_MARKERS);
     markers.push(Marker {
         scale: [0.15, 0.0, 0.0],
         color: [0.3, 0.7, 1.0, 0.9],
@@ -194,6 +204,56 @@ pub fn scene_markers(scene: &Scene, seq: u32) -> MarkerArray {
                 ..base("sensorium/queries", id, TEXT_VIEW_FACING)
             },
         });
+    }
+    for i in 0..MAX_OBJECT_MARKERS {
+        let id = i as i32;
+        match scene.objects.get(i) {
+            Some(o) => {
+                let [r, g, b] = sensorium_fusion::render::class_colour(usize::from(o.class_id));
+                let rgb = [f32::from(r) / 255.0, f32::from(g) / 255.0, f32::from(b) / 255.0];
+                let height = if o.height > 0.0 {
+                    f64::from(o.height)
+                } else {
+                    FLAT_BOX_M
+                };
+                let z = if o.points > 0 {
+                    f64::from(o.z)
+                } else {
+                    FLAT_BOX_M / 2.0
+                };
+                let half = f64::from(o.yaw) / 2.0;
+                markers.push(Marker {
+                    pose: Pose {
+                        position: [f64::from(o.x), f64::from(o.y), z],
+                        orientation: [0.0, 0.0, half.sin(), half.cos()],
+                    },
+                    scale: [f64::from(o.length), f64::from(o.width), height],
+                    color: [rgb[0], rgb[1], rgb[2], 0.5],
+                    ..base("sensorium/objects", id, CUBE)
+                });
+                markers.push(Marker {
+                    pose: Pose {
+                        position: [f64::from(o.x), f64::from(o.y), z + height / 2.0 + 0.5],
+                        ..Pose::default()
+                    },
+                    scale: [0.0, 0.0, 0.5],
+                    color: [rgb[0], rgb[1], rgb[2], 1.0],
+                    text: format!("{} {:.2}", o.class, o.score),
+                    ..base("sensorium/object_labels", id, TEXT_VIEW_FACING)
+                });
+            }
+            None => {
+                for (ns, kind) in [
+                    ("sensorium/objects", CUBE),
+                    ("sensorium/object_labels", TEXT_VIEW_FACING),
+                ] {
+                    markers.push(Marker {
+                        action: DELETE,
+                        ..base(ns, id, kind)
+                    });
+                }
+            }
+        }
     }
     MarkerArray { markers }
 }
@@ -282,7 +342,7 @@ mod tests {
         s.bev.origin_x = -1.0;
         s.bev.origin_y = -1.0;
         let m = scene_markers(&s, 3);
-        assert_eq!(m.markers.len(), 2 + MAX_QUERY_MARKERS);
+        assert_eq!(m.markers.len(), 2 + MAX_QUERY_MARKERS + 2 * MAX_OBJECT_MARKERS);
         let extent = &m.markers[0];
         assert_eq!(extent.points[2], [4.0, 1.0, 0.0]); // far corner: x0 + 10 × 0.5, y0 + 4 × 0.5
         assert_eq!(extent.points.first(), extent.points.last());
@@ -301,6 +361,38 @@ mod tests {
             .iter()
             .all(|k| k.header.frame_id == "base_link" && k.header.seq == 3));
         // the wire form decodes to the same markers
+        assert_eq!(MarkerArray::decode(&m.to_bytes()).expect("decodes"), m);
+        // objects: a box and a label each, the rest deleted
+        s.objects = vec![sensorium_core::SceneObject {
+            class: "car".into(),
+            score: 0.9,
+            x: 10.0,
+            y: 2.0,
+            z: 0.8,
+            yaw: std::f32::consts::FRAC_PI_2,
+            length: 4.5,
+            width: 1.9,
+            height: 1.5,
+            points: 80,
+            class_id: 1,
+        }];
+        let m = scene_markers(&s, 4);
+        let at = 2 + MAX_QUERY_MARKERS;
+        let (cube, label) = (&m.markers[at], &m.markers[at + 1]);
+        assert_eq!(
+            (cube.ns.as_str(), cube.kind, cube.action),
+            ("sensorium/objects", CUBE, ADD)
+        );
+        assert_eq!(cube.pose.position, [10.0, 2.0, f64::from(0.8f32)]);
+        assert_eq!(cube.scale, [4.5, f64::from(1.9f32), 1.5]);
+        let q = cube.pose.orientation;
+        assert!(
+            q[0] == 0.0 && q[1] == 0.0 && (q[2] - q[3]).abs() < 1e-6,
+            "90° about z: {q:?}"
+        );
+        assert_eq!(label.text, "car 0.90");
+        assert!(label.pose.position[2] > 0.8 + 0.75, "label above the box");
+        assert!(m.markers[at + 2..].iter().all(|k| k.action == DELETE));
         assert_eq!(MarkerArray::decode(&m.to_bytes()).expect("decodes"), m);
     }
 }

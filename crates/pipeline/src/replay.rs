@@ -325,6 +325,7 @@ pub fn run(opts: &ReplayOptions, perception: Perception) -> Result<Summary> {
         opts.render_every,
         opts.record.as_deref(),
         grid,
+        perception.models().classes().to_vec(),
     )?;
     perception.lidar.keep_points = sinks.wants_points();
     let mut eval = Evaluation {

@@ -116,6 +116,8 @@ pub struct ReplaySinks {
     out_dir: Option<PathBuf>,
     render_every: u64,
     grid: BevGrid,
+    /// Class names for the PNG legend.
+    classes: Vec<String>,
     jsonl: Option<std::io::BufWriter<std::fs::File>>,
     recorder: Option<Recorder>,
 }
@@ -126,6 +128,7 @@ impl ReplaySinks {
         render_every: u64,
         record: Option<&Path>,
         grid: BevGrid,
+        classes: Vec<String>,
     ) -> Result<Self> {
         let recorder = record.map(Recorder::create).transpose()?;
         if let Some(dir) = out_dir {
@@ -142,6 +145,7 @@ impl ReplaySinks {
             out_dir: out_dir.map(Path::to_path_buf),
             render_every,
             grid,
+            classes,
             jsonl,
             recorder,
         })
@@ -169,8 +173,9 @@ impl ReplaySinks {
                     .filter(|q| !q.map.is_empty())
                     .max_by(|a, b| a.score.total_cmp(&b.score))
                     .map(|q| q.map.as_slice());
-                let bev =
+                let mut bev =
                     sensorium_fusion::render::render_bev(scene, &self.grid, Some(&dbg.ego_points), heat);
+                sensorium_fusion::render::annotate::legend(&mut bev, &self.grid, &self.classes);
                 let img = sensorium_fusion::render::side_by_side(set.camera.as_ref(), &bev);
                 let path = dir.join(format!("scene_{:06}.png", scene.seq));
                 img.save(&path)

@@ -3,7 +3,7 @@
 
 mod common;
 
-use sensorium_core::{ModalityMask, QueryScore, Scene, SceneBev, StageTiming, Stamp};
+use sensorium_core::{ModalityMask, QueryScore, Scene, SceneBev, SceneObject, StageTiming, Stamp};
 use sensorium_ros::scene_msg;
 use sensorium_testkit::testdata::require;
 
@@ -80,7 +80,31 @@ fn genpy_class_reads_the_rust_encoding() {
                 map: vec![1.0, 0.0, 0.0, 0.0, 0.0, 0.5],
             },
         ],
-        objects: Vec::new(),
+        objects: vec![
+            SceneObject {
+                class: "car".into(),
+                score: 0.75,
+                x: 12.5,
+                y: -2.0,
+                z: 0.75,
+                yaw: 0.5,
+                length: 4.5,
+                width: 2.0,
+                height: 1.5,
+                points: 120,
+                class_id: 1,
+            },
+            SceneObject {
+                class: "pedestrian".into(),
+                score: 0.5,
+                x: 3.0,
+                y: 4.0,
+                length: 0.5,
+                width: 0.5,
+                class_id: 3,
+                ..Default::default()
+            },
+        ],
         timing: vec![
             StageTiming {
                 stage: "image_encoder".into(),
@@ -139,6 +163,14 @@ fn genpy_class_reads_the_rust_encoding() {
             vec![0.0, 0.125, 0.25, 0.5, 0.75, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.5],
             "per query, row-major, in query order"
         );
+        assert_eq!(v["object_classes"], serde_json::json!(["car", "pedestrian"]));
+        assert_eq!(f32s("object_scores"), vec![0.75, 0.5]);
+        assert_eq!(
+            f32s("object_boxes"),
+            vec![12.5, -2.0, 0.75, 0.5, 4.5, 2.0, 1.5, 3.0, 4.0, 0.0, 0.0, 0.5, 0.5, 0.0],
+            "x y z yaw length width height per object"
+        );
+        assert_eq!(v["object_points"], serde_json::json!([120, 0]));
         assert_eq!(v["stage_names"], serde_json::json!(["image_encoder", "fusion"]));
         assert_eq!(f32s("stage_ms"), vec![12.5, 3.25]);
         assert_eq!(v["end_to_end_ms"], 42.5);

@@ -84,6 +84,9 @@ def listen(seconds, node, kill_at=None):
             "stages": list(m.stage_names),
             "stage_ms": len(m.stage_ms),
             "queries": list(m.query_texts),
+            "objects": list(m.object_classes),
+            "object_arrays_agree": len(m.object_scores) == len(m.object_classes) == len(m.object_points)
+            and len(m.object_boxes) == 7 * len(m.object_classes),
             "features": len(m.features),
             "end_to_end_ms": m.end_to_end_ms,
         })
@@ -107,6 +110,8 @@ def listen(seconds, node, kill_at=None):
             "status": [k.text for k in m.markers if k.ns == "sensorium/status"],
             "queries": [k.text for k in m.markers if k.ns == "sensorium/queries" and k.action == 0],
             "extent_points": [len(k.points) for k in m.markers if k.ns == "sensorium/extent"],
+            "objects": [k.text for k in m.markers if k.ns == "sensorium/object_labels" and k.action == 0],
+            "object_boxes": sum(1 for k in m.markers if k.ns == "sensorium/objects" and k.action == 0 and k.type == 1),
         })
 
     def on_painted(m):
@@ -290,6 +295,10 @@ def decode(path):
         "query_texts": list(m.query_texts),
         "query_scores": list(m.query_scores),
         "query_maps": list(m.query_maps),
+        "object_classes": list(m.object_classes),
+        "object_scores": list(m.object_scores),
+        "object_boxes": list(m.object_boxes),
+        "object_points": list(m.object_points),
         "stage_names": list(m.stage_names),
         "stage_ms": list(m.stage_ms),
         "end_to_end_ms": m.end_to_end_ms,

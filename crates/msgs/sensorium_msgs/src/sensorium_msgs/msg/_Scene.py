@@ -11,7 +11,7 @@ import geometry_msgs.msg
 import std_msgs.msg
 
 class Scene(genpy.Message):
-  _md5sum = "8cbdbfbe6b14d211652f6df19adbb82d"
+  _md5sum = "645babe86fd6a2d8ab89ce20e98e33dc"
   _type = "sensorium_msgs/Scene"
   _has_header = True  # flag to mark the presence of a Header object
   _full_text = """# sensorium_msgs/Scene: one fused scene (camera + LiDAR + map text).
@@ -49,6 +49,15 @@ uint8[] map_text        # per cell, 1 + index of the nearest positioned map anno
 string[] query_texts
 float32[] query_scores
 float32[] query_maps
+
+# Objects found in the BEV grid, highest score first, one entry per object in each array: class name (the
+# fusion model's class list), score (0..1), the oriented box in header.frame_id (7 values per object: centre
+# x y z, yaw, length along yaw, width, height; z and height span the LiDAR points in its cells, 0 without
+# points) and how many LiDAR points support it.
+string[] object_classes
+float32[] object_scores
+float32[] object_boxes
+uint32[] object_points
 
 # Per-stage latency (ms) and age of the oldest fused input when published (ms).
 string[] stage_names
@@ -98,8 +107,8 @@ float64 w
   LIDAR = 2
   MAP_TEXT = 4
 
-  __slots__ = ['header','modality_mask','camera_stamp','lidar_stamp','map_text_stamp','embedding','resolution','width','height','origin','channels','features','occupancy','classes','map_text','query_texts','query_scores','query_maps','stage_names','stage_ms','end_to_end_ms']
-  _slot_types = ['std_msgs/Header','uint8','time','time','time','float32[]','float32','uint32','uint32','geometry_msgs/Pose','uint32','float32[]','float32[]','uint8[]','uint8[]','string[]','float32[]','float32[]','string[]','float32[]','float32']
+  __slots__ = ['header','modality_mask','camera_stamp','lidar_stamp','map_text_stamp','embedding','resolution','width','height','origin','channels','features','occupancy','classes','map_text','query_texts','query_scores','query_maps','object_classes','object_scores','object_boxes','object_points','stage_names','stage_ms','end_to_end_ms']
+  _slot_types = ['std_msgs/Header','uint8','time','time','time','float32[]','float32','uint32','uint32','geometry_msgs/Pose','uint32','float32[]','float32[]','uint8[]','uint8[]','string[]','float32[]','float32[]','string[]','float32[]','float32[]','uint32[]','string[]','float32[]','float32']
 
   def __init__(self, *args, **kwds):
     """
@@ -109,7 +118,7 @@ float64 w
     changes.  You cannot mix in-order arguments and keyword arguments.
 
     The available fields are:
-       header,modality_mask,camera_stamp,lidar_stamp,map_text_stamp,embedding,resolution,width,height,origin,channels,features,occupancy,classes,map_text,query_texts,query_scores,query_maps,stage_names,stage_ms,end_to_end_ms
+       header,modality_mask,camera_stamp,lidar_stamp,map_text_stamp,embedding,resolution,width,height,origin,channels,features,occupancy,classes,map_text,query_texts,query_scores,query_maps,object_classes,object_scores,object_boxes,object_points,stage_names,stage_ms,end_to_end_ms
 
     :param args: complete set of field values, in .msg order
     :param kwds: use keyword arguments corresponding to message field names
@@ -154,6 +163,14 @@ float64 w
         self.query_scores = []
       if self.query_maps is None:
         self.query_maps = []
+      if self.object_classes is None:
+        self.object_classes = []
+      if self.object_scores is None:
+        self.object_scores = []
+      if self.object_boxes is None:
+        self.object_boxes = []
+      if self.object_points is None:
+        self.object_points = []
       if self.stage_names is None:
         self.stage_names = []
       if self.stage_ms is None:
@@ -179,6 +196,10 @@ float64 w
       self.query_texts = []
       self.query_scores = []
       self.query_maps = []
+      self.object_classes = []
+      self.object_scores = []
+      self.object_boxes = []
+      self.object_points = []
       self.stage_names = []
       self.stage_ms = []
       self.end_to_end_ms = 0.
@@ -249,6 +270,26 @@ float64 w
       buff.write(_struct_I.pack(length))
       pattern = '<%sf'%length
       buff.write(struct.Struct(pattern).pack(*self.query_maps))
+      length = len(self.object_classes)
+      buff.write(_struct_I.pack(length))
+      for val1 in self.object_classes:
+        length = len(val1)
+        if python3 or type(val1) == unicode:
+          val1 = val1.encode('utf-8')
+          length = len(val1)
+        buff.write(struct.Struct('<I%ss'%length).pack(length, val1))
+      length = len(self.object_scores)
+      buff.write(_struct_I.pack(length))
+      pattern = '<%sf'%length
+      buff.write(struct.Struct(pattern).pack(*self.object_scores))
+      length = len(self.object_boxes)
+      buff.write(_struct_I.pack(length))
+      pattern = '<%sf'%length
+      buff.write(struct.Struct(pattern).pack(*self.object_boxes))
+      length = len(self.object_points)
+      buff.write(_struct_I.pack(length))
+      pattern = '<%sI'%length
+      buff.write(struct.Struct(pattern).pack(*self.object_points))
       length = len(self.stage_names)
       buff.write(_struct_I.pack(length))
       for val1 in self.stage_names:
@@ -376,6 +417,45 @@ float64 w
       start = end
       end += 4
       (length,) = _struct_I.unpack(str[start:end])
+      self.object_classes = []
+      for i in range(0, length):
+        start = end
+        end += 4
+        (length,) = _struct_I.unpack(str[start:end])
+        start = end
+        end += length
+        if python3:
+          val1 = str[start:end].decode('utf-8', 'rosmsg')
+        else:
+          val1 = str[start:end]
+        self.object_classes.append(val1)
+      start = end
+      end += 4
+      (length,) = _struct_I.unpack(str[start:end])
+      pattern = '<%sf'%length
+      start = end
+      s = struct.Struct(pattern)
+      end += s.size
+      self.object_scores = s.unpack(str[start:end])
+      start = end
+      end += 4
+      (length,) = _struct_I.unpack(str[start:end])
+      pattern = '<%sf'%length
+      start = end
+      s = struct.Struct(pattern)
+      end += s.size
+      self.object_boxes = s.unpack(str[start:end])
+      start = end
+      end += 4
+      (length,) = _struct_I.unpack(str[start:end])
+      pattern = '<%sI'%length
+      start = end
+      s = struct.Struct(pattern)
+      end += s.size
+      self.object_points = s.unpack(str[start:end])
+      start = end
+      end += 4
+      (length,) = _struct_I.unpack(str[start:end])
       self.stage_names = []
       for i in range(0, length):
         start = end
@@ -468,6 +548,26 @@ float64 w
       buff.write(_struct_I.pack(length))
       pattern = '<%sf'%length
       buff.write(self.query_maps.tostring())
+      length = len(self.object_classes)
+      buff.write(_struct_I.pack(length))
+      for val1 in self.object_classes:
+        length = len(val1)
+        if python3 or type(val1) == unicode:
+          val1 = val1.encode('utf-8')
+          length = len(val1)
+        buff.write(struct.Struct('<I%ss'%length).pack(length, val1))
+      length = len(self.object_scores)
+      buff.write(_struct_I.pack(length))
+      pattern = '<%sf'%length
+      buff.write(self.object_scores.tostring())
+      length = len(self.object_boxes)
+      buff.write(_struct_I.pack(length))
+      pattern = '<%sf'%length
+      buff.write(self.object_boxes.tostring())
+      length = len(self.object_points)
+      buff.write(_struct_I.pack(length))
+      pattern = '<%sI'%length
+      buff.write(self.object_points.tostring())
       length = len(self.stage_names)
       buff.write(_struct_I.pack(length))
       for val1 in self.stage_names:
@@ -593,6 +693,45 @@ float64 w
       s = struct.Struct(pattern)
       end += s.size
       self.query_maps = numpy.frombuffer(str[start:end], dtype=numpy.float32, count=length)
+      start = end
+      end += 4
+      (length,) = _struct_I.unpack(str[start:end])
+      self.object_classes = []
+      for i in range(0, length):
+        start = end
+        end += 4
+        (length,) = _struct_I.unpack(str[start:end])
+        start = end
+        end += length
+        if python3:
+          val1 = str[start:end].decode('utf-8', 'rosmsg')
+        else:
+          val1 = str[start:end]
+        self.object_classes.append(val1)
+      start = end
+      end += 4
+      (length,) = _struct_I.unpack(str[start:end])
+      pattern = '<%sf'%length
+      start = end
+      s = struct.Struct(pattern)
+      end += s.size
+      self.object_scores = numpy.frombuffer(str[start:end], dtype=numpy.float32, count=length)
+      start = end
+      end += 4
+      (length,) = _struct_I.unpack(str[start:end])
+      pattern = '<%sf'%length
+      start = end
+      s = struct.Struct(pattern)
+      end += s.size
+      self.object_boxes = numpy.frombuffer(str[start:end], dtype=numpy.float32, count=length)
+      start = end
+      end += 4
+      (length,) = _struct_I.unpack(str[start:end])
+      pattern = '<%sI'%length
+      start = end
+      s = struct.Struct(pattern)
+      end += s.size
+      self.object_points = numpy.frombuffer(str[start:end], dtype=numpy.uint32, count=length)
       start = end
       end += 4
       (length,) = _struct_I.unpack(str[start:end])
