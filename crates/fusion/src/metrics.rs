@@ -89,7 +89,7 @@ pub struct Metrics {
     /// Ground-truth objects per class that were scored.
     pub objects: BTreeMap<String, u64>,
     /// Of the scene objects within the radius, the fraction that match a ground-truth box (same
-    /// class, centres within [`OBJECT_MATCH_M`]); `None` when no object was predicted.
+    /// class, centres within [`object_match_m`] of each other); `None` when no object was predicted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object_precision: Option<f64>,
     /// Of the ground-truth boxes within the radius, the fraction matched by a scene object.
@@ -97,8 +97,17 @@ pub struct Metrics {
     pub object_recall: Option<f64>,
 }
 
-/// A scene object matches a ground-truth box of its class whose centre is this close (m, in x/y).
-pub const OBJECT_MATCH_M: f64 = 2.0;
+/// How close (m, in x/y) a scene object's centre must be to a ground-truth box of its class to match it:
+/// 2 m for vehicles (car, truck, bus, van, trailer), 1 m for the rest (pedestrians, cyclists, cones), the
+/// distance thresholds nuScenes' detection metric uses for those sizes.
+pub fn object_match_m(class: &str) -> f64 {
+    const VEHICLES: [&str; 5] = ["car", "truck", "bus", "van", "trailer"];
+    if VEHICLES.iter().any(|v| v.eq_ignore_ascii_case(class)) {
+        2.0
+    } else {
+        1.0
+    }
+}
 
 impl MetricsAccumulator {
     /// Scores within `radius` metres; `classes` names the predicted class indices.
@@ -157,7 +166,7 @@ impl MetricsAccumulator {
     }
 
     /// Adds one frame's scene objects (highest score first): each, in turn, matches the nearest unmatched
-    /// box of its class within [`OBJECT_MATCH_M`]. Boxes and objects beyond the radius or outside the
+    /// box of its class within [`object_match_m`]. Boxes and objects beyond the radius or outside the
     /// grid are not scored.
     pub fn add_objects(&mut self, gt: &GroundTruth, objects: &[sensorium_core::SceneObject]) {
         let inside = |x: f64, y: f64| {
@@ -183,7 +192,7 @@ impl MetricsAccumulator {
                 .enumerate()
                 .filter(|(i, b)| !taken[*i] && b.class.eq_ignore_ascii_case(&o.class))
                 .map(|(i, b)| (i, (b.center[0] - x).hypot(b.center[1] - y)))
-                .filter(|(_, d)| *d <= OBJECT_MATCH_M)
+                .filter(|(_, d)| *d <= object_match_m(&o.class))
                 .min_by(|a, b| a.1.total_cmp(&b.1));
             if let Some((i, _)) = nearest {
                 taken[i] = true;
@@ -332,6 +341,41 @@ mod tests {
         assert_eq!(m.query_top1, Some(0.5));
         assert_eq!(m.object_precision, Some(1.0 / 3.0));
         assert_eq!(m.object_recall, Some(0.5));
+    }
+
+    #[test]
+    fn pedestrians_match_within_1_m_and_vehicles_within_2_m() {
+        assert_eq!((object_match_m("Car"), object_match_m("truck")), (2.0, 2.0));
+        assert_eq!(
+            (object_match_m("pedestrian"), object_match_m("cyclist")),
+            (1.0, 1.0)
+        );
+        let grid = BevGrid::default();
+        let classes = ["background", "car", "truck", "pedestrian"].map(String::from);
+        let mut acc = MetricsAccumulator::new(grid, 40.0, classes.to_vec());
+        let gt = GroundTruth {
+            boxes: vec![
+                GtBox {
+                    class: "pedestrian".into(),
+                    id: 1,
+                    center: [10.0, 0.0, 0.9],
+                    size: [0.6, 0.6, 1.8],
+                    yaw: 0.0,
+                },
+                car_at(20.0, 5.0),
+            ],
+            ..Default::default()
+        };
+        let found = |class: &str, x: f32, y: f32| sensorium_core::SceneObject {
+            class: class.into(),
+            x,
+            y,
+            ..Default::default()
+        };
+        // 1.2 m from the pedestrian (no match), 1.8 m from the car (a match)
+        acc.add_objects(&gt, &[found("pedestrian", 11.2, 0.0), found("car", 21.8, 5.0)]);
+        let m = acc.finish();
+        assert_eq!((m.object_precision, m.object_recall), (Some(0.5), Some(0.5)));
     }
 
     #[test]
