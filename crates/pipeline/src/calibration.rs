@@ -55,6 +55,23 @@ impl CalibCollector {
         self.camera_info.is_some()
     }
 
+    /// A calibration without cameras (a LiDAR-only rig) once the LiDAR frame is connected to `ego_frame`
+    /// (or is the ego frame itself).
+    pub fn build_lidar_only(&self, lidar_frame: &str, ego_frame: &str) -> Result<VehicleCalib, String> {
+        let lidar = lidar_frame.trim_start_matches('/');
+        if lidar != ego_frame {
+            self.tree
+                .lookup(ego_frame, lidar)
+                .map_err(|e| format!("/tf_static: {e}"))?;
+        }
+        Ok(VehicleCalib {
+            cameras: Vec::new(),
+            tree: self.tree.clone(),
+            lidar_frame: lidar.to_string(),
+            ego_frame: ego_frame.to_string(),
+        })
+    }
+
     /// Builds the calibration once both the camera and LiDAR frames are connected to `ego_frame`.
     pub fn build(&self, lidar_frame: &str, ego_frame: &str) -> Result<VehicleCalib, String> {
         let info = self.camera_info.as_ref().ok_or("no camera_info received yet")?;
@@ -108,7 +125,8 @@ pub fn transform_3x4(calib: &VehicleCalib, target: &str, source: &str) -> Result
 }
 
 /// Reads the start of a recording until `/tf_static`, `camera_info` and one LiDAR header are seen,
-/// and builds the calibration from them.
+/// and builds the calibration from them. A recording with no camera messages at all (a LiDAR-only rig)
+/// gets a calibration without cameras.
 pub fn from_bag(
     bag: &std::path::Path,
     topics: &crate::streams::TopicMap,
@@ -117,6 +135,13 @@ pub fn from_bag(
     use crate::streams::{decode, Decoded, Role};
     let reader =
         sensorium_bag::BagReader::open(bag).map_err(|e| anyhow::anyhow!("{}: {e}", bag.display()))?;
+    let lidar_only = !reader.topic_counts().iter().any(|(t, n)| {
+        *n > 0
+            && matches!(
+                topics.role_of(t),
+                Some(Role::CameraRaw | Role::CameraCompressed | Role::CameraInfo)
+            )
+    });
     let wanted = vec![
         topics.tf_static.clone(),
         topics.camera_info.clone(),
@@ -156,7 +181,12 @@ pub fn from_bag(
             _ => {}
         }
         if let Some(lf) = &lidar_frame {
-            match c.build(lf, ego_frame) {
+            let built = if lidar_only {
+                c.build_lidar_only(lf, ego_frame)
+            } else {
+                c.build(lf, ego_frame)
+            };
+            match built {
                 Ok(v) => return Ok(v),
                 Err(e) => last_err = e,
             }
@@ -230,5 +260,32 @@ mod tests {
             .collect();
         assert!((cam[2] - 8.5).abs() < 1e-9, "depth {cam:?}");
         assert!(cam[0].abs() < 1e-9 && (cam[1] + 0.2).abs() < 1e-9, "{cam:?}");
+    }
+
+    #[test]
+    fn a_lidar_only_rig_needs_the_lidar_frame_in_the_tree_or_as_the_scene_frame() {
+        let mut c = CalibCollector::default();
+        let e = c.build_lidar_only("lidar_top", "base_link").unwrap_err();
+        assert!(e.contains("/tf_static"), "{e}");
+        let v = c
+            .build_lidar_only("lidar_top", "lidar_top")
+            .expect("the LiDAR frame as scene frame");
+        assert!(v.cameras.is_empty());
+        c.add_tf(&TFMessage {
+            transforms: vec![tf(
+                "base_link",
+                "lidar_top",
+                [0.0, 0.0, 1.8],
+                [0.0, 0.0, 0.0, 1.0],
+            )],
+        });
+        let v = c
+            .build_lidar_only("/lidar_top", "base_link")
+            .expect("LiDAR-only calibration");
+        assert!(v.cameras.is_empty() && v.lidar_frame == "lidar_top");
+        assert!(
+            c.build("lidar_top", "base_link").is_err(),
+            "a camera rig still needs camera_info"
+        );
     }
 }

@@ -129,7 +129,9 @@ pub fn objects(img: &mut ImgRgb, grid: &BevGrid, objects: &[SceneObject]) {
         line(img, corners[0], corners[1], col);
         let top = corners.iter().min_by_key(|p| p.1).copied().unwrap_or_default();
         let label = format!("{} {:.2}", o.class, o.score);
-        text(img, top.0 + 3, top.1 - i64::from(5 * FONT) - 2, &label, col);
+        // above the box, or below its top corner when that would leave the panel
+        let y = top.1 - i64::from(5 * FONT) - 2;
+        text(img, top.0 + 3, if y < 1 { top.1 + 3 } else { y }, &label, col);
     }
 }
 
