@@ -23,7 +23,7 @@ fn node_started_before_the_master_waits_registers_and_stops_on_sigterm() {
             .env("SENSORIUM_CACHE_DIR", home.path().join("cache"))
             // the test machine is shared: frame sets wait for the pipeline instead of being dropped late
             .env("SENSORIUM__ENGINE__DEADLINE_MS", "2000")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log_path).expect("node log"))
             .spawn()
             .expect("starting sensorium node"),
@@ -146,18 +146,18 @@ fn node_started_before_the_master_waits_registers_and_stops_on_sigterm() {
         "the goodbye is not STALE (level 3): {}",
         &text[text.len().saturating_sub(600)..]
     );
-    let last = log();
-    let report = last
-        .lines()
-        .find(|l| l.starts_with("sensorium node: "))
-        .unwrap_or_else(|| panic!("final report missing:\n{last}"));
-    let scenes: u64 = report
-        .trim_start_matches("sensorium node: ")
-        .split(' ')
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    assert!(scenes >= 1, "the node reported no scene: {report}");
+    // the run report on stdout
+    let mut report = String::new();
+    if let Some(mut out) = node.child.stdout.take() {
+        use std::io::Read;
+        let _ = out.read_to_string(&mut report);
+    }
+    let scenes = sensorium_testkit::rosnode::report_value(&report, "scenes");
+    assert!(
+        scenes >= 1.0 && report.contains("latency_p99_ms="),
+        "the node's report on exit:\n{report}\n{}",
+        log()
+    );
     wait_until("the node's unregistration", Duration::from_secs(10), || {
         let nodes = ros
             .command("rosnode")
