@@ -135,13 +135,14 @@ pub fn from_bag(
     use crate::streams::{decode, Decoded, Role};
     let reader =
         sensorium_bag::BagReader::open(bag).map_err(|e| anyhow::anyhow!("{}: {e}", bag.display()))?;
-    let lidar_only = !reader.topic_counts().iter().any(|(t, n)| {
-        *n > 0
-            && matches!(
-                topics.role_of(t),
-                Some(Role::CameraRaw | Role::CameraCompressed | Role::CameraInfo)
-            )
-    });
+    let lidar_only = topics.lidar_only()
+        || !reader.topic_counts().iter().any(|(t, n)| {
+            *n > 0
+                && matches!(
+                    topics.role_of(t),
+                    Some(Role::CameraRaw | Role::CameraCompressed | Role::CameraInfo)
+                )
+        });
     let wanted = vec![
         topics.tf_static.clone(),
         topics.camera_info.clone(),

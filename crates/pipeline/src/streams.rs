@@ -54,6 +54,11 @@ pub struct TopicMap {
 }
 
 impl TopicMap {
+    /// No camera topic configured (image, compressed image and camera_info all empty): a LiDAR-only rig.
+    pub fn lidar_only(&self) -> bool {
+        self.camera.is_empty() && self.camera_compressed.is_empty() && self.camera_info.is_empty()
+    }
+
     /// The role of `topic`, if it has one.
     pub fn role_of(&self, topic: &str) -> Option<Role> {
         [

@@ -426,7 +426,12 @@ impl Processing<'_> {
             self.calib_error = "waiting for a LiDAR message (its frame id)".into();
             return Ok(());
         };
-        match self.calib.build(&lf, &self.s.frame_id) {
+        let built = if self.s.topics.lidar_only() {
+            self.calib.build_lidar_only(&lf, &self.s.frame_id)
+        } else {
+            self.calib.build(&lf, &self.s.frame_id)
+        };
+        match built {
             Ok(c) => self.start_runtime(models, c),
             Err(e) => {
                 self.calib_error = e;
