@@ -92,17 +92,8 @@ fn node_survives_a_flood_and_an_oversized_message() {
     stop.store(true, Ordering::Relaxed);
     let _ = sampler.join();
     assert!(flood.status.success(), "flooder failed");
-    let events: Vec<Value> = String::from_utf8_lossy(&flood.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    let at = |name: &str| -> f64 {
-        events
-            .iter()
-            .find(|e| e["event"] == name)
-            .and_then(|e| e["t"].as_f64())
-            .unwrap_or_else(|| panic!("flooder event {name} missing: {events:?}"))
-    };
+    let events = rosnode::peer_events(&flood.stdout);
+    let at = |name: &str| rosnode::event_time(&events, name);
     let (start, big, done) = (at("start"), at("oversized"), at("done"));
     let sent = events
         .iter()

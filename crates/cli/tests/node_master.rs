@@ -147,11 +147,7 @@ fn node_started_before_the_master_waits_registers_and_stops_on_sigterm() {
         &text[text.len().saturating_sub(600)..]
     );
     // the run report on stdout
-    let mut report = String::new();
-    if let Some(mut out) = node.child.stdout.take() {
-        use std::io::Read;
-        let _ = out.read_to_string(&mut report);
-    }
+    let report = sensorium_testkit::rosnode::read_report(&mut node);
     let scenes = sensorium_testkit::rosnode::report_value(&report, "scenes");
     assert!(
         scenes >= 1.0 && report.contains("latency_p99_ms="),

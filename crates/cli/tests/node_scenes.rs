@@ -69,17 +69,8 @@ fn node_publishes_scenes_occupancy_and_diagnostics_and_degrades_without_camera()
         .output()
         .expect("running the player");
     assert!(player.status.success(), "player failed");
-    let events: Vec<Value> = String::from_utf8_lossy(&player.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    let at = |name: &str| -> f64 {
-        events
-            .iter()
-            .find(|e| e["event"] == name)
-            .and_then(|e| e["t"].as_f64())
-            .unwrap_or_else(|| panic!("player event {name} missing: {events:?}"))
-    };
+    let events = rosnode::peer_events(&player.stdout);
+    let at = |name: &str| rosnode::event_time(&events, name);
     let (off, on, done) = (at("camera_off"), at("camera_on"), at("done"));
 
     let summary = listener_summary(lines).expect("listener summary");

@@ -146,10 +146,7 @@ impl MetricsAccumulator {
                 continue;
             };
             let (x, y) = (b.center[0], b.center[1]);
-            if ci == 0
-                || (x * x + y * y).sqrt() > self.radius
-                || self.grid.cell_of(x as f32, y as f32, 0.0).is_none()
-            {
+            if ci == 0 || !self.scored(x, y) {
                 continue;
             }
             let hit = b
@@ -165,25 +162,27 @@ impl MetricsAccumulator {
         }
     }
 
+    /// A position (m) the metrics score: within the radius and inside the grid.
+    fn scored(&self, x: f64, y: f64) -> bool {
+        (x * x + y * y).sqrt() <= self.radius && self.grid.cell_of(x as f32, y as f32, 0.0).is_some()
+    }
+
     /// Adds one frame's scene objects (highest score first): each, in turn, matches the nearest unmatched
     /// box of its class within [`object_match_m`]. Boxes and objects beyond the radius or outside the
     /// grid are not scored.
     pub fn add_objects(&mut self, gt: &GroundTruth, objects: &[sensorium_core::SceneObject]) {
-        let inside = |x: f64, y: f64| {
-            (x * x + y * y).sqrt() <= self.radius && self.grid.cell_of(x as f32, y as f32, 0.0).is_some()
-        };
         let boxes: Vec<&GtBox> = gt
             .boxes
             .iter()
             .filter(|b| {
-                b.class_index(&self.classes).is_some_and(|c| c != 0) && inside(b.center[0], b.center[1])
+                b.class_index(&self.classes).is_some_and(|c| c != 0) && self.scored(b.center[0], b.center[1])
             })
             .collect();
         let mut taken = vec![false; boxes.len()];
         self.object_truth += boxes.len() as u64;
         for o in objects {
             let (x, y) = (f64::from(o.x), f64::from(o.y));
-            if !inside(x, y) {
+            if !self.scored(x, y) {
                 continue;
             }
             self.object_predicted += 1;

@@ -204,10 +204,11 @@ impl FusionStage {
                     .unwrap_or(0) as u8
             })
             .collect();
+        let object_params = ObjectParams::default();
         // the arg-max class's softmax probability, in the cells objects can take (occupied, not background)
         let class_prob: Vec<f32> = (0..cells)
             .map(|i| {
-                if occupancy[i] <= ObjectParams::default().occupancy || class[i] == 0 {
+                if occupancy[i] <= object_params.occupancy || class[i] == 0 {
                     return 0.0;
                 }
                 let top = out.class_logits[usize::from(class[i]) * cells + i];
@@ -224,7 +225,7 @@ impl FusionStage {
             &class_prob,
             self.models.classes(),
             columns,
-            ObjectParams::default(),
+            object_params,
         );
         let mut embedding = out.scene_embedding;
         l2_normalise(&mut embedding);

@@ -107,11 +107,33 @@ pub fn stop_node(node: &mut Killed) -> (ExitStatus, f64, String) {
         std::thread::sleep(Duration::from_millis(20));
     };
     let exit_s = t.elapsed().as_secs_f64();
+    (status, exit_s, read_report(node))
+}
+
+/// The run report the exited node printed on its (piped) stdout; empty when none.
+pub fn read_report(node: &mut Killed) -> String {
     let mut report = String::new();
     if let Some(mut out) = node.child.stdout.take() {
         let _ = out.read_to_string(&mut report);
     }
-    (status, exit_s, report)
+    report
+}
+
+/// The JSON event lines a peer (`ros_peer.py play`/`flood`) printed: `{"event": NAME, "t": SECONDS, ...}`.
+pub fn peer_events(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The time (`t`) of the peer event `name`; panics naming it when the peer did not print it.
+pub fn event_time(events: &[serde_json::Value], name: &str) -> f64 {
+    events
+        .iter()
+        .find(|e| e["event"] == name)
+        .and_then(|e| e["t"].as_f64())
+        .unwrap_or_else(|| panic!("peer event {name} missing: {events:?}"))
 }
 
 /// A `key=value` figure of the node report (0 when absent).
