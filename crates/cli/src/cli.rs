@@ -55,6 +55,11 @@ pub enum Command {
         after_help = "Examples:\n  sensorium sim --out sim.bag --frames 100 --seed 7\n  sensorium sim --out sim.bag --frames 50 --seed 1 --export-training data/"
     )]
     Sim(SimArgs),
+    /// Score the pipeline on a labelled real dataset: a KITTI object directory or an Argoverse 2 log.
+    #[command(
+        after_help = "Examples:\n  sensorium eval --dataset kitti data/object/training --json kitti.json\n  sensorium eval --dataset av2 av2/sensor/val/LOG_ID --json av2.json --out av2_scenes/\n\nEach frame runs through the same perception as replay (models, calibration, painting, fusion, object\nextraction). A scene object matches an unmatched label of its class whose centre is within 2 m (car,\ntruck) or 1 m (pedestrian, cyclist, cone), within 40 m and inside the BEV grid; KITTI scores only\ncamera 2's field of view (its labels cover no more). JSON: metrics.objects.<class>.{recall,precision},\nmetrics.grid.<class>.recall.\n\nExit codes: 0 scored, 2 usage/configuration, 3 dataset missing or unreadable (no frame could be read),\n4 models, 6 output."
+    )]
+    Eval(EvalArgs),
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -148,6 +153,41 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "N")]
     pub max_frames: Option<u64>,
     /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub pipeline: PipelineOpts,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Dataset layout: `kitti` (velodyne/, image_2/, calib/, label_2/; base_link 1.73 m under the
+    /// Velodyne) or `av2` (an Argoverse 2 sensor log: sensors/lidar/*.feather, annotations.feather;
+    /// LiDAR only).
+    #[arg(long, value_name = "KIND", value_parser = ["kitti", "av2"])]
+    pub dataset: String,
+    /// The KITTI object directory or the Argoverse 2 log directory.
+    #[arg(value_name = "DIR")]
+    pub path: PathBuf,
+    /// Write the metrics as JSON.
+    #[arg(long, value_name = "OUT")]
+    pub json: Option<PathBuf>,
+    /// Write scenes (scenes.jsonl) and PNG renderings here.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Which scenes to render as PNG into --out: `all`, `none` or a count N.
+    #[arg(long, value_name = "WHICH", default_value = "8")]
+    pub render: String,
+    /// Evaluate only the first N frames.
+    #[arg(long, value_name = "N")]
+    pub max_frames: Option<usize>,
+    /// Labels with fewer LiDAR points inside their box are ignored (neither missed nor matched).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub min_points: u32,
+    /// Height (m) of the LiDAR above the scene frame, where the dataset does not give it (KITTI: 1.73).
+    #[arg(long, value_name = "M")]
+    pub lidar_height: Option<f64>,
+    /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,
     #[command(flatten)]

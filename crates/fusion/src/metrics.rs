@@ -14,6 +14,33 @@ pub struct GtBox {
     /// length (x), width (y), height (z)
     pub size: [f64; 3],
     pub yaw: f64,
+    /// Scored neither as a miss nor, when a scene object matches it, as a false detection (a label the
+    /// dataset marks as "don't care" for its class, or one with too few LiDAR points to be seen).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore: bool,
+}
+
+/// The part of the ground plane a camera sees: positions whose bearing from `origin` (ego frame, m)
+/// lies within `half_angle` (rad) of `heading` (rad, ego x towards y).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Wedge {
+    pub origin: [f64; 2],
+    pub heading: f64,
+    pub half_angle: f64,
+}
+
+impl Wedge {
+    pub fn contains(&self, x: f64, y: f64) -> bool {
+        let bearing = (y - self.origin[1]).atan2(x - self.origin[0]);
+        let mut d = bearing - self.heading;
+        while d > std::f64::consts::PI {
+            d -= 2.0 * std::f64::consts::PI;
+        }
+        while d < -std::f64::consts::PI {
+            d += 2.0 * std::f64::consts::PI;
+        }
+        d.abs() <= self.half_angle
+    }
 }
 
 /// Ground truth for one frame (decoded from the sim's ground-truth topic).
@@ -21,7 +48,8 @@ pub struct GtBox {
 pub struct GroundTruth {
     pub stamp: f64,
     pub boxes: Vec<GtBox>,
-    /// Row-major occupancy (0/1) on the spec grid.
+    /// Row-major occupancy (0/1) on the spec grid; empty when the source has none (real datasets label
+    /// objects, not cells): the occupancy IoU is then not scored.
     pub occupancy: Vec<u8>,
     pub caption: String,
 }
@@ -77,6 +105,22 @@ pub struct MetricsAccumulator {
     object_matches: u64,
     object_predicted: u64,
     object_truth: u64,
+    /// class → object (matched, predicted, truth)
+    object_classes: BTreeMap<String, (u64, u64, u64)>,
+    /// Only positions inside it are scored (a camera's field of view), when set.
+    region: Option<Wedge>,
+}
+
+/// One class's objects: how many boxes, detections and matches, and the ratios.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectScore {
+    pub truth: u64,
+    pub predicted: u64,
+    pub matched: u64,
+    /// `matched / truth`; `None` without boxes of the class.
+    pub recall: Option<f64>,
+    /// `matched / predicted`; `None` without detections of the class.
+    pub precision: Option<f64>,
 }
 
 /// Final metrics as they appear in the summary JSON.
@@ -95,6 +139,9 @@ pub struct Metrics {
     /// Of the ground-truth boxes within the radius, the fraction matched by a scene object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object_recall: Option<f64>,
+    /// Object recall and precision per class (every class of the model but the background).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub object_classes: BTreeMap<String, ObjectScore>,
 }
 
 /// How close (m, in x/y) a scene object's centre must be to a ground-truth box of its class to match it:
@@ -126,14 +173,21 @@ impl MetricsAccumulator {
             object_matches: 0,
             object_predicted: 0,
             object_truth: 0,
+            object_classes: BTreeMap::new(),
+            region: None,
         }
+    }
+
+    /// Scores only positions inside `region` from here on (`None`: everywhere within the radius).
+    pub fn set_region(&mut self, region: Option<Wedge>) {
+        self.region = region;
     }
 
     /// Adds one frame: predicted occupancy probabilities and classes (row-major, spec grid).
     pub fn add_frame(&mut self, gt: &GroundTruth, occ_prob: &[f32], class: &[u8]) {
         self.frames += 1;
         for (i, inside) in self.within.iter().enumerate() {
-            if !inside {
+            if !inside || gt.occupancy.is_empty() {
                 continue;
             }
             let pred = occ_prob.get(i).is_some_and(|p| *p > 0.5);
@@ -146,7 +200,7 @@ impl MetricsAccumulator {
                 continue;
             };
             let (x, y) = (b.center[0], b.center[1]);
-            if ci == 0 || !self.scored(x, y) {
+            if ci == 0 || b.ignore || !self.scored(x, y) {
                 continue;
             }
             let hit = b
@@ -162,14 +216,17 @@ impl MetricsAccumulator {
         }
     }
 
-    /// A position (m) the metrics score: within the radius and inside the grid.
+    /// A position (m) the metrics score: within the radius, inside the grid and inside the region.
     fn scored(&self, x: f64, y: f64) -> bool {
-        (x * x + y * y).sqrt() <= self.radius && self.grid.cell_of(x as f32, y as f32, 0.0).is_some()
+        (x * x + y * y).sqrt() <= self.radius
+            && self.grid.cell_of(x as f32, y as f32, 0.0).is_some()
+            && self.region.is_none_or(|r| r.contains(x, y))
     }
 
     /// Adds one frame's scene objects (highest score first): each, in turn, matches the nearest unmatched
-    /// box of its class within [`object_match_m`]. Boxes and objects beyond the radius or outside the
-    /// grid are not scored.
+    /// box of its class within [`object_match_m`]. Boxes and objects beyond the radius, outside the grid
+    /// or outside the region are not scored; an object whose nearest box of its class is an ignored one
+    /// (and no scored box is in reach) counts neither as a match nor as a detection.
     pub fn add_objects(&mut self, gt: &GroundTruth, objects: &[sensorium_core::SceneObject]) {
         let boxes: Vec<&GtBox> = gt
             .boxes
@@ -179,25 +236,52 @@ impl MetricsAccumulator {
             })
             .collect();
         let mut taken = vec![false; boxes.len()];
-        self.object_truth += boxes.len() as u64;
+        for b in boxes.iter().filter(|b| !b.ignore) {
+            self.object_truth += 1;
+            self.class_counts(&b.class).2 += 1;
+        }
         for o in objects {
             let (x, y) = (f64::from(o.x), f64::from(o.y));
             if !self.scored(x, y) {
                 continue;
             }
-            self.object_predicted += 1;
+            let reach = object_match_m(&o.class);
+            let in_reach = |b: &GtBox| {
+                b.class.eq_ignore_ascii_case(&o.class) && (b.center[0] - x).hypot(b.center[1] - y) <= reach
+            };
             let nearest = boxes
                 .iter()
                 .enumerate()
-                .filter(|(i, b)| !taken[*i] && b.class.eq_ignore_ascii_case(&o.class))
+                .filter(|(i, b)| !taken[*i] && !b.ignore && in_reach(b))
                 .map(|(i, b)| (i, (b.center[0] - x).hypot(b.center[1] - y)))
-                .filter(|(_, d)| *d <= object_match_m(&o.class))
                 .min_by(|a, b| a.1.total_cmp(&b.1));
-            if let Some((i, _)) = nearest {
-                taken[i] = true;
-                self.object_matches += 1;
+            match nearest {
+                Some((i, _)) => {
+                    taken[i] = true;
+                    self.object_matches += 1;
+                    self.object_predicted += 1;
+                    let c = self.class_counts(&o.class);
+                    c.0 += 1;
+                    c.1 += 1;
+                }
+                None if boxes.iter().any(|b| b.ignore && in_reach(b)) => {}
+                None => {
+                    self.object_predicted += 1;
+                    self.class_counts(&o.class).1 += 1;
+                }
             }
         }
+    }
+
+    /// The (matched, predicted, truth) counters of `class`, by the model's spelling of it.
+    fn class_counts(&mut self, class: &str) -> &mut (u64, u64, u64) {
+        let name = self
+            .classes
+            .iter()
+            .find(|c| c.eq_ignore_ascii_case(class))
+            .cloned()
+            .unwrap_or_else(|| class.to_string());
+        self.object_classes.entry(name).or_insert((0, 0, 0))
     }
 
     /// Adds one retrieval trial: was the frame's own caption the most similar of the candidates?
@@ -225,6 +309,22 @@ impl MetricsAccumulator {
                 .then(|| self.object_matches as f64 / self.object_predicted as f64),
             object_recall: (self.object_truth > 0)
                 .then(|| self.object_matches as f64 / self.object_truth as f64),
+            object_classes: self
+                .classes
+                .iter()
+                .skip(1)
+                .map(|c| {
+                    let (matched, predicted, truth) = self.object_classes.get(c).copied().unwrap_or_default();
+                    let score = ObjectScore {
+                        truth,
+                        predicted,
+                        matched,
+                        recall: (truth > 0).then(|| matched as f64 / truth as f64),
+                        precision: (predicted > 0).then(|| matched as f64 / predicted as f64),
+                    };
+                    (c.clone(), score)
+                })
+                .collect(),
         }
     }
 }
@@ -275,6 +375,7 @@ mod tests {
             center: [x, y, 0.8],
             size: [4.0, 2.0, 1.6],
             yaw: 0.3,
+            ignore: false,
         }
     }
 
@@ -302,6 +403,7 @@ mod tests {
             center: [45.0, 20.0, 0.9],
             size: [0.6, 0.6, 1.8],
             yaw: 0.0,
+            ignore: false,
         });
 
         let classes = ["background", "car", "truck", "pedestrian", "cyclist", "cone"].map(String::from);
@@ -360,6 +462,7 @@ mod tests {
                     center: [10.0, 0.0, 0.9],
                     size: [0.6, 0.6, 1.8],
                     yaw: 0.0,
+                    ignore: false,
                 },
                 car_at(20.0, 5.0),
             ],
@@ -375,6 +478,56 @@ mod tests {
         acc.add_objects(&gt, &[found("pedestrian", 11.2, 0.0), found("car", 21.8, 5.0)]);
         let m = acc.finish();
         assert_eq!((m.object_precision, m.object_recall), (Some(0.5), Some(0.5)));
+    }
+
+    #[test]
+    fn ignored_boxes_and_the_region_leave_objects_unscored_and_classes_are_scored_apart() {
+        let grid = BevGrid::default();
+        let classes = ["background", "car", "truck", "pedestrian"].map(String::from);
+        let mut acc = MetricsAccumulator::new(grid, 40.0, classes.to_vec());
+        // a camera at the origin looking along +x with ±45°
+        acc.set_region(Some(Wedge {
+            origin: [0.0, 0.0],
+            heading: 0.0,
+            half_angle: std::f64::consts::FRAC_PI_4,
+        }));
+        let van = GtBox {
+            ignore: true,
+            ..car_at(10.0, -3.0)
+        };
+        let gt = GroundTruth {
+            boxes: vec![car_at(20.0, 5.0), van, car_at(10.0, 15.0), car_at(30.0, 0.0)],
+            ..Default::default()
+        };
+        let found = |class: &str, x: f32, y: f32| sensorium_core::SceneObject {
+            class: class.into(),
+            x,
+            y,
+            ..Default::default()
+        };
+        acc.add_objects(
+            &gt,
+            &[
+                found("car", 20.5, 5.0),       // matches the first car
+                found("car", 10.2, -3.0),      // on the ignored van: neither a match nor a detection
+                found("car", 10.0, 15.0),      // outside the field of view: not scored
+                found("pedestrian", 5.0, 0.0), // a false detection
+            ],
+        );
+        let m = acc.finish();
+        assert_eq!(
+            m.object_recall,
+            Some(0.5),
+            "two scored cars (the third is outside the view)"
+        );
+        assert_eq!(m.object_precision, Some(0.5));
+        let car = &m.object_classes["car"];
+        assert_eq!((car.truth, car.predicted, car.matched), (2, 1, 1));
+        assert_eq!((car.recall, car.precision), (Some(0.5), Some(1.0)));
+        let ped = &m.object_classes["pedestrian"];
+        assert_eq!((ped.recall, ped.precision), (None, Some(0.0)));
+        assert_eq!(m.object_classes["truck"].recall, None);
+        assert!(!m.object_classes.contains_key("background"));
     }
 
     #[test]

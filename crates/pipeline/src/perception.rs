@@ -355,6 +355,24 @@ pub struct Perception {
     pub fusion: FusionStage,
 }
 
+/// What the LiDAR stage takes from a calibration: LiDAR → ego (3×4, row-major) and the projector from
+/// the ego frame into the default camera (none on a LiDAR-only rig).
+fn calibrated(calib: &VehicleCalib) -> Result<([f64; 12], Option<Projector>)> {
+    let ego_frame = &calib.ego_frame;
+    let t_ego_lidar =
+        crate::calibration::transform_3x4(calib, ego_frame, &calib.lidar_frame).map_err(|e| anyhow!(e))?;
+    let camera: Option<CameraCalib> = calib.camera(None).ok().cloned();
+    let projector = match &camera {
+        Some(cam) => Some(Projector::new(
+            &calib.tree.lookup_matrix(&cam.frame_id, ego_frame)?,
+            &cam.model,
+            cam.image,
+        )),
+        None => None,
+    };
+    Ok((t_ego_lidar, projector))
+}
+
 fn l2_normalise(v: &mut [f32]) {
     let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if n > 1e-12 {
@@ -389,18 +407,7 @@ impl Perception {
         })?;
         let cfg = models.pillar_config(painted_width(image_channels))?;
         let grid = cfg.grid;
-        let ego_frame = calib.ego_frame.clone();
-        let t_ego_lidar = crate::calibration::transform_3x4(&calib, &ego_frame, &calib.lidar_frame)
-            .map_err(|e| anyhow!(e))?;
-        let camera: Option<CameraCalib> = calib.camera(None).ok().cloned();
-        let projector = match &camera {
-            Some(cam) => Some(Projector::new(
-                &calib.tree.lookup_matrix(&cam.frame_id, &ego_frame)?,
-                &cam.model,
-                cam.image,
-            )),
-            None => None,
-        };
+        let (t_ego_lidar, projector) = calibrated(&calib)?;
         let models = Arc::new(models);
         let mut query_embeddings = Vec::new();
         for q in queries {
@@ -478,6 +485,20 @@ impl Perception {
 
     pub fn calibration(&self) -> &VehicleCalib {
         &self.calib
+    }
+
+    /// Switches to another calibration of the same kind of rig (a dataset whose frames come from several
+    /// drives, each with its own calibration file); the models stay loaded.
+    pub fn set_calibration(&mut self, calib: VehicleCalib) -> Result<()> {
+        let (t_ego_lidar, projector) = calibrated(&calib)?;
+        self.lidar.t_ego_lidar = t_ego_lidar;
+        self.lidar.projector = projector;
+        self.lidar.painted_built = false;
+        self.lidar.painted_valid = false;
+        self.fusion.calib = calib.clone();
+        self.fusion.anchor_frames.clear();
+        self.calib = calib;
+        Ok(())
     }
 
     /// Text embedding (L2-normalised), cached per string.

@@ -5,6 +5,7 @@ mod bench;
 mod calib;
 mod calib_check;
 mod config;
+mod eval;
 mod models;
 mod node;
 mod recordings;
@@ -27,5 +28,6 @@ pub fn dispatch(cmd: Command) -> Result<i32> {
         Command::Models(c) => models::run(c),
         Command::Node(a) => node::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Eval(a) => eval::run(a),
     }
 }

@@ -15,7 +15,7 @@ mod failure;
 mod setup;
 
 pub use failure::Failure;
-use failure::{tag, Classify};
+pub(crate) use failure::{tag, Classify};
 use setup::apply_remaps;
 pub use setup::{
     ingest_capacity, load_perception, model_threads, overrides, pipelined, resolve, sample_bag, threads,

@@ -90,7 +90,7 @@ impl std::error::Error for Classified {
     }
 }
 
-pub(super) trait Classify<T> {
+pub(crate) trait Classify<T> {
     /// Tags the error with `class` unless a cause already carries a class.
     fn class(self, class: Failure) -> Result<T>;
 }
@@ -101,7 +101,7 @@ impl<T, E: Into<anyhow::Error>> Classify<T> for std::result::Result<T, E> {
     }
 }
 
-pub(super) fn tag(e: anyhow::Error, class: Failure) -> anyhow::Error {
+pub(crate) fn tag(e: anyhow::Error, class: Failure) -> anyhow::Error {
     if e.chain().any(|c| c.is::<Classified>()) {
         e
     } else {
