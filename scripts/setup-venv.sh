@@ -4,7 +4,8 @@
 # tokenizers (the recipe's tokenizer, for its offline evaluation of a bag), OpenCV
 # (opencv-python-headless, built for the venv's numpy; the recipe's preprocessing and the bench's
 # OpenCV peers), ray (the fleet runner's engine), pyarrow (the Argoverse 2 reading that `sensorium eval`
-# is checked against) and pytest; then, editable, the fleet runner
+# is checked against), rosbags, mcap and mcap-ros2-support (ROS 2 bags and MCAP, written and read) and pytest;
+# then, editable, the fleet runner
 # (tools/fleet: `python -m sensorium_fleet`) and the training recipe's package (models/recipes:
 # `python -m sensorium_recipe.evaluate_bag`; training needs models/recipes/requirements.txt).
 set -euo pipefail
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
   /usr/bin/python3 -m venv --system-site-packages .venv
 fi
-if ! .venv/bin/python -c "import onnxruntime, onnx, tokenizers, cv2, ray, pyarrow, pytest" 2>/dev/null; then
+if ! .venv/bin/python -c "import onnxruntime, onnx, tokenizers, cv2, ray, pyarrow, rosbags, mcap, mcap_ros2, pytest" 2>/dev/null; then
   .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements-test.txt
 fi
 if ! .venv/bin/python -c "import sensorium_fleet" 2>/dev/null; then

@@ -30,6 +30,13 @@ pub enum BagError {
         what: &'static str,
         problem: String,
     },
+    /// A ROS 2 recording (MCAP or rosbag2 sqlite3) that does not read as its format says.
+    #[error("{path}: {what}: {problem}")]
+    Ros2 {
+        path: PathBuf,
+        what: &'static str,
+        problem: String,
+    },
     /// A writer call with a connection id that `add_connection` never returned.
     #[error("{path}: write to unknown connection id {conn} ({known} connections defined)")]
     UnknownConnection { path: PathBuf, conn: u32, known: usize },

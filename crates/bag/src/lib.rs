@@ -21,6 +21,8 @@ mod error;
 pub mod info;
 mod reader;
 pub mod record;
+pub mod recording;
+pub mod ros2;
 pub mod throughput;
 mod writer;
 
@@ -29,4 +31,5 @@ pub use error::{BagError, BagWarning};
 pub use reader::{
     BagMessage, BagReader, ChunkInfo, Connection, Messages, OpenOptions, ReadOptions, DEFAULT_MAX_CHUNK_BYTES,
 };
+pub use recording::Recording;
 pub use writer::{BagWriter, ConnectionSpec, DEFAULT_CHUNK_THRESHOLD};

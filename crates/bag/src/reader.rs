@@ -27,7 +27,7 @@ use crate::record::{
 mod chunks;
 mod index;
 mod messages;
-mod source;
+pub(crate) mod source;
 
 use chunks::*;
 use index::*;

@@ -28,7 +28,7 @@ pub struct Cli {
 pub enum Command {
     /// Play a rosbag through the whole pipeline and summarise (no ROS master needed).
     #[command(
-        after_help = "Examples:\n  sensorium replay                                  # bundled sample, bundled models\n  sensorium replay drive.bag --fast --summary-json s.json --out out/\n  sensorium replay drive.bag --rate 0.5 --start 10 --duration 30\n  sensorium replay --recordings fleet/ --shard 3/8 --fast --out runs/r1/   # index 3 of 8 (one Kubernetes Indexed Job pod)\n  sensorium replay --recordings fleet.txt --shard 0/4 --dry-run            # what index 0 of 4 replays\n\nExit codes (stable; with --recordings, the first failing recording's, a damaged recording's 3 only when\nnothing else failed):\n  0  replayed\n  1  other runtime error (worth a retry)\n  2  usage or configuration error (flags, --config, --shard, the recordings list)\n  3  recording missing, unreadable or damaged\n  4  models could not be loaded\n  5  calibration could not be loaded\n  6  output could not be written\n  130  stopped by SIGINT/SIGTERM (one recording: its outputs hold what was read and are closed; with\n       --recordings, the interrupted recording is left without summary.json and replayed on resume)"
+        after_help = "Examples:\n  sensorium replay                                  # bundled sample, bundled models\n  sensorium replay drive.bag --fast --summary-json s.json --out out/\n  sensorium replay drive.bag --rate 0.5 --start 10 --duration 30\n  sensorium replay drive.mcap --fast                 # ROS 2: an MCAP file, a .db3 or a rosbag2 folder\n  sensorium replay --recordings fleet/ --shard 3/8 --fast --out runs/r1/   # index 3 of 8 (one Kubernetes Indexed Job pod)\n  sensorium replay --recordings fleet.txt --shard 0/4 --dry-run            # what index 0 of 4 replays\n\nExit codes (stable; with --recordings, the first failing recording's, a damaged recording's 3 only when\nnothing else failed):\n  0  replayed\n  1  other runtime error (worth a retry)\n  2  usage or configuration error (flags, --config, --shard, the recordings list)\n  3  recording missing, unreadable or damaged\n  4  models could not be loaded\n  5  calibration could not be loaded\n  6  output could not be written\n  130  stopped by SIGINT/SIGTERM (one recording: its outputs hold what was read and are closed; with\n       --recordings, the interrupted recording is left without summary.json and replayed on resume)"
     )]
     Replay(ReplayArgs),
     /// Run as a ROS1 node (subscribe to sensors, publish scenes).
@@ -52,7 +52,7 @@ pub enum Command {
     Bag(BagCommand),
     /// Generate a deterministic synthetic driving recording with ground truth.
     #[command(
-        after_help = "Examples:\n  sensorium sim --out sim.bag --frames 100 --seed 7\n  sensorium sim --out sim.bag --frames 50 --seed 1 --export-training data/"
+        after_help = "Examples:\n  sensorium sim --out sim.bag --frames 100 --seed 7\n  sensorium sim --out sim.mcap --format mcap --frames 100 --seed 7   # ROS 2 (MCAP)\n  sensorium sim --out sim.bag --frames 50 --seed 1 --export-training data/"
     )]
     Sim(SimArgs),
     /// Score the pipeline on a labelled real dataset: a KITTI object directory or an Argoverse 2 log.
@@ -101,10 +101,12 @@ pub struct PipelineOpts {
 
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
-    /// Recording to play; default: the bundled sample (tests/fixtures/sample.bag).
+    /// Recording to play: a ROS1 bag, an MCAP file, a rosbag2 sqlite3 file (.db3) or a rosbag2 folder;
+    /// default: the bundled sample (tests/fixtures/sample.bag).
     #[arg(conflicts_with = "recordings")]
     pub bag: Option<PathBuf>,
-    /// Many recordings: a folder (every *.bag below it; links to folders followed) or a list file
+    /// Many recordings: a folder (every *.bag, *.mcap and *.db3 below it, and rosbag2 folders; links to
+    /// folders followed) or a list file
     /// (one path per line, relative to the list's folder; lines starting with `#` are comments).
     /// Each is replayed into OUT/NAME/ (summary.json, scenes.jsonl, PNGs), NAME its file stem (its
     /// path with `__` for `/` where stems repeat; `_` in front of a name starting with `.` or equal
@@ -469,9 +471,13 @@ pub enum BagCommand {
 
 #[derive(Args, Debug)]
 pub struct SimArgs {
-    /// Output bag.
+    /// Output recording.
     #[arg(long, value_name = "BAG")]
     pub out: Option<PathBuf>,
+    /// Recording format: `bag` (ROS1) or `mcap` (ROS 2 messages, CDR, zstd chunks; what
+    /// `ros2 bag record -s mcap` writes). Default: `mcap` when --out ends in .mcap, else `bag`.
+    #[arg(long, value_name = "FORMAT", value_parser = ["bag", "mcap"])]
+    pub format: Option<String>,
     /// Number of LiDAR sweeps.
     #[arg(long, default_value_t = 50)]
     pub frames: u32,

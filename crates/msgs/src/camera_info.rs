@@ -71,22 +71,7 @@ impl RosMessage for CameraInfo {
     const MD5SUM: &'static str = defs::SENSOR_MSGS_CAMERAINFO_MD5;
     const DEFINITION: &'static str = defs::SENSOR_MSGS_CAMERAINFO_DEF;
     fn decode(buf: &[u8]) -> Result<Self, MsgError> {
-        let mut r = Reader::new(buf, Self::DATATYPE);
-        let v = CameraInfo {
-            header: Header::read(&mut r)?,
-            height: r.u32("height")?,
-            width: r.u32("width")?,
-            distortion_model: r.string("distortion_model")?,
-            d: r.f64_vec("D")?,
-            k: r.f64_array("K")?,
-            r: r.f64_array("R")?,
-            p: r.f64_array("P")?,
-            binning_x: r.u32("binning_x")?,
-            binning_y: r.u32("binning_y")?,
-            roi: RegionOfInterest::read(&mut r)?,
-        };
-        r.finish()?;
-        Ok(v)
+        Self::read_from(Reader::new(buf, Self::DATATYPE))
     }
     fn encode(&self, out: &mut Vec<u8>) {
         self.header.write(out);
@@ -103,5 +88,32 @@ impl RosMessage for CameraInfo {
         out.put_u32(self.binning_x);
         out.put_u32(self.binning_y);
         self.roi.write(out);
+    }
+}
+
+impl CameraInfo {
+    fn read_from(mut r: Reader<'_>) -> Result<Self, MsgError> {
+        let v = CameraInfo {
+            header: Header::read(&mut r)?,
+            height: r.u32("height")?,
+            width: r.u32("width")?,
+            distortion_model: r.string("distortion_model")?,
+            d: r.f64_vec("D")?,
+            k: r.f64_array("K")?,
+            r: r.f64_array("R")?,
+            p: r.f64_array("P")?,
+            binning_x: r.u32("binning_x")?,
+            binning_y: r.u32("binning_y")?,
+            roi: RegionOfInterest::read(&mut r)?,
+        };
+        r.finish()?;
+        Ok(v)
+    }
+}
+
+impl crate::CdrMessage for CameraInfo {
+    const ROS2_TYPE: &'static str = "sensor_msgs/msg/CameraInfo";
+    fn decode_cdr(buf: &[u8]) -> Result<Self, MsgError> {
+        Self::read_from(Reader::cdr(buf, <Self as RosMessage>::DATATYPE)?)
     }
 }

@@ -30,18 +30,7 @@ impl RosMessage for Image {
     const MD5SUM: &'static str = defs::SENSOR_MSGS_IMAGE_MD5;
     const DEFINITION: &'static str = defs::SENSOR_MSGS_IMAGE_DEF;
     fn decode(buf: &[u8]) -> Result<Self, MsgError> {
-        let mut r = Reader::new(buf, IMG);
-        let v = Image {
-            header: Header::read(&mut r)?,
-            height: r.u32("height")?,
-            width: r.u32("width")?,
-            encoding: r.string("encoding")?,
-            is_bigendian: r.bool("is_bigendian")?,
-            step: r.u32("step")?,
-            data: r.bytes("data")?.to_vec(),
-        };
-        r.finish()?;
-        Ok(v)
+        Self::read_from(Reader::new(buf, IMG))
     }
     fn encode(&self, out: &mut Vec<u8>) {
         out.reserve(self.data.len() + 64);
@@ -379,14 +368,7 @@ impl RosMessage for CompressedImage {
     const MD5SUM: &'static str = defs::SENSOR_MSGS_COMPRESSEDIMAGE_MD5;
     const DEFINITION: &'static str = defs::SENSOR_MSGS_COMPRESSEDIMAGE_DEF;
     fn decode(buf: &[u8]) -> Result<Self, MsgError> {
-        let mut r = Reader::new(buf, CIMG);
-        let v = CompressedImage {
-            header: Header::read(&mut r)?,
-            format: r.string("format")?,
-            data: r.bytes("data")?.to_vec(),
-        };
-        r.finish()?;
-        Ok(v)
+        Self::read_from(Reader::new(buf, CIMG))
     }
     fn encode(&self, out: &mut Vec<u8>) {
         self.header.write(out);
@@ -452,5 +434,47 @@ impl CompressedImage {
             height: rgb.height(),
             data: rgb.into_raw(),
         })
+    }
+}
+
+impl Image {
+    fn read_from(mut r: Reader<'_>) -> Result<Self, MsgError> {
+        let v = Image {
+            header: Header::read(&mut r)?,
+            height: r.u32("height")?,
+            width: r.u32("width")?,
+            encoding: r.string("encoding")?,
+            is_bigendian: r.bool("is_bigendian")?,
+            step: r.u32("step")?,
+            data: r.bytes("data")?.to_vec(),
+        };
+        r.finish()?;
+        Ok(v)
+    }
+}
+
+impl crate::CdrMessage for Image {
+    const ROS2_TYPE: &'static str = "sensor_msgs/msg/Image";
+    fn decode_cdr(buf: &[u8]) -> Result<Self, MsgError> {
+        Self::read_from(Reader::cdr(buf, IMG)?)
+    }
+}
+
+impl CompressedImage {
+    fn read_from(mut r: Reader<'_>) -> Result<Self, MsgError> {
+        let v = CompressedImage {
+            header: Header::read(&mut r)?,
+            format: r.string("format")?,
+            data: r.bytes("data")?.to_vec(),
+        };
+        r.finish()?;
+        Ok(v)
+    }
+}
+
+impl crate::CdrMessage for CompressedImage {
+    const ROS2_TYPE: &'static str = "sensor_msgs/msg/CompressedImage";
+    fn decode_cdr(buf: &[u8]) -> Result<Self, MsgError> {
+        Self::read_from(Reader::cdr(buf, CIMG)?)
     }
 }

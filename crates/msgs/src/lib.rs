@@ -17,6 +17,8 @@ pub mod image;
 pub mod map_text;
 pub mod pointcloud;
 pub mod publish;
+pub mod record;
+pub mod ros2;
 pub mod scene;
 pub mod std_msgs;
 pub mod tf;
@@ -75,6 +77,20 @@ impl MsgError {
             detail: detail.into(),
         }
     }
+}
+
+/// A message type as ROS 2 serializes it (CDR), for the input types read from MCAP and ROS 2 bags.
+pub trait CdrMessage: Sized {
+    /// `package/msg/Name`.
+    const ROS2_TYPE: &'static str;
+    /// Decodes a CDR serialized message (the 4-byte encapsulation header first).
+    fn decode_cdr(buf: &[u8]) -> Result<Self, MsgError>;
+}
+
+/// The ROS1 name (`package/Name`) of a ROS 2 type name (`package/msg/Name`), else `None`.
+pub fn ros1_name(ros2_type: &str) -> Option<String> {
+    let (pkg, name) = ros2_type.split_once("/msg/")?;
+    Some(format!("{pkg}/{name}"))
 }
 
 /// A ROS1 message type with its identity (datatype, md5sum, full definition) and wire form.

@@ -144,7 +144,15 @@ pub struct PointCloud2Ref<'a> {
 impl<'a> PointCloud2Ref<'a> {
     /// Decodes a serialized body (without the 4-byte length prefix); `data` borrows from `buf`.
     pub fn decode(buf: &'a [u8]) -> Result<Self, MsgError> {
-        let mut r = Reader::new(buf, MSG);
+        Self::read_from(Reader::new(buf, MSG))
+    }
+
+    /// Decodes a ROS 2 (CDR) serialized message; `data` borrows from `buf`.
+    pub fn decode_cdr(buf: &'a [u8]) -> Result<Self, MsgError> {
+        Self::read_from(Reader::cdr(buf, MSG)?)
+    }
+
+    fn read_from(mut r: Reader<'a>) -> Result<Self, MsgError> {
         let header = Header::read(&mut r)?;
         let height = r.u32("height")?;
         let width = r.u32("width")?;
@@ -208,6 +216,18 @@ impl<'a> PointCloud2Ref<'a> {
 /// `PointCloud2Ref::decode(payload)?.view()?.to_soa()`; errors name the field and numbers.
 pub fn decode_soa(payload: &[u8]) -> Result<PointsSoA, MsgError> {
     Ok(PointCloud2Ref::decode(payload)?.view()?.to_soa())
+}
+
+/// [`decode_soa`] for a ROS 2 (CDR) serialized `sensor_msgs/msg/PointCloud2`.
+pub fn decode_soa_cdr(payload: &[u8]) -> Result<PointsSoA, MsgError> {
+    Ok(PointCloud2Ref::decode_cdr(payload)?.view()?.to_soa())
+}
+
+impl crate::CdrMessage for PointCloud2 {
+    const ROS2_TYPE: &'static str = "sensor_msgs/msg/PointCloud2";
+    fn decode_cdr(buf: &[u8]) -> Result<Self, MsgError> {
+        PointCloud2Ref::decode_cdr(buf).map(PointCloud2Ref::into_owned)
+    }
 }
 
 impl RosMessage for PointCloud2 {

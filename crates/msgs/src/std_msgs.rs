@@ -27,9 +27,15 @@ impl Header {
         Header::read(&mut Reader::new(buf, "std_msgs/Header"))
     }
 
+    /// [`Header::decode_prefix`] of a ROS 2 (CDR) serialized stamped message.
+    pub fn decode_prefix_cdr(buf: &[u8]) -> Result<Self, MsgError> {
+        Header::read(&mut Reader::cdr(buf, "std_msgs/msg/Header")?)
+    }
+
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, MsgError> {
         Ok(Header {
-            seq: r.u32("header.seq")?,
+            // ROS 2 headers have no sequence number
+            seq: if r.is_cdr() { 0 } else { r.u32("header.seq")? },
             stamp: r.time("header.stamp")?,
             frame_id: r.string("header.frame_id")?,
         })
@@ -68,12 +74,24 @@ impl RosMessage for StringMsg {
     const MD5SUM: &'static str = defs::STD_MSGS_STRING_MD5;
     const DEFINITION: &'static str = defs::STD_MSGS_STRING_DEF;
     fn decode(buf: &[u8]) -> Result<Self, MsgError> {
-        let mut r = Reader::new(buf, Self::DATATYPE);
+        Self::read_from(Reader::new(buf, Self::DATATYPE))
+    }
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.put_str(&self.data);
+    }
+}
+
+impl StringMsg {
+    fn read_from(mut r: Reader<'_>) -> Result<Self, MsgError> {
         let data = r.string("data")?;
         r.finish()?;
         Ok(StringMsg { data })
     }
-    fn encode(&self, out: &mut Vec<u8>) {
-        out.put_str(&self.data);
+}
+
+impl crate::CdrMessage for StringMsg {
+    const ROS2_TYPE: &'static str = "std_msgs/msg/String";
+    fn decode_cdr(buf: &[u8]) -> Result<Self, MsgError> {
+        Self::read_from(Reader::cdr(buf, Self::DATATYPE)?)
     }
 }

@@ -69,7 +69,10 @@ impl RosMessage for TransformStamped {
 }
 
 fn read_transforms(buf: &[u8], msg: &'static str) -> Result<Vec<TransformStamped>, MsgError> {
-    let mut r = Reader::new(buf, msg);
+    transforms_from(Reader::new(buf, msg))
+}
+
+fn transforms_from(mut r: Reader<'_>) -> Result<Vec<TransformStamped>, MsgError> {
     let n = r.array_len("transforms", MIN_TRANSFORM_STAMPED)?;
     let mut v = Vec::with_capacity(n);
     for _ in 0..n {
@@ -154,5 +157,14 @@ impl TFMessage {
                 format!("{other:?} is neither tf2_msgs/TFMessage nor tf/tfMessage"),
             )),
         }
+    }
+}
+
+impl crate::CdrMessage for TFMessage {
+    const ROS2_TYPE: &'static str = "tf2_msgs/msg/TFMessage";
+    fn decode_cdr(buf: &[u8]) -> Result<Self, MsgError> {
+        Ok(TFMessage {
+            transforms: transforms_from(Reader::cdr(buf, <Self as RosMessage>::DATATYPE)?)?,
+        })
     }
 }

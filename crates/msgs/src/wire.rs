@@ -1,4 +1,7 @@
-//! ROS1 serialization primitives: little-endian scalars, `u32`-length-prefixed strings and arrays.
+//! ROS1 serialization primitives: little-endian scalars, `u32`-length-prefixed strings and arrays; and
+//! the ROS 2 form of the same messages, CDR ([`Reader::cdr`]): a 4-byte encapsulation header, every
+//! scalar aligned to its size (up to 8) from the end of that header, strings with a terminating NUL
+//! counted in their length, and headers without `seq`.
 //!
 //! [`Reader`] never panics and never allocates more than the remaining input can hold: every
 //! length prefix is checked against the bytes left before anything is reserved.
@@ -12,11 +15,65 @@ pub struct Reader<'a> {
     pos: usize,
     /// The message type being decoded, for error messages.
     pub msg: &'static str,
+    cdr: bool,
 }
 
+/// Encapsulation header of little-endian plain CDR (`CDR_LE`), as ROS 2 serializes messages.
+pub const CDR_LE: [u8; 2] = [0x00, 0x01];
+
 impl<'a> Reader<'a> {
+    /// A ROS1 serialized body.
     pub fn new(buf: &'a [u8], msg: &'static str) -> Self {
-        Reader { buf, pos: 0, msg }
+        Reader {
+            buf,
+            pos: 0,
+            msg,
+            cdr: false,
+        }
+    }
+
+    /// A ROS 2 (CDR) serialized message, its encapsulation header first: little-endian CDR only
+    /// (what ROS 2 writes on every platform it runs on).
+    pub fn cdr(buf: &'a [u8], msg: &'static str) -> Result<Self, MsgError> {
+        let (head, body) = (buf.get(..4), buf.get(4..));
+        match (head, body) {
+            (Some(h), Some(body)) if h.get(..2) == Some(&CDR_LE[..]) => Ok(Reader {
+                buf: body,
+                pos: 0,
+                msg,
+                cdr: true,
+            }),
+            (Some(h), _) => Err(MsgError::invalid(
+                msg,
+                "encapsulation",
+                format!(
+                    "header {:02x} {:02x}: only little-endian plain CDR (00 01) is read",
+                    h.first().copied().unwrap_or(0),
+                    h.get(1).copied().unwrap_or(0)
+                ),
+            )),
+            _ => Err(MsgError::Truncated {
+                msg,
+                field: "encapsulation",
+                offset: 0,
+                need: 4,
+                have: buf.len(),
+            }),
+        }
+    }
+
+    /// Is this a CDR (ROS 2) message?
+    pub fn is_cdr(&self) -> bool {
+        self.cdr
+    }
+
+    /// CDR: skips the padding before a scalar of `size` bytes.
+    fn align(&mut self, size: usize) -> Result<(), MsgError> {
+        if self.cdr && size > 1 {
+            let pad = (size - self.pos % size) % size;
+            self.take(pad, "padding")?;
+        }
+        Ok(())
     }
 
     /// Byte offset of the next read.
@@ -46,6 +103,7 @@ impl<'a> Reader<'a> {
     }
 
     fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], MsgError> {
+        self.align(N.min(8))?;
         let s = self.take(N, field)?;
         let mut a = [0u8; N];
         a.copy_from_slice(s);
@@ -91,7 +149,11 @@ impl<'a> Reader<'a> {
 
     /// A `string`; invalid UTF-8 is replaced rather than rejected (ROS does not check it either).
     pub fn string(&mut self, field: &'static str) -> Result<String, MsgError> {
-        let b = self.bytes(field)?;
+        let mut b = self.bytes(field)?;
+        if self.cdr {
+            // the length counts the terminating NUL
+            b = b.strip_suffix(&[0]).unwrap_or(b);
+        }
         Ok(String::from_utf8_lossy(b).into_owned())
     }
 
@@ -130,9 +192,11 @@ impl<'a> Reader<'a> {
         Ok(v)
     }
 
-    /// Fails when bytes are left over after the last field.
+    /// Fails when bytes are left over after the last field (CDR: beyond the up to 7 bytes of padding a
+    /// serializer may add to the end).
     pub fn finish(self) -> Result<(), MsgError> {
-        if self.pos != self.buf.len() {
+        let slack = if self.cdr { 7 } else { 0 };
+        if self.pos > self.buf.len() || self.buf.len() - self.pos > slack {
             return Err(MsgError::TrailingBytes {
                 msg: self.msg,
                 consumed: self.pos,

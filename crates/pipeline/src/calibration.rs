@@ -134,7 +134,7 @@ pub fn from_bag(
 ) -> anyhow::Result<VehicleCalib> {
     use crate::streams::{decode, Decoded, Role};
     let reader =
-        sensorium_bag::BagReader::open(bag).map_err(|e| anyhow::anyhow!("{}: {e}", bag.display()))?;
+        sensorium_bag::Recording::open(bag).map_err(|e| anyhow::anyhow!("{}: {e}", bag.display()))?;
     let lidar_only = topics.lidar_only()
         || !reader.topic_counts().iter().any(|(t, n)| {
             *n > 0
@@ -168,7 +168,12 @@ pub fn from_bag(
         match role {
             Role::Lidar if lidar_frame.is_none() => {
                 // only the header is needed: the frame id follows seq + stamp
-                if let Ok(h) = sensorium_msgs::Header::decode_prefix(&m.data) {
+                let header = if sensorium_msgs::ros1_name(&m.conn.datatype).is_some() {
+                    sensorium_msgs::Header::decode_prefix_cdr(&m.data)
+                } else {
+                    sensorium_msgs::Header::decode_prefix(&m.data)
+                };
+                if let Ok(h) = header {
                     lidar_frame = Some(h.frame_id);
                 }
             }

@@ -16,7 +16,7 @@ use crate::streams::{decode, Decoded, Role, TopicMap};
 use crate::summary::Summary;
 use anyhow::{anyhow, Context, Result};
 use crossbeam_channel::Receiver;
-use sensorium_bag::{BagReader, ReadOptions};
+use sensorium_bag::{ReadOptions, Recording};
 use sensorium_core::Stamp;
 use sensorium_engine::ingest::{ingest_queue, Disconnected};
 use sensorium_engine::sync::PolicyConfig;
@@ -112,7 +112,7 @@ impl Ingest {
 /// set. Returns its drops by reason (real time: a full ingest queue's oldest message).
 fn spawn_reader(
     opts: &ReplayOptions,
-    reader: BagReader,
+    reader: Recording,
     stop: Arc<AtomicBool>,
 ) -> (Receiver<Ingest>, std::thread::JoinHandle<BTreeMap<String, u64>>) {
     let (mut tx, rx) = ingest_queue(opts.ingest_capacity);
@@ -298,7 +298,7 @@ fn finished(
 
 /// Plays a bag through `perception`; returns the summary (also written as configured).
 pub fn run(opts: &ReplayOptions, perception: Perception) -> Result<Summary> {
-    let reader = BagReader::open(&opts.bag).with_context(|| format!("opening {}", opts.bag.display()))?;
+    let reader = Recording::open(&opts.bag).with_context(|| format!("opening {}", opts.bag.display()))?;
     let mut summary = Summary::new(&opts.bag);
     let total_msgs: u64 = reader
         .topic_counts()

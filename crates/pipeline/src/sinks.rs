@@ -7,54 +7,66 @@ use sensorium_fusion::BevGrid;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// `replay --record`: the published topics written to a bag. A write error (disk full) stops the
-/// recording with an error in the summary; the pipeline goes on and the bag written so far stays readable.
+/// `replay --record`: the published topics written to a bag (ROS1) or, for a path ending in `.mcap`, an
+/// MCAP file with ROS 2 types and definitions (`sensorium_msgs/msg/Scene`, `nav_msgs/msg/OccupancyGrid`,
+/// …). A write error (disk full) stops the recording with an error in the summary; the pipeline goes
+/// on and what was written so far stays readable.
 pub struct Recorder {
-    writer: Option<sensorium_bag::BagWriter>,
-    scene: u32,
-    occupancy: u32,
-    markers: u32,
-    scene_json: u32,
+    writer: Option<sensorium_msgs::record::RecordWriter>,
+    /// Connection (ROS1) or channel (MCAP) ids of scene, occupancy, markers and scene JSON.
+    ids: [u32; 4],
     seq: u32,
 }
 
 impl Recorder {
     pub fn create(path: &std::path::Path) -> Result<Recorder> {
-        use sensorium_msgs::{OccupancyGrid, RosMessage, StringMsg};
-        let mut w = sensorium_bag::BagWriter::create(path, sensorium_bag::Compression::Lz4)
-            .with_context(|| format!("creating {}", path.display()))?;
-        // what the node publishes (`~scene`, `~occupancy` under the node name `sensorium`), plus the
-        // scene as JSON for tools without the sensorium_msgs package
-        let scene = w.add_connection(
-            "/sensorium/scene",
-            sensorium_msgs::scene::DATATYPE,
-            sensorium_msgs::scene::md5sum(),
-            sensorium_msgs::scene::definition(),
-        )?;
-        let occupancy = w.add_connection(
-            "/sensorium/occupancy",
-            OccupancyGrid::DATATYPE,
-            OccupancyGrid::MD5SUM,
-            OccupancyGrid::DEFINITION,
-        )?;
-        let markers = w.add_connection(
-            "/sensorium/markers",
-            sensorium_msgs::MarkerArray::DATATYPE,
-            sensorium_msgs::MarkerArray::MD5SUM,
-            sensorium_msgs::MarkerArray::DEFINITION,
-        )?;
-        let scene_json = w.add_connection(
-            "/sensorium/scene_json",
-            StringMsg::DATATYPE,
-            StringMsg::MD5SUM,
-            StringMsg::DEFINITION,
-        )?;
+        use sensorium_msgs::{MarkerArray, OccupancyGrid, RosMessage, StringMsg};
+        // what the node publishes (`~scene`, `~occupancy`, `~markers` under the node name `sensorium`),
+        // plus the scene as JSON for tools without the sensorium_msgs package
+        let topics: [(&str, &str, &str, String); 4] = [
+            (
+                "/sensorium/scene",
+                sensorium_msgs::scene::DATATYPE,
+                sensorium_msgs::scene::md5sum(),
+                sensorium_msgs::scene::definition().to_string(),
+            ),
+            (
+                "/sensorium/occupancy",
+                OccupancyGrid::DATATYPE,
+                OccupancyGrid::MD5SUM,
+                OccupancyGrid::DEFINITION.to_string(),
+            ),
+            (
+                "/sensorium/markers",
+                MarkerArray::DATATYPE,
+                MarkerArray::MD5SUM,
+                MarkerArray::DEFINITION.to_string(),
+            ),
+            (
+                "/sensorium/scene_json",
+                StringMsg::DATATYPE,
+                StringMsg::MD5SUM,
+                StringMsg::DEFINITION.to_string(),
+            ),
+        ];
+        use sensorium_msgs::record::{RecordFormat, RecordWriter};
+        let format = RecordFormat::of_path(path, sensorium_bag::Compression::Lz4);
+        let mut out =
+            RecordWriter::create(path, format).with_context(|| format!("creating {}", path.display()))?;
+        let mut ids = [0u32; 4];
+        for (slot, (topic, datatype, md5, def)) in ids.iter_mut().zip(topics) {
+            *slot = out.add(sensorium_bag::ConnectionSpec {
+                topic: topic.to_string(),
+                datatype: datatype.to_string(),
+                md5sum: md5.to_string(),
+                message_definition: def,
+                callerid: None,
+                latching: false,
+            })?;
+        }
         Ok(Recorder {
-            writer: Some(w),
-            scene,
-            occupancy,
-            markers,
-            scene_json,
+            writer: Some(out),
+            ids,
             seq: 0,
         })
     }
@@ -73,14 +85,13 @@ impl Recorder {
         }
         .to_bytes();
         let body = sensorium_msgs::scene::encode(scene, self.seq, false);
+        let markers = crate::publish::scene_markers(scene, self.seq).to_bytes();
+        let [scene_id, grid_id, markers_id, json_id] = self.ids;
         let res = w
-            .write(self.scene, scene.stamp, &body)
-            .and_then(|()| w.write(self.occupancy, scene.stamp, &grid))
-            .and_then(|()| {
-                let markers = crate::publish::scene_markers(scene, self.seq).to_bytes();
-                w.write(self.markers, scene.stamp, &markers)
-            })
-            .and_then(|()| w.write(self.scene_json, scene.stamp, &json));
+            .write(scene_id, scene.stamp, &body)
+            .and_then(|()| w.write(grid_id, scene.stamp, &grid))
+            .and_then(|()| w.write(markers_id, scene.stamp, &markers))
+            .and_then(|()| w.write(json_id, scene.stamp, &json));
         if let Err(e) = res {
             summary.error(format!("recording stopped: {e}"));
             summary.drop_reason("record_error");

@@ -12,7 +12,10 @@
 use crate::groundtruth;
 use sensorium_core::{MapText, PointsSoA, RgbImage, Stamp};
 use sensorium_fusion::metrics::GroundTruth;
-use sensorium_msgs::{CameraInfo, CompressedImage, Image, PointCloud2, RosMessage, StringMsg, TFMessage};
+use sensorium_msgs::{
+    ros1_name, CameraInfo, CdrMessage, CompressedImage, Image, MsgError, PointCloud2, RosMessage, StringMsg,
+    TFMessage,
+};
 
 /// The part a topic plays in the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -108,13 +111,26 @@ pub struct DecodeError {
     pub detail: String,
 }
 
-/// Decodes `payload` (no length prefix) of `datatype` arriving on `topic` in `role`.
+/// A message of type `M` in its ROS1 or ROS 2 (CDR) serialization.
+fn decode_as<M: RosMessage + CdrMessage>(cdr: bool, payload: &[u8]) -> Result<M, MsgError> {
+    if cdr {
+        M::decode_cdr(payload)
+    } else {
+        M::decode(payload)
+    }
+}
+
+/// Decodes `payload` (no length prefix) of `datatype` arriving on `topic` in `role`. A ROS 2 type name
+/// (`sensor_msgs/msg/Image`, from an MCAP recording) means a CDR payload.
 pub fn decode(role: Role, topic: &str, datatype: &str, payload: &[u8]) -> Result<Decoded, DecodeError> {
     let err = |detail: String| DecodeError {
         topic: topic.to_string(),
         role: role.name(),
         detail,
     };
+    let ros2 = ros1_name(datatype);
+    let cdr = ros2.is_some();
+    let datatype = ros2.as_deref().unwrap_or(datatype);
     let expect = |want: &str| -> Result<(), DecodeError> {
         if datatype == want || datatype == "*" {
             Ok(())
@@ -125,41 +141,50 @@ pub fn decode(role: Role, topic: &str, datatype: &str, payload: &[u8]) -> Result
     match role {
         Role::CameraRaw => {
             expect(Image::DATATYPE)?;
-            let m = Image::decode(payload).map_err(|e| err(e.to_string()))?;
+            let m = decode_as::<Image>(cdr, payload).map_err(|e| err(e.to_string()))?;
             m.to_rgb().map(Decoded::Camera).map_err(|e| err(e.to_string()))
         }
         Role::CameraCompressed => {
             expect(CompressedImage::DATATYPE)?;
-            let m = CompressedImage::decode(payload).map_err(|e| err(e.to_string()))?;
+            let m = decode_as::<CompressedImage>(cdr, payload).map_err(|e| err(e.to_string()))?;
             m.to_rgb().map(Decoded::Camera).map_err(|e| err(e.to_string()))
         }
         Role::CameraInfo => {
             expect(CameraInfo::DATATYPE)?;
-            CameraInfo::decode(payload)
+            decode_as::<CameraInfo>(cdr, payload)
                 .map(|m| Decoded::CameraInfo(Box::new(m)))
                 .map_err(|e| err(e.to_string()))
         }
         Role::Lidar => {
             expect(PointCloud2::DATATYPE)?;
             // In place: the points are read straight out of `payload` (no copy of the cloud).
-            sensorium_msgs::pointcloud::decode_soa(payload)
-                .map(Decoded::Lidar)
-                .map_err(|e| err(e.to_string()))
+            let soa = if cdr {
+                sensorium_msgs::pointcloud::decode_soa_cdr(payload)
+            } else {
+                sensorium_msgs::pointcloud::decode_soa(payload)
+            };
+            soa.map(Decoded::Lidar).map_err(|e| err(e.to_string()))
         }
         Role::MapText => {
             expect(StringMsg::DATATYPE)?;
-            let m = StringMsg::decode(payload).map_err(|e| err(e.to_string()))?;
+            let m = decode_as::<StringMsg>(cdr, payload).map_err(|e| err(e.to_string()))?;
             Ok(Decoded::MapText(sensorium_msgs::map_text::parse(
                 &m.data,
                 Stamp::ZERO,
             )))
+        }
+        Role::TfStatic if cdr => {
+            expect(TFMessage::DATATYPE)?;
+            TFMessage::decode_cdr(payload)
+                .map(Decoded::TfStatic)
+                .map_err(|e| err(e.to_string()))
         }
         Role::TfStatic => TFMessage::decode_any(datatype, payload)
             .map(Decoded::TfStatic)
             .map_err(|e| err(e.to_string())),
         Role::GroundTruth => {
             expect(StringMsg::DATATYPE)?;
-            let m = StringMsg::decode(payload).map_err(|e| err(e.to_string()))?;
+            let m = decode_as::<StringMsg>(cdr, payload).map_err(|e| err(e.to_string()))?;
             groundtruth::parse(&m.data)
                 .map(|g| Decoded::GroundTruth(Box::new(g)))
                 .map_err(err)

@@ -13,8 +13,9 @@ use crate::render::Rendered;
 use crate::{truth, Simulator};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sensorium_bag::{BagWriter, Compression, ConnectionSpec};
+use sensorium_bag::{Compression, ConnectionSpec};
 use sensorium_core::{RgbImage, Stamp};
+use sensorium_msgs::record::{RecordError, RecordFormat, RecordWriter};
 use sensorium_msgs::{
     CameraInfo, CompressedImage, Header, Image, PointCloud2, RosMessage, StringMsg, TFMessage, Transform,
     TransformStamped,
@@ -134,10 +135,21 @@ fn secs_to_ns(s: f64) -> u64 {
     }
 }
 
-/// Simulates `frames` LiDAR sweeps (and everything around them) and writes the bag at `out`.
+/// Simulates `frames` LiDAR sweeps (and everything around them) and writes the ROS1 bag at `out`.
 pub fn simulate_to_bag(cfg: &SimConfig, frames: u32, seed: u64, out: &Path) -> Result<SimReport, SimError> {
+    simulate_to(cfg, frames, seed, out, false)
+}
+
+/// As [`simulate_to_bag`]; `mcap`: an MCAP file of ROS 2 messages instead (the same messages, CDR).
+pub fn simulate_to(
+    cfg: &SimConfig,
+    frames: u32,
+    seed: u64,
+    out: &Path,
+    mcap: bool,
+) -> Result<SimReport, SimError> {
     let mut sim = Simulator::new(cfg, seed, frames)?;
-    let bag_err = |e: sensorium_bag::BagError| SimError::Bag {
+    let bag_err = |e: RecordError| SimError::Bag {
         path: out.to_path_buf(),
         detail: e.to_string(),
     };
@@ -146,40 +158,36 @@ pub fn simulate_to_bag(cfg: &SimConfig, frames: u32, seed: u64, out: &Path) -> R
         BagCompression::Lz4 => Compression::Lz4,
         BagCompression::Bz2 => Compression::Bz2,
     };
-    let mut w = BagWriter::create(out, compression).map_err(bag_err)?;
+    let format = if mcap {
+        RecordFormat::Mcap
+    } else {
+        RecordFormat::Ros1(compression)
+    };
+    let mut w = RecordWriter::create(out, format).map_err(bag_err)?;
     let t = &cfg.topics;
     let conns = Conns {
         image: if cfg.camera.raw {
-            Some(
-                w.add_connection_spec(spec::<Image>(&t.image_raw, false))
-                    .map_err(bag_err)?,
-            )
+            Some(w.add(spec::<Image>(&t.image_raw, false)).map_err(bag_err)?)
         } else {
             None
         },
         compressed: if cfg.camera.compressed {
             Some(
-                w.add_connection_spec(spec::<CompressedImage>(&t.image_compressed, false))
+                w.add(spec::<CompressedImage>(&t.image_compressed, false))
                     .map_err(bag_err)?,
             )
         } else {
             None
         },
         info: w
-            .add_connection_spec(spec::<CameraInfo>(&t.camera_info, false))
+            .add(spec::<CameraInfo>(&t.camera_info, false))
             .map_err(bag_err)?,
-        points: w
-            .add_connection_spec(spec::<PointCloud2>(&t.points, false))
-            .map_err(bag_err)?,
-        map_text: w
-            .add_connection_spec(spec::<StringMsg>(&t.map_text, false))
-            .map_err(bag_err)?,
+        points: w.add(spec::<PointCloud2>(&t.points, false)).map_err(bag_err)?,
+        map_text: w.add(spec::<StringMsg>(&t.map_text, false)).map_err(bag_err)?,
         truth: w
-            .add_connection_spec(spec::<StringMsg>(&t.ground_truth, false))
+            .add(spec::<StringMsg>(&t.ground_truth, false))
             .map_err(bag_err)?,
-        tf: w
-            .add_connection_spec(spec::<TFMessage>(&t.tf_static, true))
-            .map_err(bag_err)?,
+        tf: w.add(spec::<TFMessage>(&t.tf_static, true)).map_err(bag_err)?,
     };
 
     // The timeline: nominal times, jittered stamps, delayed record times.
@@ -245,7 +253,7 @@ pub fn simulate_to_bag(cfg: &SimConfig, frames: u32, seed: u64, out: &Path) -> R
     let mut seq = [0u32; 4];
     let mut payload = Vec::new();
     let mut put =
-        |w: &mut BagWriter, conn: u32, rec: u64, msg: &dyn Fn(&mut Vec<u8>)| -> Result<(), SimError> {
+        |w: &mut RecordWriter, conn: u32, rec: u64, msg: &dyn Fn(&mut Vec<u8>)| -> Result<(), SimError> {
             payload.clear();
             msg(&mut payload);
             w.write(conn, Stamp::from_nanos(rec), &payload).map_err(bag_err)

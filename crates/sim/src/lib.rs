@@ -20,7 +20,7 @@ pub mod render;
 pub mod truth;
 pub mod world;
 
-pub use bagout::{simulate_to_bag, SimReport};
+pub use bagout::{simulate_to, simulate_to_bag, SimReport};
 pub use calib::write_calibration;
 pub use config::{BagCompression, SimConfig};
 pub use error::SimError;

@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="replay the recordings on Ray, write OUT/report.json and OUT/report.html",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("--recordings", required=True, metavar="DIR_OR_LIST",
-                   help="a folder (every *.bag below it) or a list file (one path per line); the same "
+                   help="a folder (every *.bag, *.mcap, *.db3 and rosbag2 folder below it) or a list file (one path per line); the same "
                    "listing as `sensorium replay --recordings`")
     r.add_argument("--out", required=True, metavar="OUT",
                    help="run folder: OUT/NAME/ per recording (summary.json, scenes.jsonl, PNGs), OUT/report.*; "

@@ -26,7 +26,7 @@ impl AsRef<[u8]> for MapOwner {
 /// truncated while it is read would fault (SIGBUS), and the file a recorder is still writing is exactly the
 /// one without an index (read with `pread`).
 #[allow(unsafe_code)] // a file mapping: see the SAFETY comment
-pub(super) fn map_file(file: &File, len: u64) -> Option<Arc<memmap2::Mmap>> {
+pub(crate) fn map_file(file: &File, len: u64) -> Option<Arc<memmap2::Mmap>> {
     if len == 0 {
         return None;
     }

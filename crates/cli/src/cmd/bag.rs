@@ -10,7 +10,17 @@ use std::path::Path;
 pub fn run(cmd: BagCommand) -> Result<i32> {
     match cmd {
         BagCommand::Info { bag } => {
-            let reader = BagReader::open(&bag).with_context(|| format!("{}", bag.display()))?;
+            let reader =
+                match sensorium_bag::Recording::open(&bag).with_context(|| format!("{}", bag.display()))? {
+                    sensorium_bag::Recording::Ros1(r) => r,
+                    sensorium_bag::Recording::Ros2(r) => {
+                        print!("{}", ros2_info(&r));
+                        for w in r.warnings() {
+                            eprintln!("warning: {w}");
+                        }
+                        return Ok(0);
+                    }
+                };
             print!("{}", sensorium_bag::info::BagInfo::from_reader(&reader));
             let warnings = reader.warnings();
             for w in &warnings {
@@ -172,4 +182,43 @@ fn export(bag: &Path, topic: &str, out: &Path) -> Result<i32> {
         out.display()
     );
     Ok(if failed > 0 && written == 0 { 1 } else { 0 })
+}
+
+/// What `ros2 bag info` prints of an MCAP file or rosbag2 folder.
+fn ros2_info(r: &sensorium_bag::ros2::Ros2Bag) -> String {
+    use std::fmt::Write as _;
+    let files = r.files();
+    let size: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let counts = r.topic_counts();
+    let types = r.topic_types();
+    let (start, end) = (r.start_time(), r.end_time());
+    let mut s = String::new();
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let _ = writeln!(s, "Files:             {}", names.join("\n                   "));
+    let _ = writeln!(s, "Bag size:          {:.1} MiB", size as f64 / (1024.0 * 1024.0));
+    let _ = writeln!(s, "Storage id:        {}", r.storage());
+    if let (Some(a), Some(b)) = (start, end) {
+        let _ = writeln!(s, "Duration:          {:.3}s", b.as_secs_f64() - a.as_secs_f64());
+        let _ = writeln!(s, "Start:             {:.3}", a.as_secs_f64());
+        let _ = writeln!(s, "End:               {:.3}", b.as_secs_f64());
+    }
+    let _ = writeln!(s, "Messages:          {}", counts.values().sum::<u64>());
+    let width = counts.keys().map(String::len).max().unwrap_or(0);
+    for (i, (topic, n)) in counts.iter().enumerate() {
+        let label = if i == 0 {
+            "Topic information: "
+        } else {
+            "                   "
+        };
+        let ty = types.get(topic).map_or("?", String::as_str);
+        let _ = writeln!(
+            s,
+            "{label}Topic: {topic:<width$} | Type: {ty} | Count: {n} | Serialization Format: cdr"
+        );
+    }
+    s
 }

@@ -22,7 +22,7 @@ pub struct Recording {
 /// folder may take their names (compared without regard to case).
 pub const RESERVED: &[&str] = &["report.html", "report.json", "report.html.tmp", "report.json.tmp"];
 
-/// The recordings of `spec` (a folder: every `*.bag` below it, hidden entries skipped, symbolic
+/// The recordings of `spec` (a folder: every `*.bag`, `*.mcap`, `*.db3` and rosbag2 folder below it, hidden entries skipped, symbolic
 /// links to folders followed unless they lead back to a folder above them; a file: one path per
 /// line, a line whose first non-blank character is `#` is a comment), sorted by path, duplicates
 /// dropped. A path that is not UTF-8 or holds a control character (a tab, a line break) is an
@@ -37,7 +37,10 @@ pub fn list(spec: &Path) -> Result<Vec<Recording>> {
             .with_context(|| format!("--recordings: reading {}", spec.display()))?;
         walk(spec, Path::new(""), &mut vec![root], &mut found)?;
         if found.is_empty() {
-            bail!("--recordings {}: no *.bag files below it", spec.display());
+            bail!(
+                "--recordings {}: no recordings (*.bag, *.mcap, *.db3, rosbag2 folders) below it",
+                spec.display()
+            );
         }
     } else {
         let text = std::fs::read_to_string(spec)
@@ -138,7 +141,8 @@ fn long_name(rel: &Path) -> String {
     parts.join("__")
 }
 
-/// Every `*.bag` below `dir` into `found`, entries in name order; `chain`: the canonical paths of
+/// Every recording below `dir` (`*.bag`, `*.mcap`, `*.db3`, rosbag2 folders: those with a
+/// `metadata.yaml`) into `found`, entries in name order; `chain`: the canonical paths of
 /// `dir` and the folders above it, so that a symbolic link back to one of them is not followed.
 fn walk(dir: &Path, rel: &Path, chain: &mut Vec<PathBuf>, found: &mut Vec<(PathBuf, PathBuf)>) -> Result<()> {
     let mut entries = std::fs::read_dir(dir)
@@ -158,7 +162,9 @@ fn walk(dir: &Path, rel: &Path, chain: &mut Vec<PathBuf>, found: &mut Vec<(PathB
         // a symbolic link counts as what it points at; a dangling one is skipped
         let is_dir =
             kind.is_dir() || (kind.is_symlink() && std::fs::metadata(&path).is_ok_and(|m| m.is_dir()));
-        if is_dir {
+        if is_dir && path.join("metadata.yaml").is_file() {
+            found.push((path, rel.join(&name))); // a rosbag2 folder: one recording
+        } else if is_dir {
             let real =
                 std::fs::canonicalize(&path).with_context(|| format!("--recordings: {}", path.display()))?;
             if chain.contains(&real) {
@@ -167,7 +173,9 @@ fn walk(dir: &Path, rel: &Path, chain: &mut Vec<PathBuf>, found: &mut Vec<(PathB
             chain.push(real);
             walk(&path, &rel.join(&name), chain, found)?;
             chain.pop();
-        } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("bag"))
+        } else if path
+            .extension()
+            .is_some_and(|e| ["bag", "mcap", "db3"].iter().any(|x| e.eq_ignore_ascii_case(x)))
             && std::fs::metadata(&path).is_ok_and(|m| m.is_file())
         {
             found.push((path, rel.join(&name)));
@@ -202,6 +210,28 @@ mod tests {
         let names: Vec<&str> = r.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["a", "b", "c"]);
         assert_eq!(r[2].path, d.path().join("x/c.BAG"));
+    }
+
+    #[test]
+    fn mcap_files_and_rosbag2_folders_are_recordings_too() {
+        let d = tempfile::tempdir().expect("tmp");
+        for f in [
+            "a.mcap",
+            "b.db3",
+            "ros2/c/metadata.yaml",
+            "ros2/c/c_0.mcap",
+            "ros2/d.bag",
+        ] {
+            touch(&d.path().join(f));
+        }
+        let r = list(d.path()).expect("list");
+        let names: Vec<&str> = r.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["a", "b", "c", "d"],
+            "the folder with metadata.yaml is one recording"
+        );
+        assert_eq!(r[2].path, d.path().join("ros2/c"));
     }
 
     #[test]

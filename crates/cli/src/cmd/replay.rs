@@ -60,7 +60,7 @@ fn replay_one(
 ) -> Result<sensorium_pipeline::summary::Summary> {
     let loaded =
         settings::load(a.pipeline.config.as_deref(), &overrides(&a.pipeline)).class(Failure::Config)?;
-    if !bag.is_file() {
+    if !bag.exists() {
         return Err(tag(
             anyhow!("recording {} not found", bag.display()),
             Failure::Recording,
@@ -78,7 +78,7 @@ fn replay_one(
     apply_remaps(&mut topics, &a.topics).class(Failure::Config)?;
     let s = &loaded.settings;
     // a recording that does not open is the recording's failure, whatever reads it first
-    let lidar_msgs = sensorium_bag::BagReader::open(bag)
+    let lidar_msgs = sensorium_bag::Recording::open(bag)
         .map(|r| r.topic_counts().get(&topics.lidar).copied().unwrap_or(0))
         .with_context(|| format!("opening {}", bag.display()))
         .class(Failure::Recording)?;

@@ -14,7 +14,11 @@ pub fn run(a: SimArgs) -> Result<i32> {
     }
     if let Some(out) = &a.out {
         let t = std::time::Instant::now();
-        let r = sensorium_sim::simulate_to_bag(&cfg, a.frames, a.seed, out)?;
+        let mcap = match a.format.as_deref() {
+            Some(f) => f == "mcap",
+            None => out.extension().is_some_and(|e| e.eq_ignore_ascii_case("mcap")),
+        };
+        let r = sensorium_sim::simulate_to(&cfg, a.frames, a.seed, out, mcap)?;
         println!(
             "wrote {} ({} sweeps, {} images, {} map texts, {} points, {} messages, {} bytes) in {:.1} s",
             out.display(),
