@@ -71,6 +71,19 @@ impl ChunkInfo {
     }
 }
 
+/// Record-time bounds `start_s` seconds after a recording's `start` (none: 0), for `duration_s` seconds.
+pub fn window(
+    start: Option<Stamp>,
+    start_s: Option<f64>,
+    duration_s: Option<f64>,
+) -> (Option<Stamp>, Option<Stamp>) {
+    let after = |t: Stamp, s: f64| Stamp::from_nanos(t.as_nanos().saturating_add((s * 1e9) as u64));
+    let begin = start.unwrap_or(Stamp::ZERO);
+    let from = start_s.map(|s| after(begin, s));
+    let to = duration_s.map(|d| after(from.unwrap_or(begin), d));
+    (from, to)
+}
+
 /// One message: its connection, record (receive) time and serialized payload (no length prefix).
 #[derive(Debug, Clone)]
 pub struct BagMessage {
@@ -350,11 +363,7 @@ impl BagReader {
     /// (`replay --start/--duration`, `bag read --start/--duration`): None leaves that end open; negative
     /// seconds count as 0 and the sums saturate.
     pub fn window(&self, start_s: Option<f64>, duration_s: Option<f64>) -> (Option<Stamp>, Option<Stamp>) {
-        let after = |t: Stamp, s: f64| Stamp::from_nanos(t.as_nanos().saturating_add((s * 1e9) as u64));
-        let bag_start = self.start_time().unwrap_or(Stamp::ZERO);
-        let from = start_s.map(|s| after(bag_start, s));
-        let to = duration_s.map(|d| after(from.unwrap_or(bag_start), d));
-        (from, to)
+        window(self.start_time(), start_s, duration_s)
     }
 
     pub fn message_count(&self) -> u64 {

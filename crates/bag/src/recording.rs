@@ -73,11 +73,7 @@ impl Recording {
 
     /// `start_s` seconds after the recording's start for `duration_s` seconds, as record-time bounds.
     pub fn window(&self, start_s: Option<f64>, duration_s: Option<f64>) -> (Option<Stamp>, Option<Stamp>) {
-        let after = |t: Stamp, s: f64| Stamp::from_nanos(t.as_nanos().saturating_add((s * 1e9) as u64));
-        let begin = self.start_time().unwrap_or(Stamp::ZERO);
-        let from = start_s.map(|s| after(begin, s));
-        let to = duration_s.map(|d| after(from.unwrap_or(begin), d));
-        (from, to)
+        crate::reader::window(self.start_time(), start_s, duration_s)
     }
 
     pub fn messages<'a>(

@@ -54,6 +54,36 @@ fn rewrite(src: &Path, dst: &Path, compression: &str) {
     );
 }
 
+/// `sensorium bag info PATH`: its stdout (it must succeed).
+fn bag_info(path: &Path) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_sensorium"))
+        .args(["bag", "info"])
+        .arg(path)
+        .output()
+        .expect("bag info");
+    let info = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{info}{}", String::from_utf8_lossy(&o.stderr));
+    info
+}
+
+/// `compare_records.py BAG MCAP` (`crates/bag/tests/python`): every message of the ROS1 bag decoded
+/// equal from the MCAP by rosbags and mcap-ros2-support; messages compared per topic.
+fn compare_records(bag: &Path, mcap: &Path) -> Value {
+    let o = Command::new(venv_python())
+        .arg(repo().join("crates/bag/tests/python/compare_records.py"))
+        .arg(bag)
+        .arg(mcap)
+        .output()
+        .expect("compare_records.py");
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).expect("counts")
+}
+
 fn only_file(dir: &Path, ext: &str) -> PathBuf {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("dir")
@@ -122,13 +152,7 @@ fn the_sample_as_mcap_and_sqlite3_replays_as_the_ros1_bag_does() {
     }
 
     // bag info: ROS 2 type names and the counts rosbags wrote into metadata.yaml
-    let o = Command::new(env!("CARGO_BIN_EXE_sensorium"))
-        .args(["bag", "info"])
-        .arg(&mcap)
-        .output()
-        .expect("bag info");
-    let info = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{info}");
+    let info = bag_info(&mcap);
     let meta = std::fs::read_to_string(mcap.join("metadata.yaml")).expect("metadata.yaml");
     assert!(
         info.contains("Storage id:        mcap") && info.contains("Messages:          206"),
@@ -270,20 +294,7 @@ fn record_to_mcap_reads_back_in_rosbags_and_mcap_ros2_support_as_the_ros1_record
     );
     assert_eq!(s1["errors"], Value::Array(vec![]), "{s1}");
     assert_eq!(s2["errors"], Value::Array(vec![]), "{s2}");
-    let script = repo().join("crates/bag/tests/python/compare_records.py");
-    let o = Command::new(venv_python())
-        .arg(&script)
-        .arg(&bag)
-        .arg(&mcap)
-        .output()
-        .expect("compare_records.py");
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let counts: Value = serde_json::from_slice(&o.stdout).expect("counts");
+    let counts = compare_records(&bag, &mcap);
     for topic in [
         "/sensorium/scene",
         "/sensorium/occupancy",
@@ -297,12 +308,7 @@ fn record_to_mcap_reads_back_in_rosbags_and_mcap_ros2_support_as_the_ros1_record
         );
     }
     // and sensorium reads its own MCAP back
-    let o = Command::new(env!("CARGO_BIN_EXE_sensorium"))
-        .args(["bag", "info"])
-        .arg(&mcap)
-        .output()
-        .expect("bag info");
-    let info = String::from_utf8_lossy(&o.stdout);
+    let info = bag_info(&mcap);
     assert!(
         info.contains("Type: sensorium_msgs/msg/Scene | Count: 49 |"),
         "{info}"
@@ -329,19 +335,7 @@ fn sim_writes_mcap_with_the_messages_of_its_ros1_bag() {
             .expect("sim");
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
-    let o = Command::new(venv_python())
-        .arg(repo().join("crates/bag/tests/python/compare_records.py"))
-        .arg(&bag)
-        .arg(&mcap)
-        .output()
-        .expect("compare_records.py");
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let counts: Value = serde_json::from_slice(&o.stdout).expect("counts");
+    let counts = compare_records(&bag, &mcap);
     assert_eq!(counts["/lidar/points"].as_u64(), Some(4), "{counts}");
     assert_eq!(counts["/tf_static"].as_u64(), Some(1), "{counts}");
     let (o1, o2) = (tmp.path().join("o1"), tmp.path().join("o2"));

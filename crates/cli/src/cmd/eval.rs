@@ -2,7 +2,7 @@
 //! scored per class: objects (recall, precision) and grid cells (recall).
 
 use crate::cli::EvalArgs;
-use crate::cmd::replay::{model_threads, overrides, resolve, tag, Classify, Failure};
+use crate::cmd::replay::{model_threads, overrides, render_every, resolve, tag, Classify, Failure};
 use crate::settings;
 use anyhow::{anyhow, Context, Result};
 use sensorium_datasets::{Dataset, Options};
@@ -67,17 +67,7 @@ fn eval(a: &EvalArgs) -> Result<()> {
     let mut metrics: Option<MetricsAccumulator> = None;
     let mut sinks: Option<ReplaySinks> = None;
     let mut summary = Summary::new(&a.path);
-    let render_every = match a.render.as_str() {
-        "none" => 0,
-        "all" => 1,
-        n => {
-            let n: usize = n
-                .parse()
-                .with_context(|| format!("--render {n:?}: expected all, none or a count"))
-                .class(Failure::Config)?;
-            names.len().checked_div(n).map_or(0, |k| k.max(1)) as u64
-        }
-    };
+    let render_every = render_every(&a.render, names.len() as u64)?;
     let mut errors: Vec<String> = Vec::new();
     let mut per_frame: Vec<Value> = Vec::new();
     let t0 = Instant::now();

@@ -49,6 +49,21 @@ pub fn run(a: ReplayArgs) -> Result<i32> {
     })
 }
 
+/// `--render all|none|N` as "every k-th of `count` scenes" (0: none), so that N are written.
+pub(crate) fn render_every(render: &str, count: u64) -> Result<u64> {
+    Ok(match render {
+        "none" => 0,
+        "all" => 1,
+        n => {
+            let n: u64 = n
+                .parse()
+                .with_context(|| format!("--render {n:?}: expected all, none or a count"))
+                .class(Failure::Config)?;
+            count.checked_div(n).map_or(0, |k| k.max(1))
+        }
+    })
+}
+
 /// Replays one recording into `out` (scenes, PNGs) and `summary_json`; `atomic`: the summary is
 /// written under a temporary name and renamed, so its presence means the replay finished.
 fn replay_one(
@@ -90,17 +105,7 @@ fn replay_one(
         ms = t_load.elapsed().as_millis() as u64,
         "models and calibration loaded"
     );
-    let render_every = match a.render.as_str() {
-        "none" => 0,
-        "all" => 1,
-        n => {
-            let n: u64 = n
-                .parse()
-                .with_context(|| format!("--render {n:?}: expected all, none or a count"))
-                .class(Failure::Config)?;
-            lidar_msgs.checked_div(n).map_or(0, |k| k.max(1))
-        }
-    };
+    let render_every = render_every(&a.render, lidar_msgs)?;
     let opts = ReplayOptions {
         bag: bag.to_path_buf(),
         fast: a.fast,
