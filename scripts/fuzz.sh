@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzz every parser that takes outside bytes with cargo fuzz (libFuzzer + AddressSanitizer): the ROS1
-# message decoders, the bag reader (whole files, single chunks and their compression), the calibration
+# message decoders, the ROS 2 (CDR) decoders and the ROS1 → CDR conversion, the bag reader (whole files,
+# single chunks and their compression), the ROS 2 recording reader (MCAP), the calibration
 # loaders, the cloud file readers (PCD incl. LZF, KITTI .bin, .npy), map text and the model manifest.
 #   bash scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]   (default 30 s, every target)
 # Long documented run: bash scripts/fuzz.sh 3600

@@ -151,6 +151,44 @@ fn the_sample_as_mcap_and_sqlite3_replays_as_the_ros1_bag_does() {
         );
     }
 
+    // the synchronizer alone and the calibration check read it as they read the ROS1 bag
+    let run = |args: &[&std::ffi::OsStr]| -> Vec<u8> {
+        let o = Command::new(env!("CARGO_BIN_EXE_sensorium"))
+            .args(args)
+            .current_dir(repo())
+            .output()
+            .expect("sensorium");
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o.stdout
+    };
+    let sets = |rec: &Path, out: &Path| -> String {
+        run(&[
+            "sync".as_ref(),
+            rec.as_os_str(),
+            "--topics".as_ref(),
+            "/camera/image_raw/compressed,/lidar/points".as_ref(),
+            "--jsonl".as_ref(),
+            out.as_os_str(),
+        ]);
+        std::fs::read_to_string(out).expect("sets")
+    };
+    let ros1_sets = sets(&sample, &tmp.path().join("s1.jsonl"));
+    assert_eq!(ros1_sets.lines().count(), 49);
+    assert_eq!(sets(&mcap, &tmp.path().join("s2.jsonl")), ros1_sets);
+    let check = |rec: &Path| {
+        run(&[
+            "calib".as_ref(),
+            "check".as_ref(),
+            rec.as_os_str(),
+            "--json".as_ref(),
+        ])
+    };
+    assert_eq!(check(&mcap), check(&sample), "calib check");
+
     // bag info: ROS 2 type names and the counts rosbags wrote into metadata.yaml
     let info = bag_info(&mcap);
     let meta = std::fs::read_to_string(mcap.join("metadata.yaml")).expect("metadata.yaml");

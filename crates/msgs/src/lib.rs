@@ -120,3 +120,13 @@ pub fn header_stamp(payload: &[u8]) -> Result<Stamp, MsgError> {
     r.u32("seq")?;
     r.time("stamp")
 }
+
+/// The header at the start of a stamped message of `datatype`: ROS1 (`pkg/Name`) or, for a ROS 2 type
+/// name (`pkg/msg/Name`), CDR.
+pub fn stamped_header(datatype: &str, payload: &[u8]) -> Result<Header, MsgError> {
+    if ros1_name(datatype).is_some() {
+        Header::decode_prefix_cdr(payload)
+    } else {
+        Header::decode_prefix(payload)
+    }
+}

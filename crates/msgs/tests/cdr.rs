@@ -145,3 +145,26 @@ fn ros1_bodies_transcode_to_the_cdr_rosbags_writes() {
     assert!(!def.contains("seq"), "{def}");
     assert!(t.to_cdr(&[1, 2, 3]).is_err());
 }
+
+/// The `cdr_msgs` fuzz seeds (`crates/fuzz/corpus/cdr_msgs`) are these fixtures
+/// (`SENSORIUM_WRITE_FUZZ_SEEDS=1` copies them there).
+#[test]
+fn cdr_fuzz_seeds_are_the_fixtures() {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/cdr_msgs");
+    let write = std::env::var("SENSORIUM_WRITE_FUZZ_SEEDS").is_ok_and(|v| v == "1");
+    for name in [
+        "image",
+        "compressed_image",
+        "camera_info",
+        "pointcloud2",
+        "string",
+        "tf",
+    ] {
+        let seed = corpus.join(format!("{name}.cdr"));
+        if write {
+            std::fs::create_dir_all(&corpus).unwrap();
+            std::fs::write(&seed, fixture(name)).unwrap();
+        }
+        assert_eq!(std::fs::read(&seed).unwrap(), fixture(name), "{}", seed.display());
+    }
+}

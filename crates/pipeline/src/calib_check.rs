@@ -17,7 +17,7 @@
 
 use crate::streams::{decode, Decoded, TopicMap};
 use anyhow::{anyhow, Result};
-use sensorium_bag::{BagReader, ReadOptions};
+use sensorium_bag::{ReadOptions, Recording};
 use sensorium_core::{PointsSoA, RgbImage, Stamp};
 use sensorium_geometry::{projection_stats, VehicleCalib};
 use serde::Serialize;
@@ -293,7 +293,7 @@ pub fn check_bag(
     threshold: f64,
     mut each: impl FnMut(&FrameCheck),
 ) -> Result<Vec<FrameCheck>> {
-    let reader = BagReader::open(bag).map_err(|e| anyhow!("{}: {e}", bag.display()))?;
+    let reader = Recording::open(bag).map_err(|e| anyhow!("{}: {e}", bag.display()))?;
     let cam = calib.camera(None)?;
     let projector = calib.projector(cam)?;
     let ro = ReadOptions::topics([

@@ -168,12 +168,7 @@ pub fn from_bag(
         match role {
             Role::Lidar if lidar_frame.is_none() => {
                 // only the header is needed: the frame id follows seq + stamp
-                let header = if sensorium_msgs::ros1_name(&m.conn.datatype).is_some() {
-                    sensorium_msgs::Header::decode_prefix_cdr(&m.data)
-                } else {
-                    sensorium_msgs::Header::decode_prefix(&m.data)
-                };
-                if let Ok(h) = header {
+                if let Ok(h) = sensorium_msgs::stamped_header(&m.conn.datatype, &m.data) {
                     lidar_frame = Some(h.frame_id);
                 }
             }

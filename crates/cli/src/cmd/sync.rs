@@ -2,7 +2,7 @@
 
 use crate::cli::SyncArgs;
 use anyhow::{bail, Context, Result};
-use sensorium_bag::{BagReader, ReadOptions};
+use sensorium_bag::{ReadOptions, Recording};
 use sensorium_engine::sync::{run_sync, PolicyConfig};
 use std::io::Write;
 
@@ -26,9 +26,10 @@ pub fn run(a: SyncArgs) -> Result<i32> {
     if let Some(m) = a.max_age {
         cfg.max_age = vec![m];
     }
-    let reader = BagReader::open(&a.bag).with_context(|| a.bag.display().to_string())?;
+    let reader = Recording::open(&a.bag).with_context(|| a.bag.display().to_string())?;
+    let types = reader.topic_types();
     for t in &a.topics {
-        if !reader.connections().iter().any(|c| &c.topic == t) {
+        if !types.contains_key(t) {
             bail!("{}: no topic {t}", a.bag.display());
         }
     }
@@ -39,8 +40,8 @@ pub fn run(a: SyncArgs) -> Result<i32> {
         let Some(stream) = a.topics.iter().position(|t| t == m.topic()) else {
             continue;
         };
-        match sensorium_msgs::header_stamp(&m.data) {
-            Ok(s) => arrivals.push((stream, s)),
+        match sensorium_msgs::stamped_header(&m.conn.datatype, &m.data) {
+            Ok(h) => arrivals.push((stream, h.stamp)),
             Err(e) => {
                 skipped += 1;
                 tracing::warn!("{} at {}: no header stamp: {e}", m.topic(), m.time);
