@@ -154,6 +154,10 @@ pub struct ReplayArgs {
     /// Stop after this many fused scenes.
     #[arg(long, value_name = "N")]
     pub max_frames: Option<u64>,
+    /// Write a timeline of the run as Chrome trace JSON (chrome://tracing, ui.perfetto.dev): every
+    /// perception stage, message decoding and the sinks, on the thread that ran each.
+    #[arg(long, value_name = "OUT.json", conflicts_with = "recordings")]
+    pub trace: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -189,6 +193,9 @@ pub struct EvalArgs {
     /// Height (m) of the LiDAR above the scene frame, where the dataset does not give it (KITTI: 1.73).
     #[arg(long, value_name = "M")]
     pub lidar_height: Option<f64>,
+    /// Write a timeline of the run as Chrome trace JSON (see `replay --trace`).
+    #[arg(long, value_name = "OUT.json")]
+    pub trace: Option<PathBuf>,
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,

@@ -14,3 +14,4 @@ pub mod sinks;
 pub mod staged;
 pub mod streams;
 pub mod summary;
+pub mod trace;

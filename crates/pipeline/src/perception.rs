@@ -84,6 +84,7 @@ pub struct CameraStage {
 impl CameraStage {
     /// The image features of the set's camera frame (`None` without one); times `image_encoder`.
     pub fn run(&mut self, set: &FrameSet, timing: &mut Vec<StageTiming>) -> Result<Option<ImageOut>> {
+        crate::trace::frameset(Some(set.seq));
         let t = Instant::now();
         let out = match &set.camera {
             Some(img) => {
@@ -129,6 +130,7 @@ impl FusionStage {
         columns: &Columns,
         mut timing: Vec<StageTiming>,
     ) -> Result<Scene> {
+        crate::trace::frameset(Some(set.seq));
         let mut t = Instant::now();
         let bev_c = bev.len() / self.grid.cells().max(1);
         // map text
@@ -329,8 +331,9 @@ fn output_channels(encoder: &sensorium_infer::Encoder, output: &str) -> Option<u
         })
 }
 
-/// Records the time since `t` as stage `name`; returns now.
-fn lap(name: &str, t: Instant, timing: &mut Vec<StageTiming>) -> Instant {
+/// Records the time since `t` as stage `name` (and on the `--trace` timeline); returns now.
+fn lap(name: &'static str, t: Instant, timing: &mut Vec<StageTiming>) -> Instant {
+    crate::trace::record(name, "stage", t);
     timing.push(StageTiming {
         stage: name.to_string(),
         ms: t.elapsed().as_secs_f64() * 1e3,

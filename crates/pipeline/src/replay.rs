@@ -177,7 +177,10 @@ fn spawn_reader(
                     }
                     due
                 };
-                let item = match decode(role, &msg.conn.topic, &msg.conn.datatype, &msg.data) {
+                let t_decode = Instant::now();
+                let decoded = decode(role, &msg.conn.topic, &msg.conn.datatype, &msg.data);
+                crate::trace::record(role.name(), "decode", t_decode);
+                let item = match decoded {
                     Ok(decoded) => Ingest::Msg {
                         role,
                         time: msg.time,
@@ -293,7 +296,11 @@ fn finished(
     summary.end_to_end(scene.end_to_end_ms);
     summary.fused(scene.mask);
     eval.scene(&scene);
-    sinks.write(&set, &scene, &dbg, summary)
+    crate::trace::frameset(Some(set.seq));
+    let t = Instant::now();
+    let res = sinks.write(&set, &scene, &dbg, summary);
+    crate::trace::record("sinks", "sink", t);
+    res
 }
 
 /// Plays a bag through `perception`; returns the summary (also written as configured).

@@ -70,9 +70,15 @@ fn eval(a: &EvalArgs) -> Result<()> {
     let render_every = render_every(&a.render, names.len() as u64)?;
     let mut errors: Vec<String> = Vec::new();
     let mut per_frame: Vec<Value> = Vec::new();
+    if a.trace.is_some() {
+        sensorium_pipeline::trace::enable();
+    }
     let t0 = Instant::now();
     for (seq, name) in names.iter().enumerate() {
-        let frame = match ds.load(name) {
+        let t_load = Instant::now();
+        let loaded = ds.load(name);
+        sensorium_pipeline::trace::record("load", "decode", t_load);
+        let frame = match loaded {
             Ok(f) => f,
             Err(e) => {
                 warn!("{e}");
@@ -188,6 +194,7 @@ fn eval(a: &EvalArgs) -> Result<()> {
         "per_frame": per_frame,
     });
     print_report(ds.as_ref(), &m, &report);
+    crate::cmd::replay::write_trace(a.trace.as_deref())?;
     if let Some(path) = &a.json {
         let text = serde_json::to_string_pretty(&report)?;
         std::fs::write(path, text + "\n")

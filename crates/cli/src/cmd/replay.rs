@@ -29,24 +29,43 @@ pub fn run(a: ReplayArgs) -> Result<i32> {
         Some(spec) => run_many(&a, spec),
         None => {
             let bag = a.bag.clone().unwrap_or_else(sample_bag);
-            replay_one(&a, &bag, a.out.as_deref(), a.summary_json.as_deref(), false).map(|s| {
-                print_summary(&s);
-                if let Some(r) = &a.record {
-                    println!("  recorded: {}", r.display());
-                }
-                if s.interrupted {
-                    eprintln!("interrupted: the outputs hold the frame sets read before the signal");
-                    Failure::Interrupted.code()
-                } else {
-                    0
-                }
-            })
+            if a.trace.is_some() {
+                sensorium_pipeline::trace::enable();
+            }
+            replay_one(&a, &bag, a.out.as_deref(), a.summary_json.as_deref(), false)
+                .and_then(|s| {
+                    write_trace(a.trace.as_deref())?;
+                    Ok(s)
+                })
+                .map(|s| {
+                    print_summary(&s);
+                    if let Some(r) = &a.record {
+                        println!("  recorded: {}", r.display());
+                    }
+                    if s.interrupted {
+                        eprintln!("interrupted: the outputs hold the frame sets read before the signal");
+                        Failure::Interrupted.code()
+                    } else {
+                        0
+                    }
+                })
         }
     };
     res.or_else(|e| {
         eprintln!("error: {e:#}");
         Ok(Failure::of(&e).code())
     })
+}
+
+/// Writes the `--trace` timeline, if asked for.
+pub(crate) fn write_trace(path: Option<&Path>) -> Result<()> {
+    if let Some(p) = path {
+        let n = sensorium_pipeline::trace::write(p)
+            .with_context(|| format!("writing the trace {}", p.display()))
+            .class(Failure::Output)?;
+        println!("  trace: {} ({n} events)", p.display());
+    }
+    Ok(())
 }
 
 /// `--render all|none|N` as "every k-th of `count` scenes" (0: none), so that N are written.

@@ -62,6 +62,7 @@ impl LidarStage {
         image: Option<&ImageOut>,
         timing: &mut Vec<StageTiming>,
     ) -> Result<LidarOut> {
+        crate::trace::frameset(Some(set.seq));
         let mut t = Instant::now();
         let mut debug = FrameDebug::default();
         let cfg = *self.pillars.config();
