@@ -188,6 +188,36 @@ fn the_sample_as_mcap_and_sqlite3_replays_as_the_ros1_bag_does() {
         ])
     };
     assert_eq!(check(&mcap), check(&sample), "calib check");
+    // bag export: the same clouds (.npy) from the sqlite3 bag as from the ROS1 one
+    let export = |rec: &Path, out: &Path| -> Vec<(String, Vec<u8>)> {
+        run(&[
+            "bag".as_ref(),
+            "export".as_ref(),
+            rec.as_os_str(),
+            "--topic".as_ref(),
+            "/lidar/points".as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ]);
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(out)
+            .expect("exported")
+            .map(|e| {
+                let p = e.expect("entry").path();
+                (
+                    p.file_name().expect("name").to_string_lossy().into_owned(),
+                    std::fs::read(&p).expect("read"),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let clouds = export(&sample, &tmp.path().join("e1"));
+    assert_eq!(clouds.len(), 50);
+    assert!(
+        export(&db3, &tmp.path().join("e2")) == clouds,
+        "bag export of the sqlite3 bag"
+    );
 
     // bag info: ROS 2 type names and the counts rosbags wrote into metadata.yaml
     let info = bag_info(&mcap);

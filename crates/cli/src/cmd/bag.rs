@@ -124,17 +124,20 @@ pub fn write_cloud_npy(path: &Path, cloud: &sensorium_core::PointsSoA) -> Result
 }
 
 fn export(bag: &Path, topic: &str, out: &Path) -> Result<i32> {
-    let reader = BagReader::open(bag).with_context(|| format!("{}", bag.display()))?;
-    let Some(conn) = reader.connections().iter().find(|c| c.topic == topic) else {
-        let topics: Vec<&str> = reader.connections().iter().map(|c| c.topic.as_str()).collect();
+    let reader = sensorium_bag::Recording::open(bag).with_context(|| format!("{}", bag.display()))?;
+    let types = reader.topic_types();
+    let Some(datatype) = types.get(topic) else {
+        let topics: Vec<&str> = types.keys().map(String::as_str).collect();
         bail!(
             "{}: no topic {topic} (topics: {})",
             bag.display(),
             topics.join(", ")
         );
     };
-    let datatype = conn.datatype.clone();
-    if ![PointCloud2::DATATYPE, Image::DATATYPE, CompressedImage::DATATYPE].contains(&datatype.as_str()) {
+    // ROS 2 recordings name their types pkg/msg/Name and carry CDR
+    let cdr = sensorium_msgs::ros1_name(datatype).is_some();
+    let ros1 = sensorium_msgs::ros1_name(datatype).unwrap_or_else(|| datatype.clone());
+    if ![PointCloud2::DATATYPE, Image::DATATYPE, CompressedImage::DATATYPE].contains(&ros1.as_str()) {
         bail!("{topic} is {datatype}: export handles sensor_msgs/PointCloud2, Image and CompressedImage");
     }
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
@@ -149,18 +152,24 @@ fn export(bag: &Path, topic: &str, out: &Path) -> Result<i32> {
             }
         };
         let res: Result<()> = (|| {
-            let stamp = sensorium_msgs::header_stamp(&m.data).unwrap_or(m.time);
+            let stamp = sensorium_msgs::stamped_header(&m.conn.datatype, &m.data).map_or(m.time, |h| h.stamp);
             let base = out.join(format!("{i:06}_{}_{:09}", stamp.sec, stamp.nsec));
-            match m.conn.datatype.as_str() {
+            match ros1.as_str() {
                 "sensor_msgs/PointCloud2" => {
-                    let soa = sensorium_msgs::pointcloud::decode_soa(&m.data)?;
+                    let soa = if cdr {
+                        sensorium_msgs::pointcloud::decode_soa_cdr(&m.data)?
+                    } else {
+                        sensorium_msgs::pointcloud::decode_soa(&m.data)?
+                    };
                     write_cloud_npy(&base.with_extension("npy"), &soa)
                 }
                 dt => {
-                    let rgb = if dt == Image::DATATYPE {
-                        Image::decode(&m.data)?.to_rgb()?
-                    } else {
-                        CompressedImage::decode(&m.data)?.to_rgb()?
+                    use sensorium_msgs::CdrMessage;
+                    let rgb = match (dt == Image::DATATYPE, cdr) {
+                        (true, false) => Image::decode(&m.data)?.to_rgb()?,
+                        (true, true) => Image::decode_cdr(&m.data)?.to_rgb()?,
+                        (false, false) => CompressedImage::decode(&m.data)?.to_rgb()?,
+                        (false, true) => CompressedImage::decode_cdr(&m.data)?.to_rgb()?,
                     };
                     let img = image::RgbImage::from_raw(rgb.width, rgb.height, rgb.data)
                         .context("image buffer does not match its size")?;
