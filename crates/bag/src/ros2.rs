@@ -8,6 +8,7 @@
 //! yields the messages before the cut, a chunk whose CRC does not match ends the file's messages there,
 //! each with a warning; a damaged sqlite3 file ends its messages at the first error.
 
+mod records;
 mod sqlite;
 mod writer;
 
@@ -16,7 +17,6 @@ pub use writer::McapWriter;
 use crate::error::{BagError, BagWarning};
 use crate::reader::{BagMessage, Connection, ReadOptions};
 use bytes::Bytes;
-use mcap::read::Options as McapOptions;
 use sensorium_core::Stamp;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -98,6 +98,11 @@ struct McapFile {
     data: Data,
 }
 
+/// The most bytes one MCAP record may hold (a chunk's records after decompression too): a record
+/// claiming more (a damaged or hostile file) ends what is read of the file, with an error, rather than
+/// being allocated. Recorders write chunks of 1 to a few MB.
+pub const MAX_CHUNK_BYTES: u64 = 512 << 20;
+
 /// Per topic: its type and message count; the time span.
 #[derive(Debug, Clone, Default)]
 struct Census {
@@ -123,14 +128,14 @@ fn mcap_err(path: &Path, problem: impl std::fmt::Display) -> BagError {
     }
 }
 
-/// The datatype a channel's messages carry: the schema name (ROS 2: `pkg/msg/Name`); a channel with
+/// The datatype a channel's messages carry: its schema's name (ROS 2: `pkg/msg/Name`); a channel with
 /// another message encoding than CDR is marked with it, so that decoding names it.
-fn datatype_of(ch: &mcap::Channel<'_>) -> String {
-    let schema = ch.schema.as_ref().map_or("(no schema)", |s| s.name.as_str());
-    if ch.message_encoding == "cdr" {
+fn datatype_of(schema: Option<&str>, message_encoding: &str) -> String {
+    let schema = schema.unwrap_or("(no schema)");
+    if message_encoding == "cdr" {
         schema.to_string()
     } else {
-        format!("{schema} ({} encoded)", ch.message_encoding)
+        format!("{schema} ({message_encoding} encoded)")
     }
 }
 
@@ -141,8 +146,130 @@ fn warning(path: &Path, message: String) -> BagWarning {
     }
 }
 
-fn options() -> enumset::EnumSet<McapOptions> {
-    McapOptions::IgnoreEndMagic | McapOptions::ValidateChunkCrcs
+/// A channel as the stream knows it: its topic and the datatype its messages carry.
+struct StreamChannel {
+    conn: Arc<Connection>,
+}
+
+/// One message out of [`Stream`].
+struct RawMessage {
+    channel: Arc<StreamChannel>,
+    log_time: u64,
+    data: Vec<u8>,
+}
+
+/// The messages of an MCAP buffer in file order, chunks decompressed as they come, CRCs checked, and
+/// every record (inside chunks too) limited to [`MAX_CHUNK_BYTES`]: a record length claimed by damaged
+/// bytes is an error, never an allocation (the mcap crate's own `MessageStream` sets no such limit).
+struct Stream<'a> {
+    buf: &'a [u8],
+    reader: mcap::sans_io::LinearReader,
+    /// id → (name, definition)
+    schemas: HashMap<u16, (String, Vec<u8>)>,
+    channels: HashMap<u16, Arc<StreamChannel>>,
+    done: bool,
+}
+
+impl<'a> Stream<'a> {
+    fn new(buf: &'a [u8]) -> Stream<'a> {
+        let limit = usize::try_from(MAX_CHUNK_BYTES).unwrap_or(usize::MAX);
+        Stream {
+            buf,
+            reader: mcap::sans_io::LinearReader::new_with_options(
+                mcap::sans_io::LinearReaderOptions::default()
+                    .with_record_length_limit(limit)
+                    .with_skip_end_magic(true)
+                    .with_validate_chunk_crcs(true),
+            ),
+            schemas: HashMap::new(),
+            channels: HashMap::new(),
+            done: false,
+        }
+    }
+}
+
+impl Iterator for Stream<'_> {
+    type Item = Result<RawMessage, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use mcap::sans_io::LinearReadEvent;
+        if self.done {
+            return None;
+        }
+        while let Some(event) = self.reader.next_event() {
+            let (opcode, data) = match event {
+                Ok(LinearReadEvent::ReadRequest(need)) => {
+                    let n = need.min(self.buf.len());
+                    let (head, rest) = self.buf.split_at(n);
+                    self.reader.insert(n).copy_from_slice(head);
+                    self.reader.notify_read(n);
+                    self.buf = rest;
+                    continue;
+                }
+                Ok(LinearReadEvent::Record { data, opcode }) => (opcode, data),
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e.to_string()));
+                }
+            };
+            let bad = |what: &str| format!("a {what} record that does not parse ({} bytes)", data.len());
+            match opcode {
+                records::OP_SCHEMA => match records::schema(data) {
+                    Some(r) => {
+                        self.schemas.insert(r.id, (r.name, r.data));
+                    }
+                    None => {
+                        self.done = true;
+                        return Some(Err(bad("schema")));
+                    }
+                },
+                records::OP_CHANNEL => {
+                    let Some(ch) = records::channel(data) else {
+                        self.done = true;
+                        return Some(Err(bad("channel")));
+                    };
+                    let schema = self.schemas.get(&ch.schema_id);
+                    let conn = Connection {
+                        id: u32::from(ch.id),
+                        datatype: datatype_of(schema.map(|s| s.0.as_str()), &ch.message_encoding),
+                        topic: ch.topic,
+                        md5sum: String::new(),
+                        message_definition: schema
+                            .map(|s| String::from_utf8_lossy(&s.1).into_owned())
+                            .unwrap_or_default(),
+                        callerid: None,
+                        latching: false,
+                    };
+                    self.channels
+                        .insert(ch.id, Arc::new(StreamChannel { conn: Arc::new(conn) }));
+                }
+                records::OP_MESSAGE => {
+                    let Some(m) = records::message(data) else {
+                        self.done = true;
+                        return Some(Err(bad("message")));
+                    };
+                    let Some(channel) = self.channels.get(&m.channel_id) else {
+                        self.done = true;
+                        return Some(Err(format!(
+                            "message {} on channel {}, which no channel record defined",
+                            m.sequence, m.channel_id
+                        )));
+                    };
+                    return Some(Ok(RawMessage {
+                        channel: Arc::clone(channel),
+                        log_time: m.log_time,
+                        data: m.data.to_vec(),
+                    }));
+                }
+                records::OP_DATA_END | records::OP_FOOTER => {
+                    self.done = true;
+                    return None;
+                }
+                _ => {}
+            }
+        }
+        None
+    }
 }
 
 impl McapFile {
@@ -179,51 +306,42 @@ impl McapFile {
         })
     }
 
+    fn readable(&self) -> &[u8] {
+        self.data.bytes()
+    }
+
     /// Topics, types, counts and span: from the summary section when the file has one, else by reading
     /// every message.
     fn census(&self, into: &mut Census, warnings: &mut Vec<BagWarning>) {
-        let buf = self.data.bytes();
-        if let Ok(Some(summary)) = mcap::Summary::read(buf) {
-            if let Some(stats) = &summary.stats {
-                for (id, n) in &stats.channel_message_counts {
-                    if let Some(ch) = summary.channels.get(id) {
-                        *into.counts.entry(ch.topic.clone()).or_default() += n;
-                        into.types.insert(ch.topic.clone(), datatype_of(ch));
-                    }
-                }
-                for ch in summary.channels.values() {
-                    into.types
-                        .entry(ch.topic.clone())
-                        .or_insert_with(|| datatype_of(ch));
-                    into.counts.entry(ch.topic.clone()).or_default();
-                }
-                if stats.message_count > 0 {
-                    into.start = Some(
-                        into.start
-                            .map_or(stats.message_start_time, |s| s.min(stats.message_start_time)),
-                    );
-                    into.end = Some(
-                        into.end
-                            .map_or(stats.message_end_time, |e| e.max(stats.message_end_time)),
-                    );
-                }
-                return;
+        let buf = self.readable();
+        if let Some((schemas, channels, stats)) = records::summary(buf, MCAP_MAGIC.len()) {
+            let schema_name = |id: u16| schemas.iter().find(|s| s.id == id).map(|s| s.name.as_str());
+            let type_of =
+                |ch: &records::Channel| datatype_of(schema_name(ch.schema_id), &ch.message_encoding);
+            for ch in &channels {
+                into.types.entry(ch.topic.clone()).or_insert_with(|| type_of(ch));
+                into.counts.entry(ch.topic.clone()).or_default();
             }
+            for (id, n) in &stats.channel_counts {
+                if let Some(ch) = channels.iter().find(|c| c.id == *id) {
+                    *into.counts.entry(ch.topic.clone()).or_default() += n;
+                }
+            }
+            if stats.message_count > 0 {
+                into.start = Some(into.start.map_or(stats.start, |s| s.min(stats.start)));
+                into.end = Some(into.end.map_or(stats.end, |e| e.max(stats.end)));
+            }
+            return;
         }
-        let stream = match mcap::MessageStream::new_with_options(buf, options()) {
-            Ok(s) => s,
-            Err(e) => {
-                warnings.push(warning(&self.path, format!("MCAP: {e}")));
-                return;
-            }
-        };
+        let stream = Stream::new(buf);
         for m in stream {
             match m {
                 Ok(m) => {
-                    *into.counts.entry(m.channel.topic.clone()).or_default() += 1;
+                    let c = &m.channel.conn;
+                    *into.counts.entry(c.topic.clone()).or_default() += 1;
                     into.types
-                        .entry(m.channel.topic.clone())
-                        .or_insert_with(|| datatype_of(&m.channel));
+                        .entry(c.topic.clone())
+                        .or_insert_with(|| c.datatype.clone());
                     into.start = Some(into.start.map_or(m.log_time, |s| s.min(m.log_time)));
                     into.end = Some(into.end.map_or(m.log_time, |e| e.max(m.log_time)));
                 }
@@ -318,63 +436,31 @@ impl Ros2Bag {
                     Ros2File::Sqlite(db) => return Box::new(db.messages(topics.clone(), start, end)),
                 };
                 let topics = topics.clone();
-                let mut conns: HashMap<u16, Arc<Connection>> = HashMap::new();
-                let mut failed = false;
-                let stream = mcap::MessageStream::new_with_options(f.data.bytes(), options())
-                    .map_err(|e| mcap_err(&f.path, e));
-                let (stream, first_err) = match stream {
-                    Ok(s) => (Some(s), None),
-                    Err(e) => (None, Some(e)),
-                };
-                Box::new(
-                    first_err
-                        .into_iter()
-                        .map(Err)
-                        .chain(stream.into_iter().flatten().filter_map(move |m| {
-                            if failed {
-                                return None;
-                            }
-                            let m = match m {
-                                Ok(m) => m,
-                                Err(e) => {
-                                    failed = true;
-                                    return Some(Err(mcap_err(
-                                        &f.path,
-                                        format!("damaged: {e}; later messages not read"),
-                                    )));
-                                }
-                            };
-                            if topics
-                                .as_ref()
-                                .is_some_and(|t| !t.iter().any(|t| *t == m.channel.topic))
-                                || start.is_some_and(|s| m.log_time < s)
-                                || end.is_some_and(|e| m.log_time > e)
-                            {
-                                return None;
-                            }
-                            let conn = conns.entry(m.channel.id).or_insert_with(|| {
-                                Arc::new(Connection {
-                                    id: u32::from(m.channel.id),
-                                    topic: m.channel.topic.clone(),
-                                    datatype: datatype_of(&m.channel),
-                                    md5sum: String::new(),
-                                    message_definition: m
-                                        .channel
-                                        .schema
-                                        .as_ref()
-                                        .map(|s| String::from_utf8_lossy(&s.data).into_owned())
-                                        .unwrap_or_default(),
-                                    callerid: None,
-                                    latching: false,
-                                })
-                            });
-                            Some(Ok(BagMessage {
-                                conn: Arc::clone(conn),
-                                time: Stamp::from_nanos(m.log_time),
-                                data: Bytes::from(m.data.into_owned()),
-                            }))
-                        })),
-                )
+                let path = &f.path;
+                Box::new(Stream::new(f.readable()).filter_map(move |m| {
+                    let m = match m {
+                        Ok(m) => m,
+                        // the stream ends after an error
+                        Err(e) => {
+                            return Some(Err(mcap_err(
+                                path,
+                                format!("damaged: {e}; later messages not read"),
+                            )))
+                        }
+                    };
+                    let conn = &m.channel.conn;
+                    if topics.as_ref().is_some_and(|t| !t.contains(&conn.topic))
+                        || start.is_some_and(|s| m.log_time < s)
+                        || end.is_some_and(|e| m.log_time > e)
+                    {
+                        return None;
+                    }
+                    Some(Ok(BagMessage {
+                        conn: Arc::clone(conn),
+                        time: Stamp::from_nanos(m.log_time),
+                        data: Bytes::from(m.data),
+                    }))
+                }))
             },
         ))
     }

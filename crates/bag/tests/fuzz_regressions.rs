@@ -47,3 +47,45 @@ fn chunk_info_start_later_than_its_messages() {
         .expect("every chunk reads");
     assert_eq!(again.len(), 3);
 }
+
+/// An lz4 MCAP in which a message record inside the second chunk claims 2 TiB: the mcap crate's
+/// `MessageStream` reserved that much (it sets no record length limit). The reader limits every record
+/// to `MAX_CHUNK_BYTES`: the messages before it are read, then one error names the record, and nothing
+/// is allocated for the claim.
+#[test]
+fn mcap_record_claiming_terabytes_is_not_allocated() {
+    let path = input("mcap-record-claims-2tib.mcap");
+    let rec = sensorium_bag::Recording::open(&path).expect("the file opens");
+    let items: Vec<_> = rec.messages(&ReadOptions::all()).collect();
+    let read = items.iter().filter(|m| m.is_ok()).count();
+    let errors: Vec<String> = items
+        .iter()
+        .filter_map(|m| m.as_ref().err())
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(read, 2, "the first chunk's two messages");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("exceeds limit") && errors[0].contains("2199023313475"),
+        "{}",
+        errors[0]
+    );
+}
+
+/// An MCAP whose channel record's topic string claims 2 GiB: the mcap crate's record parser reserved
+/// that much. The reader's own record parsers check every length against the record: the channel does
+/// not parse, the file is read up to it with a warning, and nothing is allocated for the claim.
+#[test]
+fn mcap_channel_string_claiming_gigabytes_is_not_allocated() {
+    let path = input("mcap-channel-string-claims-2gib.mcap");
+    let rec = sensorium_bag::Recording::open(&path).expect("the file opens");
+    let warnings: Vec<String> = rec.warnings().iter().map(|w| w.message.clone()).collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("channel record that does not parse")),
+        "{warnings:?}"
+    );
+    let errors = rec.messages(&ReadOptions::all()).filter(|m| m.is_err()).count();
+    assert_eq!(errors, 1, "one error, then the stream ends");
+}
