@@ -7,20 +7,9 @@
 use libfuzzer_sys::fuzz_target;
 use sensorium_bag::info::BagInfo;
 use sensorium_bag::{BagReader, ReadOptions};
-use std::path::PathBuf;
-use std::sync::OnceLock;
 
-fn scratch() -> &'static PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let dir = if std::path::Path::new("/dev/shm").is_dir() {
-            PathBuf::from("/dev/shm")
-        } else {
-            std::env::temp_dir()
-        };
-        dir.join(format!("sensorium-fuzz-bag-{}.bag", std::process::id()))
-    })
-}
+#[path = "scratch.rs"]
+mod scratch;
 
 fn read(reader: &BagReader, opts: &ReadOptions) -> usize {
     let mut n = 0;
@@ -43,7 +32,7 @@ fn read(reader: &BagReader, opts: &ReadOptions) -> usize {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let path = scratch();
+    let path = scratch::path("bag.bag");
     if std::fs::write(path, data).is_err() {
         return;
     }

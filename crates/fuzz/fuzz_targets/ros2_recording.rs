@@ -4,23 +4,12 @@
 //! every message. Nothing may panic or allocate past libFuzzer's malloc limit.
 use libfuzzer_sys::fuzz_target;
 use sensorium_bag::{ReadOptions, Recording};
-use std::path::PathBuf;
-use std::sync::OnceLock;
 
-fn scratch() -> &'static PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let dir = if std::path::Path::new("/dev/shm").is_dir() {
-            PathBuf::from("/dev/shm")
-        } else {
-            std::env::temp_dir()
-        };
-        dir.join(format!("sensorium-fuzz-ros2-{}.mcap", std::process::id()))
-    })
-}
+#[path = "scratch.rs"]
+mod scratch;
 
 fuzz_target!(|data: &[u8]| {
-    let path = scratch();
+    let path = scratch::path("ros2.mcap");
     if std::fs::write(path, data).is_err() {
         return;
     }
