@@ -31,9 +31,9 @@ pub enum Command {
         after_help = "Examples:\n  sensorium replay                                  # bundled sample, bundled models\n  sensorium replay drive.bag --fast --summary-json s.json --out out/\n  sensorium replay drive.bag --rate 0.5 --start 10 --duration 30\n  sensorium replay drive.mcap --fast                 # ROS 2: an MCAP file, a .db3 or a rosbag2 folder\n  sensorium replay --recordings fleet/ --shard 3/8 --fast --out runs/r1/   # index 3 of 8 (one Kubernetes Indexed Job pod)\n  sensorium replay --recordings fleet.txt --shard 0/4 --dry-run            # what index 0 of 4 replays\n\nExit codes (stable; with --recordings, the first failing recording's, a damaged recording's 3 only when\nnothing else failed):\n  0  replayed\n  1  other runtime error (worth a retry)\n  2  usage or configuration error (flags, --config, --shard, the recordings list)\n  3  recording missing, unreadable or damaged\n  4  models could not be loaded\n  5  calibration could not be loaded\n  6  output could not be written\n  130  stopped by SIGINT/SIGTERM (one recording: its outputs hold what was read and are closed; with\n       --recordings, the interrupted recording is left without summary.json and replayed on resume)"
     )]
     Replay(ReplayArgs),
-    /// Run as a ROS1 node (subscribe to sensors, publish scenes).
+    /// Run as a ROS 1 or ROS 2 node (subscribe to sensors, publish scenes).
     #[command(
-        after_help = "Example:\n  ROS_MASTER_URI=http://localhost:11311 sensorium node --config vehicle.toml\n\nOn exit (SIGINT/SIGTERM) the node prints its run report on stdout as key=value lines: framesets,\nscenes, modalities_<kind>, received_<role>, dropped_<reason>, latency_p50_ms, latency_p99_ms.\nExit status 3: the ROS master restarted (roslaunch's respawn starts the node again)."
+        after_help = "Examples:\n  ROS_MASTER_URI=http://localhost:11311 sensorium node --config vehicle.toml\n  ROS_DOMAIN_ID=7 sensorium node --ros2 --config vehicle.toml   # ROS 2 (DDS): nothing to source\n  sensorium node --ros2 --ros-args -r __ns:=/car1 -p engine.deadline_ms:=80 --params-file launch/params_ros2.yaml\n\nOn exit (SIGINT/SIGTERM) the node prints its run report on stdout as key=value lines: framesets,\nscenes, modalities_<kind>, received_<role>, dropped_<reason>, latency_p50_ms, latency_p99_ms.\nExit status 3: the ROS master restarted (roslaunch's respawn starts the node again)."
     )]
     Node(NodeArgs),
     /// Benchmark every stage against its peer (OpenCV, numpy, PCL, onnxruntime, message_filters).
@@ -252,12 +252,18 @@ fn parse_shard(s: &str) -> Result<Shard, String> {
 
 #[derive(Args, Debug)]
 pub struct NodeArgs {
-    /// Node name (private topics are /NAME/...); `__name:=X` remapping also works.
+    /// Node name (private topics are /NAME/...); `__name:=X` (ROS 1) or `--ros-args -r __node:=X` (ROS 2)
+    /// remapping also works.
     #[arg(long, default_value = "sensorium")]
     pub name: String,
+    /// Run on ROS 2 (DDS, no ROS 2 installation needed) instead of ROS 1 (sets `ros.version = 2`).
+    #[arg(long)]
+    pub ros2: bool,
     #[command(flatten)]
     pub pipeline: PipelineOpts,
-    /// ROS remapping arguments (`from:=to`, `__name:=x`, `__log:=...` as roslaunch passes them).
+    /// ROS 1 remapping arguments (`from:=to`, `__name:=x`, `__log:=...` as roslaunch passes them), or ROS 2
+    /// arguments after `--ros-args` (`-r from:=to`, `-r __node:=x`, `-r __ns:=/ns`, `-p key:=value`,
+    /// `--params-file FILE`, as ros2 launch passes them; parameters are configuration keys).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "REMAP")]
     pub ros_args: Vec<String>,
 }

@@ -1,5 +1,6 @@
 //! tracing setup: human format by default, `--log-format json` (or `log.format`) for machines.
-//! `RUST_LOG` (EnvFilter syntax) selects what is shown; default `info`.
+//! `RUST_LOG` (EnvFilter syntax) selects what is shown; default `info` (the DDS stack, `rustdds` and
+//! `ros2_client`, from `warn`).
 
 use tracing_subscriber::{fmt, EnvFilter};
 
@@ -16,7 +17,12 @@ pub fn init(format: Option<&str>, verbose: u8) -> Guard {
         1 => "debug",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    // the DDS stack logs every discovery step at info: its warnings are what a user needs
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "{default_level},rustdds=warn,rustdds::network::udp_sender=error,ros2_client=warn"
+        ))
+    });
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = if format == "json" {
         builder

@@ -130,6 +130,43 @@ pub struct LogSettings {
     pub level: String,
 }
 
+/// The node's middleware, and the ROS 2 transport's QoS and sockets.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RosSettings {
+    /// `sensorium node`: 1 = ROS 1 (a ROS master, rosrust), 2 = ROS 2 (DDS, ros2-client; `--ros2`).
+    pub version: u8,
+    /// ROS 2: DDS domain; -1 = `$ROS_DOMAIN_ID` (0 when unset).
+    pub domain_id: i64,
+    /// ROS 2 sensor inputs (images, camera info, clouds, map text): `best_effort` or `reliable`.
+    pub sensor_reliability: String,
+    /// ROS 2 sensor inputs: history depth (keep last).
+    pub sensor_depth: u32,
+    /// ROS 2 `/tf_static`: `transient_local` (late joiners get the transforms) or `volatile`.
+    pub tf_static_durability: String,
+    /// ROS 2 outputs: `reliable` (what rclpy subscribes with by default) or `best_effort`.
+    pub output_reliability: String,
+    /// ROS 2: `SO_RCVBUF` requested for the DDS sockets (the kernel caps it at `net.core.rmem_max`).
+    pub socket_receive_buffer_bytes: u64,
+    /// ROS 2: `SO_SNDBUF` requested for the DDS sockets (capped at `net.core.wmem_max`).
+    pub socket_send_buffer_bytes: u64,
+}
+
+impl Default for RosSettings {
+    fn default() -> Self {
+        RosSettings {
+            version: 1,
+            domain_id: -1,
+            sensor_reliability: "best_effort".into(),
+            sensor_depth: 5,
+            tf_static_durability: "transient_local".into(),
+            output_reliability: "reliable".into(),
+            socket_receive_buffer_bytes: 8 << 20,
+            socket_send_buffer_bytes: 8 << 20,
+        }
+    }
+}
+
 /// The whole effective configuration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -141,6 +178,8 @@ pub struct Settings {
     pub calibration: CalibrationSettings,
     pub scene: SceneSettings,
     pub log: LogSettings,
+    #[serde(default)]
+    pub ros: RosSettings,
 }
 
 impl Default for Settings {
@@ -197,6 +236,7 @@ impl Default for Settings {
                 format: "human".into(),
                 level: "info".into(),
             },
+            ros: RosSettings::default(),
         }
     }
 }

@@ -246,6 +246,20 @@ fn the_sample_as_mcap_and_sqlite3_replays_as_the_ros1_bag_does() {
             .unwrap_or_else(|| panic!("{info}"));
         assert!(line.contains(&format!("Type: {ty} | Count: {n} |")), "{line}");
     }
+
+    // bag read: every message of the folder (mcap) and of the sqlite3 bag, and one topic alone
+    for (path, topics, want) in [(&mcap, "", 206), (&db3, "", 206), (&mcap, "/lidar/points", 50)] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sensorium"));
+        cmd.args(["bag", "read", "--json"]).arg(path);
+        if !topics.is_empty() {
+            cmd.args(["--topics", topics]);
+        }
+        let o = cmd.output().expect("bag read");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: Value = serde_json::from_slice(&o.stdout).expect("bag read JSON");
+        assert_eq!(v["messages"], want, "{v}");
+        assert!(v["payload_mb"].as_f64().unwrap_or(0.0) > 0.0, "{v}");
+    }
 }
 
 #[test]

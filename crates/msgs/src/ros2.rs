@@ -21,7 +21,43 @@ enum Array {
 struct Field {
     ty: String,
     array: Array,
+    name: String,
+    /// Only in the ROS 2 form of the type (see [`ROS2_ONLY`]): written as its zero value.
+    ros2_only: bool,
 }
+
+/// Fields that ROS 2 added to a ROS1 message, in ROS1 names: (type, the field they follow, their
+/// definition lines), and the types they need. A body converted to CDR carries each as its zero value
+/// (empty strings and arrays), so ROS 2 peers decode it with their own definition.
+const ROS2_ONLY: &[(&str, &str, &[&str])] = &[
+    (
+        "visualization_msgs/Marker",
+        "colors",
+        &[
+            "string texture_resource",
+            "sensor_msgs/CompressedImage texture",
+            "visualization_msgs/UVCoordinate[] uv_coordinates",
+        ],
+    ),
+    (
+        "visualization_msgs/Marker",
+        "mesh_resource",
+        &["visualization_msgs/MeshFile mesh_file"],
+    ),
+];
+
+/// Types the [`ROS2_ONLY`] fields use.
+const ROS2_ONLY_TYPES: &[(&str, &[&str])] = &[
+    (
+        "sensor_msgs/CompressedImage",
+        &["std_msgs/Header header", "string format", "uint8[] data"],
+    ),
+    ("visualization_msgs/UVCoordinate", &["float32 u", "float32 v"]),
+    (
+        "visualization_msgs/MeshFile",
+        &["string filename", "uint8[] data"],
+    ),
+];
 
 /// A message type and its dependencies, parsed from a ROS1 definition.
 #[derive(Debug, Clone)]
@@ -90,34 +126,19 @@ impl Ros2Type {
                 if line.is_empty() {
                     continue;
                 }
-                let mut parts = line.split_whitespace();
-                let (Some(t), Some(_)) = (parts.next(), parts.next()) else {
+                if line.split_whitespace().nth(1).is_none() {
                     return Err(bad(format!("{ty}: cannot read `{line}`")));
-                };
+                }
                 lines.push(line.to_string());
                 if line.contains('=') {
                     continue; // a constant
                 }
-                let (base, array) = match t.split_once('[') {
-                    Some((b, n)) => {
-                        let n = n.trim_end_matches(']');
-                        if n.is_empty() {
-                            (b, Array::Var)
-                        } else {
-                            let n = n.parse().map_err(|_| bad(format!("{ty}: array size `{n}`")))?;
-                            (b, Array::Fixed(n))
-                        }
-                    }
-                    None => (t, Array::No),
-                };
-                fields.push(Field {
-                    ty: resolve(base, &pkg),
-                    array,
-                });
+                fields.push(field_of(line, &pkg).map_err(|e| bad(format!("{ty}: {e}")))?);
             }
             types.insert(ty.clone(), fields);
             texts.push((ty, lines));
         }
+        add_ros2_only(&mut types, &mut texts).map_err(bad)?;
         for fields in types.values() {
             for f in fields {
                 let known = primitive_size(&f.ty).is_some()
@@ -230,6 +251,84 @@ pub fn ros2_name(ros1: &str) -> String {
     }
 }
 
+/// One field line (`type name`) as a [`Field`] of a type of `package`.
+fn field_of(line: &str, package: &str) -> Result<Field, String> {
+    let mut parts = line.split_whitespace();
+    let (Some(t), Some(name)) = (parts.next(), parts.next()) else {
+        return Err(format!("cannot read `{line}`"));
+    };
+    let (base, array) = match t.split_once('[') {
+        Some((b, n)) => {
+            let n = n.trim_end_matches(']');
+            if n.is_empty() {
+                (b, Array::Var)
+            } else {
+                let n = n.parse().map_err(|_| format!("array size `{n}`"))?;
+                (b, Array::Fixed(n))
+            }
+        }
+        None => (t, Array::No),
+    };
+    Ok(Field {
+        ty: resolve(base, package),
+        array,
+        name: name.to_string(),
+        ros2_only: false,
+    })
+}
+
+/// Inserts the [`ROS2_ONLY`] fields into the types that have them, and the types those need.
+#[allow(clippy::type_complexity)]
+fn add_ros2_only(
+    types: &mut BTreeMap<String, Vec<Field>>,
+    texts: &mut Vec<(String, Vec<String>)>,
+) -> Result<(), String> {
+    let mut needed = Vec::new();
+    for (ty, after, lines) in ROS2_ONLY {
+        let Some(fields) = types.get_mut(*ty) else {
+            continue;
+        };
+        let pkg = package_of(ty).to_string();
+        let at = fields
+            .iter()
+            .position(|f| f.name == *after)
+            .ok_or_else(|| format!("{ty}: no field {after}"))?;
+        for (k, line) in lines.iter().enumerate() {
+            let mut f = field_of(line, &pkg)?;
+            f.ros2_only = true;
+            needed.push(f.ty.clone());
+            fields.insert(at + 1 + k, f);
+        }
+        if let Some((_, text)) = texts.iter_mut().find(|(t, _)| t == ty) {
+            let at = text
+                .iter()
+                .position(|l| !l.contains('=') && l.split_whitespace().nth(1) == Some(*after))
+                .ok_or_else(|| format!("{ty}: no line for {after}"))?;
+            for (k, line) in lines.iter().enumerate() {
+                text.insert(at + 1 + k, line.to_string());
+            }
+        }
+    }
+    while let Some(ty) = needed.pop() {
+        if types.contains_key(&ty) || primitive_size(&ty).is_some() || ty == "string" {
+            continue;
+        }
+        let (_, lines) = ROS2_ONLY_TYPES
+            .iter()
+            .find(|(t, _)| *t == ty)
+            .ok_or_else(|| format!("type {ty} is not defined"))?;
+        let pkg = package_of(&ty).to_string();
+        let fields = lines
+            .iter()
+            .map(|l| field_of(l, &pkg))
+            .collect::<Result<Vec<_>, _>>()?;
+        needed.extend(fields.iter().map(|f| f.ty.clone()));
+        types.insert(ty.clone(), fields);
+        texts.push((ty, lines.iter().map(|l| l.to_string()).collect()));
+    }
+    Ok(())
+}
+
 struct Transcode<'a> {
     input: &'a [u8],
     pos: usize,
@@ -304,11 +403,59 @@ impl Transcode<'_> {
         }
     }
 
+    /// The zero value of a field the ROS1 body does not have: empty strings and sequences, zero scalars.
+    fn zero(&mut self, ty: &Ros2Type, f: &Field) {
+        match f.array {
+            Array::Var => {
+                self.align(4);
+                self.out.extend_from_slice(&0u32.to_le_bytes());
+            }
+            Array::Fixed(n) => {
+                for _ in 0..n {
+                    self.zero_of(ty, &f.ty);
+                }
+            }
+            Array::No => self.zero_of(ty, &f.ty),
+        }
+    }
+
+    fn zero_of(&mut self, ty: &Ros2Type, name: &str) {
+        match name {
+            "string" => {
+                self.align(4);
+                self.out.extend_from_slice(&1u32.to_le_bytes());
+                self.out.push(0);
+            }
+            "time" | "duration" => {
+                self.align(4);
+                self.out.extend_from_slice(&[0; 8]);
+            }
+            p => match primitive_size(p) {
+                Some(n) => {
+                    self.align(n);
+                    self.out.extend(std::iter::repeat_n(0u8, n));
+                }
+                None => {
+                    for (i, f) in ty.types.get(p).cloned().unwrap_or_default().iter().enumerate() {
+                        if p == "std_msgs/Header" && i == 0 && f.ty == "uint32" {
+                            continue; // seq
+                        }
+                        self.zero(ty, f);
+                    }
+                }
+            },
+        }
+    }
+
     fn message(&mut self, ty: &Ros2Type, name: &str) -> Result<(), MsgError> {
         let fields = ty.types.get(name).cloned().unwrap_or_default();
         for (i, f) in fields.iter().enumerate() {
             if name == "std_msgs/Header" && i == 0 && f.ty == "uint32" {
                 self.take(4)?; // seq: not in ROS 2
+                continue;
+            }
+            if f.ros2_only {
+                self.zero(ty, f);
                 continue;
             }
             let n = match f.array {
@@ -333,5 +480,87 @@ impl Transcode<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Marker, MarkerArray, RosMessage};
+
+    /// ROS 2 Jazzy's `visualization_msgs/msg/Marker`, field by field (rosidl's definition).
+    const JAZZY_MARKER: [&str; 19] = [
+        "std_msgs/Header header",
+        "string ns",
+        "int32 id",
+        "int32 type",
+        "int32 action",
+        "geometry_msgs/Pose pose",
+        "geometry_msgs/Vector3 scale",
+        "std_msgs/ColorRGBA color",
+        "builtin_interfaces/Duration lifetime",
+        "bool frame_locked",
+        "geometry_msgs/Point[] points",
+        "std_msgs/ColorRGBA[] colors",
+        "string texture_resource",
+        "sensor_msgs/CompressedImage texture",
+        "visualization_msgs/UVCoordinate[] uv_coordinates",
+        "string text",
+        "string mesh_resource",
+        "visualization_msgs/MeshFile mesh_file",
+        "bool mesh_use_embedded_materials",
+    ];
+
+    #[test]
+    fn markers_take_the_ros2_fields_in_ros2_order_and_carry_them_empty() {
+        let t = Ros2Type::parse(MarkerArray::DATATYPE, MarkerArray::DEFINITION).expect("parse");
+        let text = t.ros2msg();
+        let block = text
+            .split(SEPARATOR)
+            .find(|b| b.contains("MSG: visualization_msgs/msg/Marker\n"))
+            .expect("Marker block");
+        let fields: Vec<&str> = block
+            .lines()
+            .skip(2)
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.contains('='))
+            .collect();
+        assert_eq!(fields, JAZZY_MARKER);
+        for ty in [
+            "MSG: sensor_msgs/msg/CompressedImage",
+            "MSG: visualization_msgs/msg/UVCoordinate",
+            "MSG: visualization_msgs/msg/MeshFile",
+        ] {
+            assert!(text.contains(ty), "{ty} missing from\n{text}");
+        }
+        // one marker with text: the CDR grows by exactly the empty ROS 2 fields
+        let m = MarkerArray {
+            markers: vec![Marker {
+                text: "car 0.9".into(),
+                ..Marker::default()
+            }],
+        };
+        let ros1 = m.to_bytes();
+        let cdr = t.to_cdr(&ros1).expect("cdr");
+        let plain = Ros2Type {
+            name: t.name.clone(),
+            types: t
+                .types
+                .iter()
+                .map(|(k, v)| (k.clone(), v.iter().filter(|f| !f.ros2_only).cloned().collect()))
+                .collect(),
+            texts: t.texts.clone(),
+        };
+        let without = plain.to_cdr(&ros1).expect("cdr without");
+        // texture_resource "" (4 + 1), texture: stamp 8 + frame_id "" 5 + format "" 5 (+ padding) + data 4,
+        // uv_coordinates 4, mesh_file: filename "" 5 + data 4, with alignment to 4 between them
+        assert!(
+            cdr.len() > without.len() + 40,
+            "{} vs {}",
+            cdr.len(),
+            without.len()
+        );
+        let tail = &cdr[cdr.len() - 1..];
+        assert_eq!(tail, &[0u8], "mesh_use_embedded_materials last");
     }
 }

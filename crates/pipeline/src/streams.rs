@@ -62,6 +62,26 @@ impl TopicMap {
         self.camera.is_empty() && self.camera_compressed.is_empty() && self.camera_info.is_empty()
     }
 
+    /// Remaps the topic named `from` (a ROS remapping `from:=to`); false when no topic has that name.
+    pub fn remap(&mut self, from: &str, to: &str) -> bool {
+        let mut hit = false;
+        for t in [
+            &mut self.camera,
+            &mut self.camera_compressed,
+            &mut self.camera_info,
+            &mut self.lidar,
+            &mut self.map_text,
+            &mut self.tf_static,
+            &mut self.ground_truth,
+        ] {
+            if t.as_str() == from {
+                *t = to.to_string();
+                hit = true;
+            }
+        }
+        hit
+    }
+
     /// The role of `topic`, if it has one.
     pub fn role_of(&self, topic: &str) -> Option<Role> {
         [

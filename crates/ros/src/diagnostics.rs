@@ -189,7 +189,7 @@ impl Processing<'_> {
         for (k, v) in self.runtime.iter().flat_map(Runtime::drops) {
             *all_drops.entry(k).or_default() += v;
         }
-        *all_drops.entry("oversized".into()).or_default() += rosrust::limits::oversized_messages();
+        *all_drops.entry("oversized".into()).or_default() += self.oversized;
         for (k, v) in all_drops.iter().filter(|(_, v)| **v > 0) {
             values.push(kv(&format!("dropped_{k}"), v.to_string()));
         }

@@ -2,7 +2,7 @@
 //! the processing thread.
 
 use crate::diagnostics::WallRate;
-use crate::node::ros_now;
+use crate::ros1::ros_now;
 use anyhow::{anyhow, Result};
 use rosrust::RawMessage;
 use sensorium_core::Stamp;
@@ -70,55 +70,98 @@ pub(crate) fn bump(shared: &Mutex<Shared>, key: &str) {
     }
 }
 
-/// Subscribes `topic` as raw bytes. A full ingest queue drops its oldest message (the freshest data
-/// wins), counted as `ingest_overflow_<stream of the dropped message>`; `/tf_static` (latched, sent once)
-/// waits for room instead.
-pub(crate) fn subscribe(
-    topic: &str,
+/// What every transport does with one raw input message, in its receive callback: the per-topic rate
+/// limit (before any decoding work; calibration topics are never limited), the decoding with
+/// [`decode`], the stream's rate, and the hand-off to the processing thread. A full ingest queue
+/// drops its oldest message (the freshest data wins), counted as
+/// `ingest_overflow_<stream of the dropped message>`; `/tf_static` (latched, sent once) waits for room
+/// instead.
+pub(crate) struct Accept {
     role: Role,
-    max_rate_hz: f64,
+    topic: String,
+    bucket: Mutex<TokenBucket>,
     tx: IngestSender<Ingest>,
     shared: Arc<Mutex<Shared>>,
-) -> Result<rosrust::Subscriber> {
+}
+
+impl Accept {
+    pub(crate) fn new(
+        topic: &str,
+        role: Role,
+        max_rate_hz: f64,
+        tx: IngestSender<Ingest>,
+        shared: Arc<Mutex<Shared>>,
+    ) -> Accept {
+        Accept {
+            role,
+            topic: topic.to_string(),
+            bucket: Mutex::new(TokenBucket::new(max_rate_hz)),
+            tx,
+            shared,
+        }
+    }
+
+    pub(crate) fn role(&self) -> Role {
+        self.role
+    }
+
+    pub(crate) fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Counts a message of this stream dropped for `reason` (`<reason>_<stream>`).
+    pub(crate) fn count(&self, reason: &str) {
+        bump(&self.shared, &format!("{reason}_{}", self.role.name()));
+    }
+
+    /// One message of type `datatype` (`pkg/Type` for ROS 1 bodies, `pkg/msg/Type` for CDR), received
+    /// at `stamp` on the node's clock.
+    pub(crate) fn offer(&self, datatype: &str, body: &[u8], stamp: Stamp) {
+        let role = self.role;
+        let received = Instant::now();
+        let limited = !matches!(role, Role::TfStatic | Role::CameraInfo)
+            && self.bucket.lock().is_ok_and(|mut b| !b.take(received));
+        if limited {
+            bump(&self.shared, &format!("rate_limited_{}", role.name()));
+            return;
+        }
+        let decoded = decode(role, &self.topic, datatype, body).map_err(|e| e.to_string());
+        if let Ok(mut sh) = self.shared.lock() {
+            sh.rates.entry(role.name()).or_default().observe(received);
+        }
+        let item = Ingest {
+            role,
+            received,
+            stamp,
+            decoded,
+            topic: self.topic.clone(),
+        };
+        if role == Role::TfStatic {
+            let _ = self.tx.send(item, Some(Duration::from_secs(1)));
+        } else if let Ok(Some(old)) = self.tx.push(item) {
+            bump(&self.shared, &format!("ingest_overflow_{}", old.role.name()));
+        }
+    }
+}
+
+/// Subscribes `topic` on ROS 1 as raw bytes; every message goes through [`Accept::offer`].
+pub(crate) fn subscribe(accept: Accept) -> Result<rosrust::Subscriber> {
     // the publisher's datatype comes with its connection header (RawMessage subscribes with "*")
     let datatype = Arc::new(Mutex::new(String::from("*")));
     let dt_connect = Arc::clone(&datatype);
-    let name = topic.to_string();
-    let bucket = Mutex::new(TokenBucket::new(max_rate_hz));
+    let topic = accept.topic.clone();
+    let role = accept.role;
     rosrust::subscribe_with_ids_and_headers(
-        topic,
+        &topic,
         4,
         move |raw: RawMessage, _caller: &str| {
-            let received = Instant::now();
-            // per-topic rate limit, before any decoding work (calibration topics are never limited)
-            let limited = !matches!(role, Role::TfStatic | Role::CameraInfo)
-                && bucket.lock().is_ok_and(|mut b| !b.take(received));
-            if limited {
-                bump(&shared, &format!("rate_limited_{}", role.name()));
-                return;
-            }
             let dtype = datatype.lock().map(|d| d.clone()).unwrap_or_else(|_| "*".into());
             let dtype = if dtype == "*" && role == Role::TfStatic {
                 "tf2_msgs/TFMessage".to_string()
             } else {
                 dtype
             };
-            let decoded = decode(role, &name, &dtype, &raw.0).map_err(|e| e.to_string());
-            if let Ok(mut sh) = shared.lock() {
-                sh.rates.entry(role.name()).or_default().observe(received);
-            }
-            let item = Ingest {
-                role,
-                received,
-                stamp: ros_now(),
-                decoded,
-                topic: name.clone(),
-            };
-            if role == Role::TfStatic {
-                let _ = tx.send(item, Some(Duration::from_secs(1)));
-            } else if let Ok(Some(old)) = tx.push(item) {
-                bump(&shared, &format!("ingest_overflow_{}", old.role.name()));
-            }
+            accept.offer(&dtype, &raw.0, ros_now());
         },
         move |headers: HashMap<String, String>| {
             if let (Some(t), Ok(mut d)) = (headers.get("type"), dt_connect.lock()) {

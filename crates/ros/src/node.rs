@@ -1,20 +1,19 @@
-//! The live node: raw ROS subscriptions → the shared pipeline → `~scene`, `~occupancy`, `/diagnostics`.
+//! The live node: subscriptions → the shared pipeline → `~scene`, `~occupancy`, `~markers`,
+//! `/diagnostics`, on ROS 1 ([`crate::ros1`]) or ROS 2 ([`crate::ros2`]).
 //!
-//! The live topics are a source of the shared runtime ([`Runtime`], the same one replay runs):
-//! subscriber callbacks (rosrust's threads) decode each raw body with
-//! [`sensorium_pipeline::streams::decode`] and hand it to one processing thread through the ingest
-//! queue ([`sensorium_engine::ingest`]: bounded, a full queue drops its oldest message and counts it).
-//! The processing thread collects the calibration from `/tf_static` + `camera_info`
-//! ([`CalibCollector`]) unless one is given, then starts the runtime (assembly, deadlines, perception
-//! inline or on stage threads) and publishes every finished scene.
+//! A middleware is a [`Transport`]: a source and a sink around one processing loop ([`serve`]). Its
+//! receive callbacks decode each message with [`sensorium_pipeline::streams::decode`] and hand it to
+//! the processing thread through the ingest queue ([`sensorium_engine::ingest`]: bounded, a full queue
+//! drops its oldest message and counts it). The processing thread collects the calibration from
+//! `/tf_static` + `camera_info` ([`CalibCollector`]) unless one is given, then starts the shared
+//! runtime ([`Runtime`], the same one replay runs: assembly, deadlines, perception inline or on stage
+//! threads) and publishes every finished scene through the transport.
 
 use crate::diagnostics::{percentile, ERROR, STALE};
-use crate::input::{bump, subscribe, Ingest, Shared};
-use crate::master::watch_master;
+use crate::input::{bump, Accept, Ingest, Shared};
 use crate::scene_msg;
 use crate::settings::NodeSettings;
 use anyhow::{anyhow, Context, Result};
-use rosrust::{RawMessage, RawMessageDescription};
 use sensorium_core::{Scene, Stamp};
 use sensorium_engine::ingest::{ingest_queue, recv_timeout};
 use sensorium_geometry::VehicleCalib;
@@ -81,7 +80,7 @@ impl NodeReport {
 pub const EXIT_MASTER_RESTARTED: i32 = 3;
 
 /// Set by SIGINT/SIGTERM.
-fn stop_flag() -> Result<Arc<AtomicBool>> {
+pub(crate) fn stop_flag() -> Result<Arc<AtomicBool>> {
     static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
     if let Some(f) = FLAG.get() {
         return Ok(Arc::clone(f));
@@ -93,78 +92,114 @@ fn stop_flag() -> Result<Arc<AtomicBool>> {
     Ok(Arc::clone(FLAG.get_or_init(|| flag)))
 }
 
-pub(crate) fn ros_now() -> Stamp {
-    let t = rosrust::now();
-    Stamp::new(t.sec, t.nsec)
+/// What the node publishes, each on its own topic of the transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Output {
+    /// `~scene`: `sensorium_msgs/Scene`.
+    Scene,
+    /// `~occupancy`: `nav_msgs/OccupancyGrid`.
+    Occupancy,
+    /// `~markers`: `visualization_msgs/MarkerArray`.
+    Markers,
+    /// `~painted_points`: `sensor_msgs/PointCloud2`.
+    Painted,
+    /// `/diagnostics`: `diagnostic_msgs/DiagnosticArray`.
+    Diagnostics,
 }
 
-fn raw_description<M: RosMessage>() -> RawMessageDescription {
-    scene_msg::description_for::<M>()
-}
-
-/// Runs the node `name` until SIGINT/SIGTERM or a ROS shutdown. Waits for the ROS master first (as
-/// roscpp does; a signal while waiting ends the run with an empty report). Initialises rosrust without its
-/// signal handler (`try_init_with_options(name, false)`): on a signal the frame set in flight is
-/// finished, queued inputs are dropped (counted as `shutdown_pending`) and the node unregisters.
-pub fn run_node(mut settings: NodeSettings, name: &str) -> Result<NodeReport> {
-    let stop = stop_flag()?;
-    let master = rosrust::api::resolve::master();
-    if !crate::master::wait_for_master(&master, &stop, Duration::from_millis(500)) {
-        info!(master, "stopped while waiting for the ROS master");
-        return Ok(NodeReport::default());
+impl Output {
+    /// The topic's name relative to the node (`~name`), or absolute.
+    pub(crate) fn topic(self) -> &'static str {
+        match self {
+            Output::Scene => "~scene",
+            Output::Occupancy => "~occupancy",
+            Output::Markers => "~markers",
+            Output::Painted => "~painted_points",
+            Output::Diagnostics => "/diagnostics",
+        }
     }
-    rosrust::try_init_with_options(name, false).map_err(|e| anyhow!("rosrust init as {name}: {e}"))?;
-    let applied = settings.apply_private_params();
-    if !applied.is_empty() {
-        info!(?applied, "private parameters applied");
+
+    /// ROS1 type name, definition (`gendeps --cat` form) and md5sum.
+    pub(crate) fn message(self) -> (&'static str, &'static str, &'static str) {
+        fn of<M: RosMessage>() -> (&'static str, &'static str, &'static str) {
+            (M::DATATYPE, M::DEFINITION, M::MD5SUM)
+        }
+        match self {
+            Output::Scene => (scene_msg::DATATYPE, scene_msg::definition(), scene_msg::md5sum()),
+            Output::Occupancy => of::<OccupancyGrid>(),
+            Output::Markers => of::<MarkerArray>(),
+            Output::Painted => of::<sensorium_msgs::PointCloud2>(),
+            Output::Diagnostics => of::<DiagnosticArray>(),
+        }
     }
-    let result = run_inner(&settings, &stop);
-    rosrust::shutdown();
-    result
+
+    /// Messages kept for a late or slow subscriber.
+    pub(crate) fn depth(self) -> usize {
+        match self {
+            Output::Diagnostics => 10,
+            Output::Painted => 2,
+            _ => 4,
+        }
+    }
 }
 
-fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
-    let node_name = rosrust::name();
-    let diag_pub = rosrust::publish_with_description::<RawMessage>(
-        "/diagnostics",
-        10,
-        raw_description::<DiagnosticArray>(),
-    )
-    .map_err(|e| anyhow!("advertising /diagnostics: {e}"))?;
-    let scene_pub = rosrust::publish_with_description::<RawMessage>("~scene", 4, scene_msg::description())
-        .map_err(|e| anyhow!("advertising ~scene: {e}"))?;
-    let occ_pub =
-        rosrust::publish_with_description::<RawMessage>("~occupancy", 4, raw_description::<OccupancyGrid>())
-            .map_err(|e| anyhow!("advertising ~occupancy: {e}"))?;
-    let marker_pub =
-        rosrust::publish_with_description::<RawMessage>("~markers", 4, raw_description::<MarkerArray>())
-            .map_err(|e| anyhow!("advertising ~markers: {e}"))?;
-    let painted_pub = if s.publish_painted_points {
-        Some(
-            rosrust::publish_with_description::<RawMessage>(
-                "~painted_points",
-                2,
-                raw_description::<sensorium_msgs::PointCloud2>(),
-            )
-            .map_err(|e| anyhow!("advertising ~painted_points: {e}"))?,
-        )
-    } else {
+/// A middleware the node runs on: its inputs are a source of the shared runtime (each message goes
+/// through [`Accept::offer`] into the ingest queue), its outputs a sink of ROS1-serialized bodies
+/// (the transport converts them to its own wire form).
+pub(crate) trait Transport {
+    /// The node's fully qualified name (the diagnostics' hardware id).
+    fn node_name(&self) -> String;
+    /// Now, on the node's clock.
+    fn now(&self) -> Stamp;
+    /// False once the middleware has shut down.
+    fn ok(&self) -> bool;
+    /// Advertises `outputs`.
+    fn advertise(&mut self, outputs: &[Output]) -> Result<()>;
+    /// Subscribes each input (its topic and role are in the [`Accept`]).
+    fn subscribe(&mut self, inputs: Vec<Accept>) -> Result<()>;
+    /// Ends every subscription (no more input).
+    fn unsubscribe(&mut self);
+    /// Someone subscribes to `output` now.
+    fn has_subscribers(&self, output: Output) -> bool;
+    /// Publishes a ROS1-serialized body on `output`.
+    fn publish(&self, output: Output, ros1: Vec<u8>) -> Result<()>;
+    /// Why the node must stop although no signal came (a ROS master restart).
+    fn restarted(&self) -> Option<String> {
         None
-    };
-    let watch_stop = Arc::new(AtomicBool::new(false));
-    let master_restarted = watch_master(
-        format!("{}/scene", node_name.trim_end_matches('/')),
-        s.master_check_period,
-        Arc::clone(&watch_stop),
-    );
+    }
+    /// Messages the transport refused as too large, so far.
+    fn oversized(&self) -> u64 {
+        0
+    }
+    /// Before exit: gives the last messages time to leave.
+    fn linger(&self) {}
+    /// Why the node stopped when [`Self::ok`] turned false.
+    fn shutdown_reason(&self) -> &'static str {
+        "ROS shutdown"
+    }
+}
 
-    let send_diag = |status: Vec<DiagnosticStatus>| {
+/// The node's processing on `transport` until SIGINT/SIGTERM (`stop`), a shutdown or a restart: models,
+/// subscriptions, the shared runtime, publishing and diagnostics. One loop for every middleware.
+pub(crate) fn serve(s: &NodeSettings, t: &mut dyn Transport, stop: &AtomicBool) -> Result<NodeReport> {
+    let node_name = t.node_name();
+    let mut outputs = vec![
+        Output::Diagnostics,
+        Output::Scene,
+        Output::Occupancy,
+        Output::Markers,
+    ];
+    if s.publish_painted_points {
+        outputs.push(Output::Painted);
+    }
+    t.advertise(&outputs)?;
+    let send_diag = |t: &dyn Transport, status: Vec<DiagnosticStatus>| {
         let msg = DiagnosticArray {
-            header: Header::new(ros_now(), ""),
+            header: Header::new(t.now(), ""),
             status,
         };
-        if let Err(e) = diag_pub.send(RawMessage(msg.to_bytes())) {
-            warn!("publishing /diagnostics: {e}");
+        if let Err(e) = t.publish(Output::Diagnostics, msg.to_bytes()) {
+            warn!("publishing /diagnostics: {e:#}");
         }
     };
 
@@ -182,16 +217,19 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
         Ok(m) => Some(m),
         Err(e) => {
             let detail = format!("{e:#}");
-            send_diag(vec![DiagnosticStatus {
-                level: ERROR,
-                name: "sensorium: models".into(),
-                message: detail.clone(),
-                hardware_id: node_name.clone(),
-                values: vec![KeyValue {
-                    key: "dir".into(),
-                    value: s.models_dir.display().to_string(),
+            send_diag(
+                t,
+                vec![DiagnosticStatus {
+                    level: ERROR,
+                    name: "sensorium: models".into(),
+                    message: detail.clone(),
+                    hardware_id: node_name.clone(),
+                    values: vec![KeyValue {
+                        key: "dir".into(),
+                        value: s.models_dir.display().to_string(),
+                    }],
                 }],
-            }]);
+            );
             return Err(anyhow!(
                 "loading models from {}: {detail}",
                 s.models_dir.display()
@@ -200,34 +238,34 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
     };
     info!(ms = load_ms as u64, "models loaded");
 
-    // the transport refuses a message over the cap before reserving memory for it (vendored rosrust)
-    rosrust::limits::set_max_message_bytes(s.max_message_bytes);
-    let oversized_at_start = rosrust::limits::oversized_messages();
+    let oversized_at_start = t.oversized();
     let (tx, rx) = ingest_queue::<Ingest>(s.ingest_capacity);
     let shared = Arc::new(Mutex::new(Shared::default()));
-    let mut subs = Vec::new();
-    let t = &s.topics;
+    let mut inputs = Vec::new();
+    let tp = &s.topics;
     for (topic, role) in [
-        (&t.camera, Role::CameraRaw),
-        (&t.camera_compressed, Role::CameraCompressed),
-        (&t.camera_info, Role::CameraInfo),
-        (&t.lidar, Role::Lidar),
-        (&t.map_text, Role::MapText),
-        (&t.tf_static, Role::TfStatic),
+        (&tp.camera, Role::CameraRaw),
+        (&tp.camera_compressed, Role::CameraCompressed),
+        (&tp.camera_info, Role::CameraInfo),
+        (&tp.lidar, Role::Lidar),
+        (&tp.map_text, Role::MapText),
+        (&tp.tf_static, Role::TfStatic),
     ] {
         if topic.is_empty() {
             continue;
         }
-        subs.push(subscribe(
+        inputs.push(Accept::new(
             topic,
             role,
             s.max_rate_hz,
             tx.clone(),
             Arc::clone(&shared),
-        )?);
+        ));
     }
     drop(tx);
-    info!(topics = subs.len(), "subscribed");
+    let n_inputs = inputs.len();
+    t.subscribe(inputs)?;
+    info!(topics = n_inputs, "subscribed");
 
     let mut state = Processing {
         s,
@@ -239,53 +277,61 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
         latencies: Vec::new(),
         header_seq: 0,
         calib_error: String::from("waiting for /tf_static and camera_info"),
+        oversized: 0,
     };
     if let Some(c) = &s.calibration {
         state.start_runtime(&mut models, c.clone())?;
     }
-    let publish =
-        |scene: &Scene, seq: u32, painted: Option<&sensorium_pipeline::perception::PaintedCloud>| {
-            let body = scene_msg::encode(scene, seq, s.publish_features);
-            if let Err(e) = scene_pub.send(RawMessage(body)) {
-                warn!("publishing ~scene: {e}");
+    let publish = |t: &dyn Transport,
+                   scene: &Scene,
+                   seq: u32,
+                   painted: Option<&sensorium_pipeline::perception::PaintedCloud>| {
+        let bodies = [
+            (Output::Scene, scene_msg::encode(scene, seq, s.publish_features)),
+            (
+                Output::Occupancy,
+                scene_msg::occupancy_grid(scene, seq).to_bytes(),
+            ),
+            (
+                Output::Markers,
+                sensorium_pipeline::publish::scene_markers(scene, seq).to_bytes(),
+            ),
+        ];
+        for (out, body) in bodies {
+            if let Err(e) = t.publish(out, body) {
+                warn!("publishing {}: {e:#}", out.topic());
             }
-            let grid = scene_msg::occupancy_grid(scene, seq);
-            if let Err(e) = occ_pub.send(RawMessage(grid.to_bytes())) {
-                warn!("publishing ~occupancy: {e}");
+        }
+        if let (true, Some(c)) = (s.publish_painted_points, painted) {
+            let cloud = sensorium_pipeline::publish::painted_points(
+                &c.points,
+                &c.features,
+                c.width,
+                scene.stamp,
+                &scene.frame_id,
+                seq,
+            );
+            if let Err(e) = t.publish(Output::Painted, cloud.to_bytes()) {
+                warn!("publishing ~painted_points: {e:#}");
             }
-            let markers = sensorium_pipeline::publish::scene_markers(scene, seq);
-            if let Err(e) = marker_pub.send(RawMessage(markers.to_bytes())) {
-                warn!("publishing ~markers: {e}");
-            }
-            if let (Some(p), Some(c)) = (painted_pub.as_ref(), painted) {
-                let cloud = sensorium_pipeline::publish::painted_points(
-                    &c.points,
-                    &c.features,
-                    c.width,
-                    scene.stamp,
-                    &scene.frame_id,
-                    seq,
-                );
-                if let Err(e) = p.send(RawMessage(cloud.to_bytes())) {
-                    warn!("publishing ~painted_points: {e}");
-                }
-            }
-        };
+        }
+    };
     // every finished frame set: counted, and its scene published
-    let publish_finished = |state: &mut Processing, done: &mut Vec<Finished>| {
+    let publish_finished = |t: &dyn Transport, state: &mut Processing, done: &mut Vec<Finished>| {
         for f in done.drain(..) {
             if let Some((scene, painted)) = state.finished(f) {
-                publish(&scene, state.header_seq, painted.as_ref());
+                publish(t, &scene, state.header_seq, painted.as_ref());
             }
         }
     };
     let mut last_diag: Option<Instant> = None;
     let mut last_levels: Vec<u8> = Vec::new();
     let mut done: Vec<Finished> = Vec::new();
-    while !stop.load(Ordering::SeqCst) && rosrust::is_ok() {
+    let mut restarted = None;
+    while !stop.load(Ordering::SeqCst) && t.ok() {
         // built only for a listener: a painted cloud is ~150 B per point
-        if let (Some(rt), Some(p)) = (state.runtime.as_ref(), painted_pub.as_ref()) {
-            rt.paint_every_point(p.subscriber_count() > 0);
+        if let (Some(rt), true) = (state.runtime.as_ref(), s.publish_painted_points) {
+            rt.paint_every_point(t.has_subscribers(Output::Painted));
         }
         // sets on stage threads are picked up within a few milliseconds of finishing
         let wait = match state.runtime.as_ref() {
@@ -304,22 +350,23 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
                 Ok(())
             })?;
         }
-        publish_finished(&mut state, &mut done);
-        if let Some(msg) = master_restarted.get() {
-            state.report.master_restarted = Some(msg.clone());
+        publish_finished(t, &mut state, &mut done);
+        if let Some(msg) = t.restarted() {
+            restarted = Some(msg);
             break;
         }
+        state.oversized = t.oversized().saturating_sub(oversized_at_start);
         // periodically, and at once when a level changes (so WARN is seen before ERROR)
         let levels = state.levels(&shared);
         if last_diag.is_none_or(|l| l.elapsed() >= s.diagnostics_period) || levels != last_levels {
             last_diag = Some(Instant::now());
             last_levels = levels;
-            send_diag(state.diagnostics(&node_name, &shared, load_ms));
+            send_diag(t, state.diagnostics(&node_name, &shared, load_ms));
         }
     }
+    state.report.master_restarted = restarted;
     // drain: what is still queued is not processed; the sets already in perception finish
-    watch_stop.store(true, Ordering::SeqCst); // not joined: it may sit in a call to a dead master
-    drop(subs);
+    t.unsubscribe();
     let pending = rx.try_iter().count() as u64;
     if pending > 0 {
         let mut sh = shared
@@ -333,7 +380,7 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
             done.push(f);
             Ok(())
         })?;
-        publish_finished(&mut state, &mut done);
+        publish_finished(t, &mut state, &mut done);
         state.report.framesets = report.framesets;
         runtime_drops = report.dropped;
     }
@@ -343,19 +390,19 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
     } else if stop.load(Ordering::SeqCst) {
         "SIGINT/SIGTERM"
     } else {
-        "ROS shutdown"
+        t.shutdown_reason()
     };
-    send_diag(vec![DiagnosticStatus {
-        level: STALE,
-        name: "sensorium: pipeline".into(),
-        message: format!("stopped ({why}): {} scenes published", state.report.scenes),
-        hardware_id: node_name.clone(),
-        values: Vec::new(),
-    }]);
-    if diag_pub.subscriber_count() > 0 {
-        // the publisher's connection threads send it; the process must not end first
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    send_diag(
+        t,
+        vec![DiagnosticStatus {
+            level: STALE,
+            name: "sensorium: pipeline".into(),
+            message: format!("stopped ({why}): {} scenes published", state.report.scenes),
+            hardware_id: node_name.clone(),
+            values: Vec::new(),
+        }],
+    );
+    t.linger();
     let mut report = state.report.clone();
     let mut lat = state.latencies.clone();
     lat.sort_by(f64::total_cmp);
@@ -370,7 +417,7 @@ fn run_inner(s: &NodeSettings, stop: &AtomicBool) -> Result<NodeReport> {
     for (k, v) in &runtime_drops {
         *report.dropped.entry(k.clone()).or_default() += v;
     }
-    let oversized = rosrust::limits::oversized_messages().saturating_sub(oversized_at_start);
+    let oversized = t.oversized().saturating_sub(oversized_at_start);
     if oversized > 0 {
         *report.dropped.entry("oversized".into()).or_default() += oversized;
     }
@@ -395,6 +442,8 @@ pub(crate) struct Processing<'a> {
     pub(crate) latencies: Vec<f64>,
     pub(crate) header_seq: u32,
     pub(crate) calib_error: String,
+    /// Messages the transport refused as too large since the start.
+    pub(crate) oversized: u64,
 }
 
 impl Processing<'_> {

@@ -47,6 +47,8 @@ pub struct NodeSettings {
     /// How often the ROS master's system state is read to notice a master restart.
     pub master_check_period: Duration,
     pub diagnostics_period: Duration,
+    /// The ROS 2 transport's settings (`sensorium node --ros2`).
+    pub ros2: crate::ros2::Ros2Settings,
 }
 
 impl NodeSettings {
@@ -91,6 +93,7 @@ impl NodeSettings {
             max_rate_hz: 100.0,
             master_check_period: Duration::from_secs(1),
             diagnostics_period: Duration::from_secs(1),
+            ros2: crate::ros2::Ros2Settings::default(),
         }
     }
 

@@ -47,6 +47,14 @@ pub fn venv_python() -> PathBuf {
         .unwrap_or_else(|_| repo_root().join(".venv/bin/python"))
 }
 
+/// Python interpreter of the ROS 2 peers' venv (scripts/setup-venv.sh: rclpy Jazzy with Fast DDS, its
+/// message packages, Cyclone DDS, rosbags): `$SENSORIUM_ROS2_PYTHON` or `<repo>/.venv-ros2/bin/python`.
+pub fn ros2_python() -> PathBuf {
+    std::env::var("SENSORIUM_ROS2_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join(".venv-ros2/bin/python"))
+}
+
 /// Whether the project venv ([`venv_python`]) imports `modules` (a Python import list, e.g.
 /// `"rosbag, cv2, sensorium_recipe"`).
 pub fn venv_imports(modules: &str) -> bool {

@@ -2,7 +2,7 @@
 `sensorium sim` wrote in either format):
 every message decoded by `rosbags` from both (the bag with its ROS1 definitions, the MCAP with the ROS 2
 schemas it carries) and, for the MCAP, also by `mcap-ros2-support`; values must be equal field by field
-(a ROS1 header's `seq` aside, which ROS 2 does not have). The two recordings come from two replays of the
+(a ROS1 header's `seq` aside, which ROS 2 does not have, and the fields ROS 2 added, which must be empty). The two recordings come from two replays of the
 same drive, so the fields that time them (`stage_ms`, `end_to_end_ms`, and `timing` in the scene JSON)
 are left out. Prints {topic: messages compared} as JSON.
 
@@ -58,8 +58,34 @@ def norm_stamp(d):
     return d
 
 
+# fields ROS 2 added to a ROS1 message (visualization_msgs/Marker's texture, UV and mesh): the ROS 2 form
+# carries them empty
+ROS2_ONLY = {"texture_resource", "texture", "uv_coordinates", "mesh_file"}
+
+
+def empty(v):
+    if isinstance(v, dict):
+        return all(empty(x) for x in v.values())
+    return v in ("", 0, 0.0, b"", [], None)
+
+
+def drop_ros2_only(x, y, path):
+    """`y` without the ROS 2-only fields that `x` lacks, once they are checked empty."""
+    extra = set(y) - set(x)
+    if not extra or not extra <= ROS2_ONLY:
+        return y, None
+    bad = sorted(k for k in extra if not empty(y[k]))
+    if bad:
+        return y, f"{path}: ROS 2 fields {bad} are not empty"
+    return {k: v for k, v in y.items() if k not in extra}, None
+
+
 def same(a, b, path="msg"):
     if isinstance(a, dict) and isinstance(b, dict):
+        b, err = drop_ros2_only(a, b, path)
+        a, err2 = drop_ros2_only(b, a, path)
+        if err or err2:
+            return err or err2
         if set(a) != set(b):
             return f"{path}: fields {sorted(set(a) ^ set(b))}"
         for k in a:

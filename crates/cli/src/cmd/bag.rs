@@ -53,6 +53,75 @@ pub fn run(cmd: BagCommand) -> Result<i32> {
     }
 }
 
+/// A ROS1 bag (its magic), rather than an MCAP file, a rosbag2 sqlite3 file or folder.
+fn is_ros1_bag(path: &Path) -> bool {
+    let mut magic = [0u8; 13];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|_| &magic == b"#ROSBAG V2.0\n")
+}
+
+/// `bag read` of a ROS 2 recording: every message (of `opts.topics`, in the window) read in time order.
+fn read_ros2(
+    path: &Path,
+    mut opts: ReadOptions,
+    start: Option<f64>,
+    duration: Option<f64>,
+    json: bool,
+) -> Result<i32> {
+    let rec = sensorium_bag::Recording::open(path).with_context(|| format!("{}", path.display()))?;
+    (opts.start, opts.end) = rec.window(start, duration);
+    let t0 = std::time::Instant::now();
+    let (mut messages, mut payload) = (0u64, 0u64);
+    for m in rec.messages(&opts) {
+        let m = m.with_context(|| format!("reading {}", path.display()))?;
+        messages += 1;
+        payload += m.data.len() as u64;
+    }
+    let seconds = t0.elapsed().as_secs_f64();
+    let size = if path.is_dir() {
+        std::fs::read_dir(path)
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| e.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    } else {
+        std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+    };
+    let mb = size as f64 / 1e6;
+    let warnings = rec.warnings();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "bag": path.display().to_string(),
+                "format": rec.format(),
+                "file_mb": mb,
+                "messages": messages,
+                "payload_mb": payload as f64 / 1e6,
+                "seconds": seconds,
+                "file_mb_per_s": mb / seconds.max(1e-9),
+                "warnings": warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            })
+        );
+    } else {
+        println!(
+            "read {messages} messages ({:.1} MB payload) of {} ({}, {mb:.1} MB) in {seconds:.3} s: {:.0} MB/s",
+            payload as f64 / 1e6,
+            path.display(),
+            rec.format(),
+            mb / seconds.max(1e-9)
+        );
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    Ok(0)
+}
+
 /// `bag read`: `opts` without its time window, which `start`/`duration` (seconds into the bag) set.
 fn read(
     bag: &Path,
@@ -62,6 +131,9 @@ fn read(
     duration: Option<f64>,
     json: bool,
 ) -> Result<i32> {
+    if !is_ros1_bag(bag) {
+        return read_ros2(bag, opts, start, duration, json);
+    }
     let reader = BagReader::open_with(bag, open).with_context(|| format!("{}", bag.display()))?;
     (opts.start, opts.end) = reader.window(start, duration);
     let st = sensorium_bag::throughput::read_all(&reader, &opts)

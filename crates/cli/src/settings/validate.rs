@@ -61,6 +61,45 @@ impl Loaded {
             &s.engine.stages,
             &["auto", "pipelined", "inline"],
         )?;
+        if !matches!(s.ros.version, 1 | 2) {
+            return Err(self.range_error("ros.version", s.ros.version, "must be 1 or 2"));
+        }
+        if !(-1..=232).contains(&s.ros.domain_id) {
+            return Err(self.range_error(
+                "ros.domain_id",
+                s.ros.domain_id,
+                "must be in 0..=232 (-1: $ROS_DOMAIN_ID)",
+            ));
+        }
+        one_of(
+            "ros.sensor_reliability",
+            &s.ros.sensor_reliability,
+            &["best_effort", "reliable"],
+        )?;
+        one_of(
+            "ros.output_reliability",
+            &s.ros.output_reliability,
+            &["best_effort", "reliable"],
+        )?;
+        one_of(
+            "ros.tf_static_durability",
+            &s.ros.tf_static_durability,
+            &["transient_local", "volatile"],
+        )?;
+        if s.ros.sensor_depth == 0 || s.ros.sensor_depth > 1000 {
+            return Err(self.range_error("ros.sensor_depth", s.ros.sensor_depth, "must be in 1..=1000"));
+        }
+        for (key, v) in [
+            (
+                "ros.socket_receive_buffer_bytes",
+                s.ros.socket_receive_buffer_bytes,
+            ),
+            ("ros.socket_send_buffer_bytes", s.ros.socket_send_buffer_bytes),
+        ] {
+            if !(65_536..=(1 << 30)).contains(&v) {
+                return Err(self.range_error(key, v, "must be in 65536..=1073741824 bytes"));
+            }
+        }
         if s.sync.queue_size == 0 || s.sync.queue_size > 1000 {
             return Err(self.range_error("sync.queue_size", s.sync.queue_size, "must be in 1..=1000"));
         }
