@@ -114,9 +114,10 @@ impl Accept {
         bump(&self.shared, &format!("{reason}_{}", self.role.name()));
     }
 
-    /// One message of type `datatype` (`pkg/Type` for ROS 1 bodies, `pkg/msg/Type` for CDR), received
-    /// at `stamp` on the node's clock.
-    pub(crate) fn offer(&self, datatype: &str, body: &[u8], stamp: Stamp) {
+    /// One message of type `datatype` (`pkg/Type` for ROS 1 bodies, `pkg/msg/Type` for CDR). Its receive
+    /// time on the node's clock is read from `clock` once it is decoded, right before it is queued, so the
+    /// queue holds messages in the order of their receive times (map text is fused by them).
+    pub(crate) fn offer(&self, datatype: &str, body: &[u8], clock: fn() -> Stamp) {
         let role = self.role;
         let received = Instant::now();
         let limited = !matches!(role, Role::TfStatic | Role::CameraInfo)
@@ -132,7 +133,7 @@ impl Accept {
         let item = Ingest {
             role,
             received,
-            stamp,
+            stamp: clock(),
             decoded,
             topic: self.topic.clone(),
         };
@@ -161,7 +162,7 @@ pub(crate) fn subscribe(accept: Accept) -> Result<rosrust::Subscriber> {
             } else {
                 dtype
             };
-            accept.offer(&dtype, &raw.0, ros_now());
+            accept.offer(&dtype, &raw.0, ros_now);
         },
         move |headers: HashMap<String, String>| {
             if let (Some(t), Ok(mut d)) = (headers.get("type"), dt_connect.lock()) {

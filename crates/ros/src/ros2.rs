@@ -425,7 +425,7 @@ fn read_inputs(
                         oversized.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
-                    a.offer(ty, msg.as_bytes(), system_now());
+                    a.offer(ty, msg.as_bytes(), system_now);
                 }
                 Ok(None) => break,
                 Err(e) => {
