@@ -229,8 +229,10 @@ impl Assembler {
         }
     }
 
-    /// The frame set of a match; `None` when one of its messages is gone (already fused alone in a
-    /// degraded set, or pushed out of the bounded store): such a set is dropped and counted.
+    /// The frame set of a match. When one of its messages is gone (already fused alone in a degraded set,
+    /// or pushed out of the bounded store): a LiDAR sweep whose camera frame is gone goes alone (no sweep
+    /// is lost to a pause of the LiDAR stream); otherwise the set is `None`, dropped and counted as
+    /// `sync_input_gone`.
     fn assemble(&mut self, set: &MatchedSet, now: Stamp, trigger: Instant) -> Option<Assembled> {
         let (mut camera, mut lidar) = (None, None);
         let mut stamp = Stamp::ZERO;
@@ -259,6 +261,16 @@ impl Assembler {
             }
         }
         if !complete {
+            // its camera frame went alone while the LiDAR was stale: the sweep goes alone too
+            if let (Some(l), None) = (lidar.take(), camera.as_ref()) {
+                let set = self.next_set(None, Some(l), now);
+                return Some(Assembled {
+                    set,
+                    stamp,
+                    trigger,
+                    first,
+                });
+            }
             self.drop_reason("sync_input_gone");
             return None;
         }
@@ -456,6 +468,58 @@ mod tests {
             let seqs_increase = a.seq >= (both + lidar_only + recovered) as u64;
             assert!(seqs_increase, "{policy:?}: every set numbered");
         }
+    }
+
+    #[test]
+    fn the_first_sweep_after_a_lidar_pause_is_fused_even_when_its_camera_frame_went_alone() {
+        let now = Instant::now();
+        let mut a = Assembler::new(cfg(PolicyKind::Approximate, Some(0.05))).expect("assembler");
+        let mut sets = Vec::new();
+        for k in 0..10 {
+            let t = 100.0 + 0.1 * k as f64;
+            sets.extend(a.camera(Role::CameraRaw, img(t - 0.01), at(t - 0.01), now));
+            sets.extend(a.lidar(cloud(t), at(t), now));
+        }
+        // the LiDAR pauses for 0.7 s: from 0.3 s on, camera frames go alone
+        for k in 10..17 {
+            let t = 100.0 + 0.1 * k as f64;
+            sets.extend(a.camera(Role::CameraRaw, img(t - 0.01), at(t - 0.01), now));
+        }
+        // it resumes; its first sweep matches the camera frame that just went alone
+        for k in 16..22 {
+            let t = 100.0 + 0.1 * k as f64;
+            if k > 16 {
+                sets.extend(a.camera(Role::CameraRaw, img(t - 0.01), at(t - 0.01), now));
+            }
+            sets.extend(a.lidar(cloud(t), at(t), now));
+        }
+        let lidar: Vec<Stamp> = sets
+            .iter()
+            .filter_map(|s| s.set.lidar.as_ref().map(|l| l.stamp))
+            .collect();
+        assert!(lidar.contains(&cloud(101.6).stamp), "{lidar:?}");
+        let alone = sets
+            .iter()
+            .find(|s| {
+                s.set
+                    .lidar
+                    .as_ref()
+                    .is_some_and(|l| l.stamp == cloud(101.6).stamp)
+            })
+            .expect("the sweep");
+        assert!(alone.set.camera.is_none(), "its camera frame was fused before");
+        let near = |a: Stamp, t: f64| (a.diff_nanos(at(t)) as f64).abs() < 1e6;
+        assert!(
+            sets.iter().any(
+                |s| s.set.lidar.is_none() && s.set.camera.as_ref().is_some_and(|c| near(c.stamp, 101.59))
+            ),
+            "the camera frame went alone while the LiDAR was stale"
+        );
+        // the sweeps after it are pairs again
+        assert!(sets
+            .iter()
+            .any(|s| s.set.camera.is_some() && s.set.lidar.as_ref().is_some_and(|l| near(l.stamp, 101.8))));
+        assert_eq!(a.drops().get("sync_input_gone"), None, "{:?}", a.drops());
     }
 
     #[test]
