@@ -277,8 +277,12 @@ fn field_of(line: &str, package: &str) -> Result<Field, String> {
     })
 }
 
+/// A ROS1 `Header`'s first field, `seq`: not in ROS 2.
+fn is_header_seq(ty: &str, index: usize, f: &Field) -> bool {
+    ty == "std_msgs/Header" && index == 0 && f.ty == "uint32"
+}
+
 /// Inserts the [`ROS2_ONLY`] fields into the types that have them, and the types those need.
-#[allow(clippy::type_complexity)]
 fn add_ros2_only(
     types: &mut BTreeMap<String, Vec<Field>>,
     texts: &mut Vec<(String, Vec<String>)>,
@@ -437,7 +441,7 @@ impl Transcode<'_> {
                 }
                 None => {
                     for (i, f) in ty.types.get(p).cloned().unwrap_or_default().iter().enumerate() {
-                        if p == "std_msgs/Header" && i == 0 && f.ty == "uint32" {
+                        if is_header_seq(p, i, f) {
                             continue; // seq
                         }
                         self.zero(ty, f);
@@ -450,7 +454,7 @@ impl Transcode<'_> {
     fn message(&mut self, ty: &Ros2Type, name: &str) -> Result<(), MsgError> {
         let fields = ty.types.get(name).cloned().unwrap_or_default();
         for (i, f) in fields.iter().enumerate() {
-            if name == "std_msgs/Header" && i == 0 && f.ty == "uint32" {
+            if is_header_seq(name, i, f) {
                 self.take(4)?; // seq: not in ROS 2
                 continue;
             }

@@ -82,8 +82,8 @@ impl TopicMap {
         hit
     }
 
-    /// The role of `topic`, if it has one.
-    pub fn role_of(&self, topic: &str) -> Option<Role> {
+    /// Every configured topic with its role (empty names included), inputs first, ground truth last.
+    pub fn roles(&self) -> [(&str, Role); 7] {
         [
             (&self.camera, Role::CameraRaw),
             (&self.camera_compressed, Role::CameraCompressed),
@@ -93,21 +93,19 @@ impl TopicMap {
             (&self.tf_static, Role::TfStatic),
             (&self.ground_truth, Role::GroundTruth),
         ]
-        .into_iter()
-        .find(|(t, _)| t.as_str() == topic)
-        .map(|(_, r)| r)
+        .map(|(t, r)| (t.as_str(), r))
+    }
+
+    /// The role of `topic`, if it has one.
+    pub fn role_of(&self, topic: &str) -> Option<Role> {
+        self.roles()
+            .into_iter()
+            .find(|(t, _)| *t == topic)
+            .map(|(_, r)| r)
     }
 
     pub fn topics(&self) -> Vec<String> {
-        vec![
-            self.camera.clone(),
-            self.camera_compressed.clone(),
-            self.camera_info.clone(),
-            self.lidar.clone(),
-            self.map_text.clone(),
-            self.tf_static.clone(),
-            self.ground_truth.clone(),
-        ]
+        self.roles().iter().map(|(t, _)| t.to_string()).collect()
     }
 }
 

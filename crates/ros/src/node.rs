@@ -242,15 +242,11 @@ pub(crate) fn serve(s: &NodeSettings, t: &mut dyn Transport, stop: &AtomicBool) 
     let (tx, rx) = ingest_queue::<Ingest>(s.ingest_capacity);
     let shared = Arc::new(Mutex::new(Shared::default()));
     let mut inputs = Vec::new();
-    let tp = &s.topics;
-    for (topic, role) in [
-        (&tp.camera, Role::CameraRaw),
-        (&tp.camera_compressed, Role::CameraCompressed),
-        (&tp.camera_info, Role::CameraInfo),
-        (&tp.lidar, Role::Lidar),
-        (&tp.map_text, Role::MapText),
-        (&tp.tf_static, Role::TfStatic),
-    ] {
+    // the live inputs: every configured topic but the simulator's ground truth
+    for (topic, role) in s.topics.roles() {
+        if role == Role::GroundTruth {
+            continue;
+        }
         if topic.is_empty() {
             continue;
         }

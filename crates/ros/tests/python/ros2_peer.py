@@ -33,7 +33,7 @@ import types as pytypes
 from dataclasses import dataclass
 
 import rclpy
-from rclpy.qos import QoSProfile, ReliabilityPolicy, DurabilityPolicy, HistoryPolicy
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rosbags.rosbag1 import Reader
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
@@ -180,7 +180,6 @@ def main():
     # the recording, grouped by topic
     msgs = []
     with Reader(a.bag) as r:
-        conns = {c.id: c for c in r.connections}
         for c, t, raw in r.messages():
             msgs.append((t, c.topic, c.msgtype, raw))
     pubs = {}
